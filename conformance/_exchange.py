@@ -1,0 +1,105 @@
+"""The recorded facts of one HTTP exchange: what we sent, what came back, and when.
+
+Everything a check may look at lives here, so that checks are pure functions over
+recorded data and can be re-run offline (``judge``) or in tests without a network.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class SSEEvent:
+    """One dispatched Server-Sent Event, with the raw bytes it was parsed from.
+
+    ``event`` is the value of the last ``event:`` field, or ``None`` when the block had
+    none (the WHATWG default type ``message`` is *not* substituted, so checks can tell
+    "no event line" from "event: message").
+    """
+
+    data: str
+    event: str | None = None
+    id: str | None = None
+    retry: int | None = None
+    raw: bytes = b""
+    offset: int = 0
+    arrival_s: float = 0.0
+
+    def json(self) -> Any:
+        """Parse ``data`` as JSON (raises ``ValueError`` when it is not)."""
+        return json.loads(self.data)
+
+
+@dataclass
+class RecordedRequest:
+    """The request as sent, with secrets already redacted from ``headers``."""
+
+    method: str
+    url: str
+    path: str
+    headers: dict[str, str] = field(default_factory=dict)
+    body: Any = None  # the JSON body we sent (None for no body)
+    stream: bool = False
+
+
+@dataclass
+class Exchange:
+    """One request/response pair as recorded by the recorder.
+
+    ``error_kind`` is set when the exchange is *inconclusive* because of infrastructure
+    trouble (connect failure, timeout, stall, oversized body, rate limit): such an
+    exchange must never be judged as non-conformant.
+    """
+
+    step: str
+    request: RecordedRequest
+    status: int | None = None
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+    body_truncated: bool = False
+    events: list[SSEEvent] | None = None
+    started_at: float = 0.0
+    elapsed_s: float = 0.0
+    ttfb_s: float | None = None
+    error_kind: str | None = None  # connect|timeout|idle_timeout|deadline|too_large|rate_limited|server_error|protocol
+    error: str | None = None
+    curl: str = ""
+
+    def header(self, name: str) -> str | None:
+        """First response header called ``name`` (case-insensitive), or None."""
+        lname = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lname:
+                return value
+        return None
+
+    @property
+    def content_type(self) -> str:
+        """The media type of the response without parameters, lower-cased ('' if absent)."""
+        value = self.header("content-type") or ""
+        return value.split(";", 1)[0].strip().lower()
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The response body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
+        return json.loads(self.body.decode("utf-8"))
+
+    def json_or_none(self) -> Any:
+        try:
+            return self.json()
+        except (ValueError, UnicodeDecodeError):
+            return None
+
+    @property
+    def is_stream(self) -> bool:
+        return self.events is not None
+
+    @property
+    def inconclusive(self) -> bool:
+        return self.error_kind is not None
