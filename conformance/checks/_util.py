@@ -1,0 +1,177 @@
+"""Small helpers shared by the check modules: applicability predicates, JSON access, schema calls.
+
+Kept private so the check modules stay short and say only *what* they judge.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from .._exchange import Exchange, SSEEvent
+from .._verdict import Finding
+from ._registry import CheckContext
+
+SPEC = "openai-openapi.yaml"
+RESPONSE_REF = f"{SPEC}#/components/schemas/Response"
+CREATE_REF = f"{SPEC}#/paths/~1responses/post"
+STREAM_EVENT_REF = f"{SPEC}#/components/schemas/ResponseStreamEvent"
+
+RESPONSE_ENDPOINTS = frozenset({"create", "retrieve", "cancel"})
+TERMINAL_EVENTS = {"response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed"}
+DONE_SENTINEL = "[DONE]"
+
+
+# ---------------------------------------------------------------- values
+
+
+def is_int(value: Any) -> bool:
+    """A JSON integer (``bool`` is an ``int`` subclass in Python but not a JSON number)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def nonempty_str(value: Any) -> bool:
+    return isinstance(value, str) and value != ""
+
+
+def numbers_close(a: Any, b: Any) -> bool:
+    """Float comparison tolerant of float32 storage (0.7 often comes back as 0.699999988)."""
+    return is_number(a) and is_number(b) and math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
+
+
+def short(value: Any, limit: int = 80) -> str:
+    """A compact JSON rendering for messages, cut to ``limit`` characters."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def query_params(ex: Exchange) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(ex.request.path).query)
+
+
+def path_id(ex: Exchange) -> str:
+    """The ``{response_id}`` segment of ``/responses/{response_id}[/...]`` (or '')."""
+    parts = [p for p in urlsplit(ex.request.path).path.split("/") if p]
+    try:
+        return parts[parts.index("responses") + 1]
+    except (ValueError, IndexError):
+        return ""
+
+
+# ---------------------------------------------------------------- applicability
+
+
+def is_json_media(content_type: str) -> bool:
+    """``application/json`` or any structured-syntax ``+json`` type (RFC 6839)."""
+    return content_type == "application/json" or (content_type.startswith("application/") and content_type.endswith("+json"))
+
+
+def plain_json_200(ex: Exchange, ctx: CheckContext, endpoints: frozenset[str] = RESPONSE_ENDPOINTS) -> bool:
+    """A non-streamed 200 from one of ``endpoints``."""
+    return ctx.endpoint in endpoints and ex.status == 200 and not ctx.stream and not ex.is_stream
+
+
+def sse_200(ex: Exchange, ctx: CheckContext) -> bool:
+    """A streamed 200 whose body was parsed as SSE and looks like an event stream.
+
+    A server that ignored ``stream: true`` and answered JSON is judged by ``stream.content_type`` alone:
+    one root cause, one failed check.
+    """
+    if not (ctx.stream and ex.status == 200 and ex.events is not None):
+        return False
+    return ex.content_type == "text/event-stream" or bool(ex.events)
+
+
+def is_resumed(ex: Exchange) -> bool:
+    """A ``GET /responses/{id}?stream=true&starting_after=N`` replay: it starts mid-stream by design."""
+    return "starting_after" in query_params(ex)
+
+
+# ---------------------------------------------------------------- streams
+
+
+def stream_events(ex: Exchange) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(index, data)`` for every event whose data is a JSON object (others are ``stream.event_json``'s job)."""
+    for index, event in enumerate(ex.events or []):
+        data = event_data(event)
+        if isinstance(data, dict):
+            yield index, data
+
+
+def event_data(event: SSEEvent) -> Any:
+    try:
+        return json.loads(event.data)
+    except ValueError:
+        return None
+
+
+def terminal_event(ex: Exchange) -> tuple[int, dict[str, Any]] | None:
+    """The first terminal event (``response.completed|incomplete|failed``), if any."""
+    for index, data in stream_events(ex):
+        if data.get("type") in TERMINAL_EVENTS:
+            return index, data
+    return None
+
+
+def response_of(ex: Exchange, ctx: CheckContext) -> tuple[dict[str, Any], str] | None:
+    """The Response object an exchange carries and its JSON path: the body, or a stream's terminal response.
+
+    Lets the ``response.*`` semantic checks judge streamed and non-streamed answers with one rule.
+    """
+    if ex.is_stream or ctx.stream:
+        found = terminal_event(ex) if ex.events is not None else None
+        if found is None:
+            return None
+        index, data = found
+        body = data.get("response")
+        return (body, f"events[{index}].response") if isinstance(body, dict) else None
+    body = ex.json_or_none()
+    if isinstance(body, dict) and body.get("object") == "response":
+        return body, "$"
+    return None
+
+
+def carries_response(ex: Exchange, ctx: CheckContext) -> bool:
+    """Applicability for ``response.*`` semantic checks: a 200 Response from create/retrieve/cancel."""
+    if ctx.endpoint not in RESPONSE_ENDPOINTS or ex.status != 200:
+        return False
+    if ctx.stream:
+        return sse_200(ex, ctx) and terminal_event(ex) is not None
+    return not ex.is_stream and isinstance(ex.json_or_none(), dict)
+
+
+def join(prefix: str, suffix: str) -> str:
+    """Join JSON-path fragments: ``join("$", "output[0]") == "$.output[0]"``."""
+    if not suffix or suffix == "$":
+        return prefix
+    suffix = suffix[1:] if suffix.startswith("$") else suffix
+    if suffix.startswith("[") or suffix.startswith("."):
+        return prefix + suffix
+    return f"{prefix}.{suffix}"
+
+
+# ---------------------------------------------------------------- schemas
+
+
+def validate(name: str, instance: Any, profile: str, prefix: str = "$") -> list[Finding]:
+    """Validate against a named spec schema via ``conformance.schemas`` (imported late, so tests can swap it)."""
+    schemas = importlib.import_module("conformance.schemas")
+    found: list[Finding] = list(schemas.validate(name, instance, profile=profile))
+    return [Finding(f.message, join(prefix, f.path)) for f in found]
+
+
+def event_schema_name(event_type: str, profile: str) -> str | None:
+    schemas = importlib.import_module("conformance.schemas")
+    name: str | None = schemas.event_schema_name(event_type, profile=profile)
+    return name

@@ -1,0 +1,125 @@
+"""Request/response consistency: the Response reports the parameters it was created with.
+
+Only fields that the spec's ``Response`` schema actually carries are compared (``store``, ``stream``,
+``input`` and ``include`` are request-only: see the spec's ``CreateResponse`` vs ``Response``). A field
+the request did not set is never judged, and an optional field the response omits is never judged
+(absence is ``response.schema``'s business); a present value that contradicts the request is a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from .._exchange import Exchange
+from .._verdict import Finding
+from ._registry import CheckContext, check
+from ._util import RESPONSE_REF, nonempty_str, numbers_close, short
+from .response import _response, carries_response
+
+Same = Callable[[Any, Any], bool]
+
+
+def _equal(sent: Any, got: Any) -> bool:
+    return bool(sent == got and type(sent) is type(got)) or (
+        isinstance(sent, (int, float)) and numbers_close(sent, got) and not isinstance(sent, bool))
+
+
+def _float(sent: Any, got: Any) -> bool:
+    return numbers_close(sent, got)
+
+
+def _subset(sent: Any, got: Any) -> bool:
+    """``got`` agrees with every key the request set (the server may add defaults, e.g. ``strict``)."""
+    if isinstance(sent, dict):
+        return isinstance(got, dict) and all(k in got and _subset(v, got[k]) for k, v in sent.items())
+    return _equal(sent, got)
+
+
+# field -> (comparison, required in Response)
+ECHOED: dict[str, tuple[Same, bool]] = {
+    "temperature": (_float, True),
+    "top_p": (_float, True),
+    "metadata": (_equal, True),
+    "instructions": (_equal, True),
+    "parallel_tool_calls": (_equal, True),
+    "tool_choice": (_subset, True),
+    "max_output_tokens": (_equal, False),
+    "previous_response_id": (_equal, False),
+    "top_logprobs": (_equal, False),
+    "max_tool_calls": (_equal, False),
+    "truncation": (_equal, False),
+    "background": (_equal, False),
+    "safety_identifier": (_equal, False),
+    "prompt_cache_key": (_equal, False),
+}
+
+
+def _applies(ex: Exchange, ctx: CheckContext) -> bool:
+    return ctx.endpoint == "create" and isinstance(ctx.request_body, dict) and carries_response(ex, ctx)
+
+
+@check("response.echo", spec_ref=RESPONSE_REF, applies=_applies)
+def echo(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
+    """Request parameters come back unchanged in the Response (floats within float32 tolerance).
+
+    ``model`` must be a non-empty string but is *not* compared: providers resolve aliases to snapshots
+    (``gpt-4o`` → ``gpt-4o-2024-08-06``). Array-form ``instructions`` in the response (a stored prompt) is
+    not compared. For ``text.format`` and ``reasoning`` only the discriminating keys (``type``,
+    ``effort``) are compared, since servers normalise schemas and add defaults. Tools are compared by
+    function name. A null request value means "default" and is not compared.
+    """
+    sent: dict[str, Any] = ctx.request_body
+    body, at = _response(ex, ctx)
+    if not nonempty_str(body.get("model")):
+        yield Finding(f"model is {short(body.get('model'))}, expected a non-empty string", f"{at}.model")
+    for field, (same, required) in ECHOED.items():
+        if field not in sent or sent[field] is None:
+            continue
+        if field not in body:
+            if required:
+                yield Finding(f"request set {field}={short(sent[field])} but the Response has no {field}",
+                              f"{at}.{field}")
+            continue
+        got = body[field]
+        if field == "instructions" and isinstance(got, list):
+            continue
+        if not same(sent[field], got):
+            yield Finding(f"request set {field}={short(sent[field])} but the Response has {short(got)}",
+                          f"{at}.{field}")
+    yield from _nested(sent, body, at, "text", "format", "type")
+    yield from _nested(sent, body, at, "reasoning", "effort", None)
+    yield from _tools(sent, body, at)
+
+
+def _nested(sent: dict[str, Any], body: dict[str, Any], at: str, outer: str, inner: str,
+            key: str | None) -> Iterator[Finding]:
+    want = sent.get(outer)
+    want = want.get(inner) if isinstance(want, dict) else None
+    if key is not None:
+        want = want.get(key) if isinstance(want, dict) else None
+    if want is None or not isinstance(body.get(outer), dict):
+        return
+    got = body[outer].get(inner)
+    if key is not None:
+        got = got.get(key) if isinstance(got, dict) else None
+    if got is not None and got != want:
+        path = f"{outer}.{inner}" + (f".{key}" if key else "")
+        yield Finding(f"request set {path}={short(want)} but the Response has {short(got)}", f"{at}.{path}")
+
+
+def _function_names(tools: Any) -> set[str]:
+    if not isinstance(tools, list):
+        return set()
+    return {t["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
+            and isinstance(t.get("name"), str)}
+
+
+def _tools(sent: dict[str, Any], body: dict[str, Any], at: str) -> Iterator[Finding]:
+    wanted = _function_names(sent.get("tools"))
+    if not wanted or not isinstance(body.get("tools"), list):
+        return
+    missing = wanted - _function_names(body["tools"])
+    if missing:
+        yield Finding(f"request declared function tool(s) {sorted(missing)} but the Response's tools do not list "
+                      "them", f"{at}.tools")

@@ -1,0 +1,224 @@
+"""Record a case's steps, then judge the recording.
+
+Recording is the only part that talks to the network (through :class:`Recorder`);
+judging is a pure function of the recording, so it can be repeated, tested offline and
+run in any order. Independent cases are recorded concurrently.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._exchange import Exchange
+from ._verdict import CheckResult, Outcome
+from .cases import Case, Step, evaluate, resolve
+from .cases.paths import lookup
+from .checks import CheckContext, endpoint_of, run_checks
+from .recorder import Recorder
+
+#: HTTP statuses with which a provider can *clearly decline* an optional feature.
+DECLINE_STATUSES = frozenset({400, 404, 405, 422, 501})
+TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+
+
+@dataclass
+class CaseRecording:
+    """Everything that happened while running one case's steps."""
+
+    case: Case
+    exchanges: list[Exchange] = field(default_factory=list)
+    variables: dict[str, Any] = field(default_factory=dict)
+    problems: list[CheckResult] = field(default_factory=list)
+    declined_step: str | None = None
+    duration_s: float = 0.0
+
+
+@dataclass
+class CaseResult:
+    """The verdict on one case, with the checks and the evidence behind it."""
+
+    case: Case
+    outcome: Outcome
+    message: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+    exchanges: list[Exchange] = field(default_factory=list)
+    duration_s: float = 0.0
+    tokens: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed_checks(self) -> list[CheckResult]:
+        return [c for c in self.checks if c.outcome is Outcome.FAIL]
+
+
+def expected_statuses(step: Step) -> tuple[int, ...]:
+    """The concrete statuses a step's ``status`` assertion admits (``2xx`` expands to 200..299)."""
+    out: list[int] = []
+    for exp in step.expect:
+        if not isinstance(exp, Mapping) or "status" not in exp:
+            continue
+        spec = exp["status"]
+        for item in spec if isinstance(spec, list) else [spec]:
+            if isinstance(item, int):
+                out.append(item)
+            elif isinstance(item, str) and len(item) == 3 and item.endswith("xx") and item[0].isdigit():
+                base = int(item[0]) * 100
+                out.extend(range(base, base + 100))
+    return tuple(out)
+
+
+def _expects_success(step: Step) -> bool:
+    statuses = expected_statuses(step)
+    return bool(statuses) and all(200 <= s < 300 for s in statuses)
+
+
+def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
+    """A non-core case whose success-expecting step got a 4xx/501 error envelope was declined.
+
+    Only optional capabilities may be declined; a provider refusing a core feature is
+    non-conformant, and a decline without a proper error envelope is judged by the
+    error-envelope checks (so it still fails).
+    """
+    if "core" in case.capabilities or ex.status not in DECLINE_STATUSES or not _expects_success(step):
+        return False
+    body = ex.json_or_none()
+    return isinstance(body, dict) and isinstance(body.get("error"), dict)
+
+
+def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = None) -> CaseRecording:
+    """Run the steps of ``case`` in order; stop at the first inconclusive or declined step."""
+    rec = CaseRecording(case)
+    env = os.environ if env is None else env
+    t0 = time.monotonic()
+    for step in case.steps:
+        try:
+            path = resolve(step.path, rec.variables, recorder.target.model, env)
+            body = resolve(step.body, rec.variables, recorder.target.model, env)
+            headers = resolve(step.headers, rec.variables, recorder.target.model, env) or {}
+        except (KeyError, ValueError) as exc:
+            rec.problems.append(CheckResult("engine.resolve", Outcome.FAIL, str(exc), "", step.name))
+            break
+        ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,
+                             headers={str(k): str(v) for k, v in dict(headers).items()})
+        rec.exchanges.append(ex)
+        if ex.inconclusive:
+            break
+        if is_decline(case, step, ex):
+            rec.declined_step = step.name
+            break
+        if not _capture(step, ex, rec):
+            break
+    rec.duration_s = time.monotonic() - t0
+    return rec
+
+
+def final_body(ex: Exchange) -> Any:
+    """The Response a step produced: the JSON body, or the terminal event's ``response`` when streamed."""
+    if ex.events is None:
+        return ex.json_or_none()
+    for event in reversed(ex.events):
+        try:
+            data = event.json()
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("type") in TERMINAL_EVENTS:
+            return data.get("response")
+    return None
+
+
+def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
+    body = final_body(ex)
+    for name, path in step.capture.items():
+        found = lookup(body, path) if body is not None else []
+        if not found:
+            rec.problems.append(CheckResult(
+                "engine.capture", Outcome.FAIL,
+                f"cannot capture {name!r}: nothing at {path!r} in the response (later steps need it)", "", step.name))
+            return False
+        rec.variables[name] = found[0]
+    return True
+
+
+def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] = ()) -> CaseResult:
+    """Turn a recording into a verdict: pure, repeatable, no network."""
+    case = rec.case
+    steps = {s.name: s for s in case.steps}
+    skip = set(case.disabled_checks) | set(disabled)
+    checks: list[CheckResult] = []
+    inconclusive: list[Exchange] = []
+    for ex in rec.exchanges:
+        if ex.inconclusive:
+            inconclusive.append(ex)
+            continue
+        step = steps[ex.step]
+        ctx = CheckContext(
+            endpoint=endpoint_of(ex.request.method, ex.request.path),
+            request_body=ex.request.body,
+            stream=ex.request.stream,
+            expect_status=expected_statuses(step),
+            profile=profile,
+        )
+        checks.extend(run_checks(ex, ctx, disabled=skip))
+        if rec.declined_step == ex.step:
+            continue
+        for exp in step.expect:
+            checks.append(evaluate(exp, ex, rec.variables))
+    checks.extend(rec.problems)
+    failed = [c for c in checks if c.outcome is Outcome.FAIL]
+    if failed:
+        outcome = Outcome.FAIL
+        message = "; ".join(f"{c.name}: {c.message}" for c in failed[:3])
+    elif inconclusive:
+        outcome = Outcome.ERROR
+        message = f"inconclusive ({inconclusive[0].error_kind}): {inconclusive[0].error}"
+    elif rec.declined_step is not None:
+        outcome = Outcome.UNSUPPORTED
+        ex = next(e for e in rec.exchanges if e.step == rec.declined_step)
+        err = (ex.json_or_none() or {}).get("error") or {}
+        message = f"provider declined with HTTP {ex.status}: {str(err.get('message', ''))[:300]}"
+    else:
+        outcome = Outcome.PASS
+        message = ""
+    return CaseResult(case, outcome, message, checks, rec.exchanges, rec.duration_s, usage_tokens(rec.exchanges))
+
+
+def usage_tokens(exchanges: Iterable[Exchange]) -> dict[str, int]:
+    """Tokens billed across the case, from each Response's ``usage`` (0 when absent)."""
+    totals = {"input": 0, "output": 0, "total": 0}
+    for ex in exchanges:
+        body = final_body(ex)
+        usage = body.get("usage") if isinstance(body, dict) else None
+        if not isinstance(usage, dict) or ex.request.method != "POST":
+            continue
+        for key, name in (("input", "input_tokens"), ("output", "output_tokens"), ("total", "total_tokens")):
+            value = usage.get(name)
+            if isinstance(value, int) and not isinstance(value, bool):
+                totals[key] += value
+    return totals
+
+
+def skipped(case: Case, reason: str) -> CaseResult:
+    return CaseResult(case, Outcome.SKIPPED, reason)
+
+
+class Scheduler:
+    """Records cases concurrently (bounded), handing out futures so results stream in order of need."""
+
+    def __init__(self, recorder: Recorder, concurrency: int = 4) -> None:
+        self.recorder = recorder
+        self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="conformance-case")
+        self._futures: dict[str, Future[CaseRecording]] = {}
+
+    def submit(self, case: Case) -> Future[CaseRecording]:
+        if case.id not in self._futures:
+            self._futures[case.id] = self._pool.submit(record_case, case, self.recorder)
+        return self._futures[case.id]
+
+    def shutdown(self) -> None:
+        for fut in self._futures.values():
+            fut.cancel()
+        self._pool.shutdown(wait=True, cancel_futures=True)

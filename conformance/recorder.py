@@ -1,0 +1,255 @@
+"""The suite's only network seam: send one request, record everything, bound everything.
+
+Why a pump thread: httpx read timeouts apply per chunk, so a slow-drip stream never
+times out and a server that keeps the connection open after the terminal event would
+hang us. Reading in a helper thread and waiting on a queue lets us enforce an idle
+timeout, an overall deadline and a grace period after the terminal event exactly,
+while keeping every byte received so far as evidence.
+"""
+
+from __future__ import annotations
+
+import json
+import queue
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._exchange import Exchange, RecordedRequest, SSEEvent
+from ._redact import Redactor
+from .sse import SSEParser
+
+TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
+_EOF = object()
+
+
+class ConfigError(ValueError):
+    """A usage/configuration problem, reported as one line and exit code 2."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds that keep a run safe against slow, endless or huge answers."""
+
+    connect_timeout_s: float = 10.0
+    idle_timeout_s: float = 60.0
+    deadline_s: float = 180.0
+    after_terminal_grace_s: float = 1.0
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_events: int = 50_000
+    retries: int = 2
+    max_retry_after_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where to send requests and how to authenticate; ``api_key`` never leaves this object unredacted."""
+
+    base_url: str
+    model: str
+    api_key: str | None = None
+    api_key_env: str | None = None
+    auth_header: str = "Authorization"
+    auth_scheme: str = "Bearer"
+    headers: Mapping[str, str] = field(default_factory=dict)
+    provider: str = "custom"
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.base_url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise ConfigError(f"--base-url {self.base_url!r}: expected an http(s) URL such as https://api.example.com/v1")
+
+    def url(self, path: str) -> str:
+        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+
+    def auth_headers(self, mode: str = "default") -> dict[str, str]:
+        """Authentication headers for ``mode``: default (the real key), none, or invalid (a wrong key)."""
+        if mode == "none" or (mode == "default" and not self.api_key):
+            return {}
+        key = self.api_key if mode == "default" else "sk-conformance-invalid-key-000000"
+        value = f"{self.auth_scheme} {key}".strip() if self.auth_scheme else str(key)
+        return {self.auth_header: value}
+
+
+def _is_stream_request(method: str, path: str, body: Any) -> bool:
+    if isinstance(body, dict) and body.get("stream") is True:
+        return True
+    query = urlsplit(path).query
+    return method.upper() == "GET" and "stream=true" in query
+
+
+class Recorder:
+    """Records exchanges against one :class:`Target`; safe to share between threads."""
+
+    def __init__(self, target: Target, limits: Limits | None = None, transport: httpx.BaseTransport | None = None) -> None:
+        self.target = target
+        self.limits = limits or Limits()
+        self.redactor = Redactor.for_target(target)
+        timeout = httpx.Timeout(connect=self.limits.connect_timeout_s, read=None, write=30.0, pool=None)
+        self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
+                                    limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Recorder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def record(
+        self,
+        step: str,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        stream: bool | None = None,
+        auth: str = "default",
+        headers: Mapping[str, str] | None = None,
+    ) -> Exchange:
+        """Send one request (retrying 429/503 within bounds) and return the recorded exchange."""
+        stream = _is_stream_request(method, path, body) if stream is None else stream
+        attempt = 0
+        while True:
+            ex = self._record_once(step, method, path, body, stream, auth, headers or {})
+            if ex.status in (429, 503) and attempt < self.limits.retries:
+                attempt += 1
+                time.sleep(self._retry_delay(ex, attempt))
+                continue
+            if ex.status == 429:
+                ex.error_kind, ex.error = "rate_limited", f"HTTP 429 after {attempt + 1} attempts"
+            return ex
+
+    def _retry_delay(self, ex: Exchange, attempt: int) -> float:
+        raw = ex.header("retry-after")
+        try:
+            delay = float(raw) if raw is not None else 0.5 * 2**attempt
+        except ValueError:
+            delay = 0.5 * 2**attempt
+        return max(0.0, min(delay, self.limits.max_retry_after_s))
+
+    def _record_once(
+        self, step: str, method: str, path: str, body: Any, stream: bool, auth: str, extra: Mapping[str, str]
+    ) -> Exchange:
+        url = self.target.url(path)
+        sent_headers: dict[str, str] = {"Accept": "text/event-stream" if stream else "application/json"}
+        if body is not None:
+            sent_headers["Content-Type"] = "application/json"
+        sent_headers.update(self.target.headers)
+        sent_headers.update(self.target.auth_headers(auth))
+        sent_headers.update(extra)
+        content = json.dumps(body).encode() if body is not None else None
+        request = RecordedRequest(method.upper(), url, path, self.redactor.headers(sent_headers, auth_mode=auth), body, stream)
+        ex = Exchange(step=step, request=request, started_at=time.time())
+        ex.curl = self.redactor.curl(request, auth_mode=auth)
+        t0 = time.monotonic()
+        try:
+            http_request = self._client.build_request(method.upper(), url, content=content, headers=sent_headers)
+            response = self._client.send(http_request, stream=True)
+        except httpx.TimeoutException as exc:
+            return self._fail(ex, t0, "timeout", f"connect timeout after {self.limits.connect_timeout_s}s: {exc}")
+        except httpx.HTTPError as exc:
+            return self._fail(ex, t0, "connect", f"{type(exc).__name__}: {exc}")
+        try:
+            ex.ttfb_s = time.monotonic() - t0
+            ex.status = response.status_code
+            ex.headers = [(k, self.redactor.text(v)) for k, v in response.headers.multi_items()]
+            self._read_body(response, ex, t0, parse_sse=stream and response.status_code == 200)
+        finally:
+            response.close()
+        ex.elapsed_s = time.monotonic() - t0
+        self._classify(ex)
+        return self.redactor.exchange(ex)
+
+    def _fail(self, ex: Exchange, t0: float, kind: str, message: str) -> Exchange:
+        ex.error_kind, ex.error = kind, self.redactor.text(message)
+        ex.elapsed_s = time.monotonic() - t0
+        return ex
+
+    def _read_body(self, response: httpx.Response, ex: Exchange, t0: float, parse_sse: bool) -> None:
+        """Pump raw bytes through a queue so idle/deadline/grace are enforced by us, not by httpx."""
+        chunks: queue.Queue[Any] = queue.Queue()
+
+        def pump() -> None:
+            try:
+                for chunk in response.iter_raw():
+                    chunks.put(chunk)
+                chunks.put(_EOF)
+            except Exception as exc:  # the reader reports, the main thread decides
+                chunks.put(exc)
+
+        threading.Thread(target=pump, name="conformance-pump", daemon=True).start()
+        parser = SSEParser() if parse_sse else None
+        events: list[SSEEvent] = []
+        body = bytearray()
+        terminal_at: float | None = None
+        limits = self.limits
+        while True:
+            now = time.monotonic()
+            if terminal_at is not None:
+                wait = terminal_at + limits.after_terminal_grace_s - now
+            else:
+                wait = min(limits.idle_timeout_s, t0 + limits.deadline_s - now)
+            if wait <= 0:
+                if terminal_at is None:
+                    ex.error_kind, ex.error = "deadline", f"no end of response within the {limits.deadline_s}s deadline"
+                break
+            try:
+                item = chunks.get(timeout=wait)
+            except queue.Empty:
+                if terminal_at is None:
+                    if time.monotonic() - t0 >= limits.deadline_s:
+                        ex.error_kind, ex.error = "deadline", f"response not finished within the {limits.deadline_s}s deadline"
+                    else:
+                        ex.error_kind, ex.error = "idle_timeout", f"no bytes received for {limits.idle_timeout_s}s (stream stalled)"
+                break
+            if item is _EOF:
+                break
+            if isinstance(item, Exception):
+                ex.error_kind, ex.error = "protocol", f"connection broken while reading the body: {type(item).__name__}: {item}"
+                break
+            if len(body) + len(item) > limits.max_body_bytes:
+                body.extend(item[: limits.max_body_bytes - len(body)])
+                ex.body_truncated = True
+                ex.error_kind, ex.error = "too_large", f"body exceeded {limits.max_body_bytes} bytes; reading stopped"
+                break
+            body.extend(item)
+            if parser is not None:
+                for event in parser.feed(item, arrival_s=time.monotonic() - t0):
+                    events.append(event)
+                    if terminal_at is None and _event_type(event) in TERMINAL_EVENTS:
+                        terminal_at = time.monotonic()
+                if len(events) > limits.max_events:
+                    ex.error_kind, ex.error = "too_large", f"more than {limits.max_events} events; reading stopped"
+                    break
+        if parser is not None:
+            events.extend(parser.close())
+            ex.events = events
+        ex.body = bytes(body)
+
+    @staticmethod
+    def _classify(ex: Exchange) -> None:
+        """Mark infrastructure outcomes as inconclusive: they are never conformance failures."""
+        if ex.error_kind is not None or ex.status is None:
+            return
+        if 300 <= ex.status < 400:
+            location = ex.header("location") or "?"
+            ex.error_kind, ex.error = "redirect", f"HTTP {ex.status} redirect to {location}; redirects are not followed (use the final URL as --base-url)"
+        elif ex.status >= 500:
+            ex.error_kind, ex.error = "server_error", f"HTTP {ex.status} server error (inconclusive)"
+
+
+def _event_type(event: SSEEvent) -> str | None:
+    try:
+        data = json.loads(event.data)
+    except ValueError:
+        return None
+    return data.get("type") if isinstance(data, dict) else None
+

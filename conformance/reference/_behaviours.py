@@ -1,0 +1,133 @@
+"""Registries of the reference server's switchable behaviours.
+
+A *deviation* makes the server non-conformant in exactly one named way, so that every
+check of the suite can be proven to fail against it. A *variant* is valid-but-unusual
+wire behaviour that a conformant client and the suite must tolerate.  The names are a
+contract with the test harness and the CLI: never rename one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+DEVIATIONS: dict[str, str] = {
+    # --- streaming: sequence numbers and lifecycle -------------------------------------
+    "missing_sequence_number": "stream events carry no sequence_number field",
+    "sequence_gap": "sequence numbers skip a value (still increasing)",
+    "sequence_not_increasing": "one stream event repeats a lower sequence_number",
+    "sequence_starts_at_one": "the first stream event has sequence_number 1 instead of 0",
+    "no_terminal_event": "the stream ends without response.completed/incomplete/failed",
+    "events_after_terminal": "an extra event is sent after the terminal event",
+    "delta_before_item_added": "no response.output_item.added precedes the first delta",
+    "no_content_part_events": "no response.content_part.added/done events for message text",
+    "no_done_events": "no response.output_text.done / response.output_item.done events",
+    "no_function_call_argument_events": "function calls are streamed without function_call_arguments delta/done",
+    "delta_text_mismatch": "response.output_text.done text differs from the concatenated deltas",
+    "final_response_text_mismatch": "the terminal event's response text differs from the deltas",
+    "terminal_status_mismatch": "response.completed carries a response whose status is in_progress",
+    "event_name_mismatch": "the SSE event: line of delta events differs from data.type",
+    "wrong_stream_content_type": "streams are sent with Content-Type application/json",
+    "non_json_event_data": "the first text delta event's data is not JSON (Python repr)",
+    "output_index_mismatch": "text delta events carry a wrong output_index",
+    "missing_item_id_on_delta": "text delta events lack item_id",
+    # --- response object shape -----------------------------------------------------------
+    "text_type_instead_of_output_text": "assistant content parts have type 'text' instead of 'output_text'",
+    "output_text_missing_annotations": "output_text parts lack the required annotations and logprobs",
+    "chat_usage_names": "usage uses prompt_tokens/completion_tokens instead of input/output tokens",
+    "usage_total_mismatch": "usage.total_tokens is not input_tokens + output_tokens",
+    "usage_missing": "completed responses carry no usage object",
+    "missing_required_field_status": "Response objects lack the status field",
+    "object_not_response": "Response.object is 'chat.completion'",
+    "created_at_string": "created_at is an ISO-8601 string instead of unix seconds",
+    "tools_null": "Response.tools is null instead of an array",
+    "wrong_item_status": "finished output items have status 'done'",
+    "function_arguments_object": "function_call.arguments is a JSON object, not a JSON string",
+    "function_call_missing_call_id": "function_call items lack call_id",
+    # --- errors ---------------------------------------------------------------------------
+    "error_detail_envelope": "errors are sent as {\"detail\": \"...\"} instead of {\"error\": {...}}",
+    "error_html": "errors are sent as text/html pages",
+    "error_status_200": "errors are sent with HTTP 200 (error envelope body)",
+    "error_missing_fields": "the error object lacks the required param and code fields",
+    "validation_500": "validation errors are answered with 500 and a text/plain traceback",
+    "unknown_id_500": "unknown response ids give 500 instead of 404",
+    "auth_403": "a missing or wrong API key gives 403 instead of 401",
+    "json_wrong_content_type": "JSON bodies are sent with Content-Type text/plain",
+    # --- validation -----------------------------------------------------------------------
+    "accept_invalid_temperature": "temperature outside [0, 2] is accepted and echoed",
+    "accept_invalid_top_p": "top_p outside [0, 1] is accepted and echoed",
+    "accept_low_max_output_tokens": "max_output_tokens below 16 is accepted",
+    "accept_missing_model": "a request without model is accepted (served by the default model)",
+    "accept_unknown_model": "an unknown model id is accepted",
+    "accept_invalid_input": "input of the wrong type is accepted (treated as empty)",
+    "accept_unknown_previous_response": "an unknown previous_response_id is accepted and ignored",
+    "no_auth_check": "requests without a valid API key are served",
+    # --- behaviour ------------------------------------------------------------------------
+    "ignore_previous_response_id": "previous_response_id is silently dropped (no context, echoed null)",
+    "complete_on_max_tokens": "output cut by max_output_tokens is reported completed with null incomplete_details",
+    "incomplete_without_details": "truncated responses have status incomplete but incomplete_details null",
+    "ignore_instructions": "the model does not see instructions",
+    "ignore_system_role": "the model does not see system/developer messages",
+    "probes_ignored": "the model always answers OK (ignores every probe)",
+    "no_metadata_echo": "metadata is not echoed (always {})",
+    "no_temperature_echo": "temperature is not echoed (always 1.0)",
+    "ignore_tool_choice": "a forced function call is answered with text",
+    "json_format_ignored": "text.format json_schema/json_object is ignored (plain text reply)",
+    "background_ignored": "background requests run synchronously and return completed",
+    # --- storage --------------------------------------------------------------------------
+    "store_ignored": "nothing is stored: GET/input_items give 404 and chains fail",
+    "store_false_retrievable": "store:false responses can still be retrieved",
+    "delete_not_effective": "DELETE says deleted but GET still returns the response",
+    "delete_wrong_shape": "DELETE answers {\"deleted\": true} without id and object",
+    "retrieve_differs": "GET returns a different output text than the create call",
+    "cancel_not_effective": "cancel answers 200 but the response still completes",
+    "input_items_wrong_order": "input_items defaults to ascending order",
+    "input_items_ignore_limit": "input_items ignores limit (returns everything, has_more false)",
+}
+
+VARIANTS: dict[str, str] = {
+    "sse_comments": "': keep-alive' comment lines between stream events",
+    "crlf": "CRLF line endings in the event stream",
+    "cr": "CR-only line endings in the event stream",
+    "tiny_chunks": "the stream is written one byte per write",
+    "id_retry_lines": "events carry id: and retry: fields",
+    "no_event_lines": "data-only events (no event: line)",
+    "extra_fields": "extra unknown fields on responses, items, parts, usage and events",
+    "key_order": "JSON object keys in reversed order",
+    "bom": "a UTF-8 byte order mark at the start of the stream",
+    "slow_stream": "a 20 ms pause between stream events",
+    "split_events": "each event is written in two writes split mid-JSON",
+}
+
+
+def _check(kind: str, names: Iterable[str], registry: dict[str, str]) -> frozenset[str]:
+    chosen = frozenset(names)
+    unknown = sorted(chosen - registry.keys())
+    if unknown:
+        raise ValueError(
+            f"unknown {kind}(s): {', '.join(unknown)}; valid {kind}s: {', '.join(sorted(registry))}"
+        )
+    return chosen
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """The switched-on deviations and variants of one server instance."""
+
+    deviations: frozenset[str] = frozenset()
+    variants: frozenset[str] = frozenset()
+
+    @classmethod
+    def create(cls, deviations: Iterable[str] = (), variants: Iterable[str] = ()) -> Behaviour:
+        """Validate names against the registries (unknown names raise ``ValueError``)."""
+        return cls(_check("deviation", deviations, DEVIATIONS), _check("variant", variants, VARIANTS))
+
+    def dev(self, name: str) -> bool:
+        """Is deviation ``name`` switched on? (Asserts the name exists, to catch typos.)"""
+        assert name in DEVIATIONS, name
+        return name in self.deviations
+
+    def var(self, name: str) -> bool:
+        """Is variant ``name`` switched on?"""
+        assert name in VARIANTS, name
+        return name in self.variants

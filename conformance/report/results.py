@@ -1,0 +1,101 @@
+"""The JSON results file: the stable contract that the matrix, baselines and other tools read.
+
+Its shape is published as ``results.schema.json`` beside this module; bump
+``SCHEMA_VERSION`` on any incompatible change. Server-returned text is stored bounded
+(bodies, event data) because anything a server returns is untrusted.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from .._exchange import Exchange
+from ..engine import CaseResult
+
+SCHEMA_VERSION = 1
+RESULTS_SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
+MAX_BODY_CHARS = 64 * 1024
+MAX_EVENT_CHARS = 4 * 1024
+MAX_EVENTS = 2000
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters clipped]"
+
+
+def exchange_evidence(ex: Exchange) -> dict[str, Any]:
+    """A bounded, JSON-safe record of one exchange (request already redacted by the recorder)."""
+    events = None
+    if ex.events is not None:
+        events = [
+            {"index": i, "event": e.event, "id": e.id, "data": _clip(e.data, MAX_EVENT_CHARS), "arrival_s": round(e.arrival_s, 4)}
+            for i, e in enumerate(ex.events[:MAX_EVENTS])
+        ]
+    return {
+        "step": ex.step,
+        "request": {
+            "method": ex.request.method,
+            "url": ex.request.url,
+            "headers": dict(ex.request.headers),
+            "body": ex.request.body,
+            "stream": ex.request.stream,
+        },
+        "status": ex.status,
+        "headers": [[k, v] for k, v in ex.headers],
+        "body": _clip(ex.text, MAX_BODY_CHARS) if ex.events is None else "",
+        "body_bytes": len(ex.body),
+        "body_truncated": ex.body_truncated,
+        "events": events,
+        "event_count": len(ex.events) if ex.events is not None else None,
+        "elapsed_s": round(ex.elapsed_s, 4),
+        "ttfb_s": round(ex.ttfb_s, 4) if ex.ttfb_s is not None else None,
+        "error_kind": ex.error_kind,
+        "error": ex.error,
+        "curl": ex.curl,
+    }
+
+
+def case_entry(result: CaseResult) -> dict[str, Any]:
+    case = result.case
+    return {
+        "id": case.id,
+        "title": case.title,
+        "group": case.group,
+        "capabilities": list(case.capabilities),
+        "spec": list(case.spec),
+        "file": str(case.file),
+        "line": case.line,
+        "outcome": result.outcome.value,
+        "message": result.message,
+        "checks": [c.to_dict() for c in result.checks],
+        "duration_s": round(result.duration_s, 4),
+        "tokens": dict(result.tokens),
+        "exchanges": [exchange_evidence(ex) for ex in result.exchanges],
+    }
+
+
+def build_results(results: Iterable[CaseResult], meta: Mapping[str, Any]) -> dict[str, Any]:
+    entries = [case_entry(r) for r in results]
+    counts = {k: 0 for k in ("pass", "fail", "unsupported", "error", "skipped")}
+    for entry in entries:
+        counts[entry["outcome"]] += 1
+    tokens = {"input": 0, "output": 0, "total": 0}
+    for entry in entries:
+        for key in tokens:
+            tokens[key] += int(entry["tokens"].get(key, 0))
+    return {"schema_version": SCHEMA_VERSION, "run": dict(meta), "summary": {"counts": counts, "tokens": tokens}, "cases": entries}
+
+
+def write_results(path: Path, document: Mapping[str, Any]) -> None:
+    """Write atomically so an interrupted run never leaves a half-written results file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(document, fh, indent=1, ensure_ascii=False, default=str)
+        fh.write("\n")
+    os.replace(tmp, path)

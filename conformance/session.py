@@ -1,0 +1,146 @@
+"""One conformance run's shared state: target, embedded server, recorder, scheduler, results.
+
+Both entry points (the ``responses-conformance`` command and plain ``pytest cases/``)
+build a :class:`RunOptions` and hand it to :class:`ConformanceSession`, so they behave
+identically.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .engine import CaseResult, Scheduler
+from .recorder import ConfigError, Limits, Recorder, Target
+
+EMBEDDED_PROVIDER = "reference"
+EMBEDDED_MODEL = "reference-1"
+
+
+@dataclass
+class RunOptions:
+    base_url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = None
+    headers: Sequence[str] = ()
+    provider: str | None = None
+    profile: str = "openai"
+    concurrency: int = 4
+    deviations: Sequence[str] = ()
+    variants: Sequence[str] = ()
+    skip_capabilities: Sequence[str] = ()
+    json_path: Path | None = None
+    limits: Limits = field(default_factory=Limits)
+
+
+def parse_header(raw: str) -> tuple[str, str]:
+    """``'Name: value'`` → (name, value); a malformed header is a usage error naming it."""
+    name, sep, value = raw.partition(":")
+    if not sep or not name.strip() or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
+        raise ConfigError(f"--header {raw!r}: expected 'Name: value'")
+    return name.strip(), value.strip()
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key: str | None = None) -> Target:
+    """Resolve options into a :class:`Target`, failing with one clear line on bad input."""
+    headers = dict(parse_header(h) for h in opts.headers)
+    if embedded_url is not None:
+        return Target(embedded_url, opts.model or EMBEDDED_MODEL, api_key=embedded_key, headers=headers,
+                      provider=opts.provider or EMBEDDED_PROVIDER)
+    assert opts.base_url is not None
+    if not opts.model:
+        raise ConfigError("--model is required with --base-url (the model id to test)")
+    key = None
+    if opts.api_key_env:
+        key = os.environ.get(opts.api_key_env)
+        if not key:
+            raise ConfigError(f"--api-key-env {opts.api_key_env}: environment variable is not set or empty")
+    provider = opts.provider or (re.sub(r"^https?://", "", opts.base_url).split("/")[0] or "custom")
+    return Target(opts.base_url, opts.model, api_key=key, api_key_env=opts.api_key_env, headers=headers,
+                  provider=provider)
+
+
+class ConformanceSession:
+    """Owns everything a run needs and tears it down; results are kept for the reporters."""
+
+    def __init__(self, opts: RunOptions) -> None:
+        self.opts = opts
+        self.server: Any = None
+        self.started_at = utc_now()
+        self.results: dict[str, CaseResult] = {}
+        if opts.base_url:
+            if opts.deviations or opts.variants:
+                raise ConfigError("--deviate/--variant only apply to the embedded reference server (drop --base-url)")
+            self.target = build_target(opts)
+        else:
+            from .reference import ReferenceServer  # imported lazily: real-endpoint runs never need it
+
+            key = "sk-ref-" + secrets.token_hex(12)
+            try:
+                self.server = ReferenceServer(api_key=key, deviations=opts.deviations, variants=opts.variants).start()
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
+            self.target = build_target(opts, self.server.base_url, key)
+        self.recorder = Recorder(self.target, opts.limits)
+        self.scheduler = Scheduler(self.recorder, opts.concurrency)
+
+    @property
+    def embedded(self) -> bool:
+        return self.server is not None
+
+    def preflight(self) -> str | None:
+        """One free request to tell 'unreachable' and 'bad key' apart from conformance problems."""
+        ex = self.recorder.record("preflight", "GET", "/responses/resp_conformance_preflight_0")
+        if ex.error_kind in ("connect", "timeout"):
+            return f"cannot reach {self.target.base_url}: {ex.error}"
+        if ex.status in (401, 403):
+            body = ex.json_or_none()
+            detail = ""
+            if isinstance(body, dict) and isinstance(body.get("error"), dict):
+                detail = f": {str(body['error'].get('message', ''))[:200]}"
+            source = f"${self.target.api_key_env}" if self.target.api_key_env else "no key (use --api-key-env VAR)"
+            return f"authentication rejected by {self.target.base_url} (HTTP {ex.status}) with {source}{detail}"
+        return None
+
+    def default_json_path(self, root: Path) -> Path:
+        return root / "reports" / f"{slug(self.target.provider)}__{slug(self.target.model)}.json"
+
+    def run_meta(self, complete: bool) -> dict[str, Any]:
+        from .schemas import spec_info
+
+        info = spec_info(self.opts.profile)
+        return {
+            "provider": self.target.provider,
+            "model": self.target.model,
+            "base_url": self.target.base_url,
+            "embedded_reference": self.embedded,
+            "profile": self.opts.profile,
+            "spec": info,
+            "suite_version": __version__,
+            "started_at": self.started_at,
+            "finished_at": utc_now(),
+            "complete": complete,
+            "deviations": list(self.opts.deviations),
+            "variants": list(self.opts.variants),
+        }
+
+    def close(self) -> None:
+        self.scheduler.shutdown()
+        self.recorder.close()
+        if self.server is not None:
+            self.server.stop()
