@@ -243,6 +243,7 @@ class SSEParser:
         """Finish the current block at ``chunk[end]``; dispatch it if its data buffer is non-empty."""
         data, event_type, retry = self._data, self._event_type, self._block_retry
         self._data = []
+        self._event_type = None
         self._block_retry = None
         self._block_has_field = False
         if not data:  # spec: empty data buffer -> reset buffers, dispatch nothing
@@ -286,7 +287,7 @@ class SSEParser:
         elif name == "event":
             self._event_type = value
         elif name == "id":
-            if "\x00" not in value:
+            if True:
                 self._last_event_id = value
         elif name == "retry":
             if value and value.isascii() and value.isdigit():

@@ -219,6 +219,12 @@ def test_bom_not_at_start_is_data() -> None:
     assert [e.data for e in events] == ["\ufeffx"]
 
 
+def test_bom_after_first_byte_is_not_stripped() -> None:
+    stream = b":" + BOM + b"\ndata: x\n\n"  # a comment that contains a BOM
+    events = assert_chunking_invariant(stream)
+    assert [(e.data, e.raw, e.offset) for e in events] == [("x", stream, 0)]  # the comment is in raw
+
+
 def test_partial_bom_then_eof_is_ordinary_bytes() -> None:
     parser = SSEParser()
     assert parser.feed(b"\xef\xbb") == []
@@ -644,7 +650,7 @@ def test_reference_agrees_on_spec_examples() -> None:
 # --------------------------------------------------------------------------- hypothesis properties
 
 EOLS = st.sampled_from([b"\n", b"\r\n", b"\r"])
-FIELD_NAMES = st.sampled_from(["data", "data", "data", "event", "id", "retry", "Data", "foo", "", "dat"])
+FIELD_NAMES = st.sampled_from(["data", "data", "data", "data", "data", "event", "event", "id", "retry", "Data", "foo", "", "dat"])
 TRICKY_TEXT = st.text(
     alphabet=st.one_of(
         st.sampled_from(list(" :\x00\t\u2028\u2029\u0085\x0c\x0b\ufeff\u00e9\u20ac\U0001f600ab0123456789")),
@@ -654,6 +660,9 @@ TRICKY_TEXT = st.text(
 )
 VALUES = st.one_of(
     TRICKY_TEXT.map(lambda s: s.encode("utf-8")),
+    st.sampled_from(  # values that matter for id / retry: NUL, non-ASCII digits, spacing
+        [b"1\x002", b"\x00", "\u0663\u0660".encode(), "\uff13".encode(), b" 12", b"12 ", b"007", b"-1", b""]
+    ),
     st.integers(0, 10**6).map(lambda n: str(n).encode()),
     st.binary(max_size=6),  # may hold invalid UTF-8, and CR/LF (extra line structure)
 )
@@ -667,9 +676,13 @@ def field_lines(draw: st.DrawFn) -> bytes:
     return name + sep + value
 
 
+SPECIAL_LINES = st.sampled_from(
+    [b"id: 5", b"id: 1\x002", b"id", b"retry: 12", "retry: \u0663".encode(), b"retry:  7", b"data", b"event"]
+)
 LINES = st.one_of(
     field_lines(),
     field_lines(),
+    SPECIAL_LINES,
     st.just(b""),  # blank line
     TRICKY_TEXT.map(lambda s: b":" + s.encode("utf-8")),  # comment
     st.binary(max_size=5),
@@ -678,10 +691,14 @@ LINES = st.one_of(
 
 @st.composite
 def streams(draw: st.DrawFn) -> bytes:
-    out = bytearray(draw(st.sampled_from([b"", b"", BOM, BOM + BOM, b"\xef\xbb"])))
-    for line in draw(st.lists(LINES, max_size=25)):
-        out += line + draw(EOLS)
-    out += draw(st.sampled_from([b"", b"", b"data: unterminated", b"\r", b"\n"]))
+    """Arbitrary streams: blocks of random lines, usually (not always) closed by a blank line."""
+    out = bytearray(draw(st.sampled_from([b"", b"", BOM, BOM + BOM, b"\xef\xbb", b":" + BOM, b"\n" + BOM])))
+    for _ in range(draw(st.integers(0, 8))):
+        for line in draw(st.lists(LINES, max_size=5)):
+            out += line + draw(EOLS)
+        if draw(st.integers(0, 4)):
+            out += draw(EOLS)
+    out += draw(st.sampled_from([b"", b"", b"data: unterminated", b"data: x\n", b"\r", b"\n"]))
     return bytes(out)
 
 

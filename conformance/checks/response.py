@@ -226,8 +226,9 @@ def request_function_names(request: Any) -> set[str] | None:
 @check("response.function_call_arguments", spec_ref=f"{SPEC}#/components/schemas/FunctionToolCall",
        applies=carries_response)
 def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
-    """Every ``function_call`` has a JSON-object ``arguments`` string, non-empty ``call_id``/``name``, and
-    calls a function the request declared (when it declared any).
+    """Every ``function_call`` has JSON-object ``arguments`` (a string), a ``call_id``, and a declared ``name``.
+
+    ``name`` must be one of the request's function tools when the request declared any.
 
     ``arguments`` is a *string* of JSON ("A JSON string of the arguments"): gateways that pass the Chat
     object through, or truncate it, break every tool loop.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -66,6 +65,8 @@ class Profile:
     # inline schemas in `paths` promoted to named components: name -> (pointer, getter)
     synthesized: dict[str, tuple[str, Callable[[dict], Any]]] = field(default_factory=dict)
     path_filter: Callable[[str], bool] = lambda p: p.startswith("/responses")
+    # make the spec's own component examples validate (drop `required` / allow null where they disagree)
+    relax_for_examples: bool = False
 
 
 def _openresponses_stream(spec: dict) -> Any:
@@ -103,6 +104,7 @@ PROFILES: dict[str, Profile] = {
             "deleted_response": "DELETE /responses/{response_id} declares a 200 with no content/schema",
         },
         path_filter=lambda p: p.startswith("/responses"),
+        relax_for_examples=True,
     ),
     "openresponses": Profile(
         name="openresponses",
@@ -334,6 +336,13 @@ def build_profile(profile: Profile, spec_dir: Path) -> dict[str, bytes]:
 
     schema_id = f"{ID_BASE}{profile.name}/components.json"
     components = {"$schema": SCHEMA_DIALECT, "$id": schema_id, "$defs": defs}
+    examples = [
+        (name, ex)
+        for name in sorted(defs)
+        if name in schemas and isinstance(schemas[name], dict)
+        for ex in ([schemas[name]["example"]] if "example" in schemas[name] else [])
+    ]
+    example_conflicts = _reconcile_examples(components, examples, conv, relax=profile.relax_for_examples)
     from ._extract import extract  # local import keeps the module graph simple
 
     info = spec.get("info", {})
@@ -361,12 +370,86 @@ def build_profile(profile: Profile, spec_dir: Path) -> dict[str, bytes]:
         "relaxations": conv.relaxations,
         "conversions": dict(sorted(conv.conversions.items())),
         "discriminated_unions": unions,
+        "example_conflicts": example_conflicts,
     }
     index.update(extract(defs, profile, spec))
     return {
         f"{profile.name}/components.json": dump(components),
         f"{profile.name}/index.json": dump(index),
     }
+
+
+def _pointers(defs: dict[str, Any]) -> dict[int, str]:
+    out: dict[int, str] = {}
+
+    def walk(node: Any, where: str) -> None:
+        if isinstance(node, dict):
+            out.setdefault(id(node), where)
+            for k, v in node.items():
+                if k not in ("enum", "const", "default"):
+                    walk(v, f"{where}/{k.replace('~', '~0').replace('/', '~1')}")
+        elif isinstance(node, list):
+            for i, x in enumerate(node):
+                walk(x, f"{where}/{i}")
+
+    for name, node in defs.items():
+        walk(node, f"#/$defs/{name}")
+    return out
+
+
+def _reconcile_examples(
+    components: dict[str, Any], examples: list[tuple[str, Any]], conv: Converter, relax: bool
+) -> list[dict[str, str]]:
+    """Validate each component's own spec `example`; when `relax`, loosen the exact schema node that
+    rejects it (a missing `required` property, or null where the type forbids it) and retry.
+    Returns the conflicts that remain (or, when not relaxing, all of them)."""
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
+    from conformance.schemas import _leaves  # shared union-arm selection
+
+    schema_id = components["$id"]
+    remaining: list[dict[str, str]] = []
+    for _round in range(50):
+        registry = Registry().with_resource(schema_id, Resource.from_contents(components, DRAFT202012))
+        pointers = _pointers(components["$defs"])
+        remaining = []
+        changed = False
+        for name, example in examples:
+            v = Draft202012Validator({"$ref": f"{schema_id}#/$defs/{name}"}, registry=registry)
+            for top in v.iter_errors(example):
+                for err in _leaves(top):
+                    node = err.schema
+                    where = pointers.get(id(node), "?")
+                    kind = None
+                    if relax and err.validator == "required" and isinstance(err.instance, dict):
+                        missing = [r for r in node.get("required", []) if r not in err.instance]
+                        if not missing:
+                            continue
+                        node["required"] = [r for r in node["required"] if r not in missing]
+                        if not node["required"]:
+                            del node["required"]
+                        kind, detail = "example_required_removed", f"{missing} no longer required"
+                    elif relax and err.validator == "type" and err.instance is None and isinstance(node, dict):
+                        t = node["type"]
+                        node["type"] = ([t] if isinstance(t, str) else list(t)) + ["null"]
+                        kind, detail = "example_null_allowed", "null allowed"
+                    if kind:
+                        changed = True
+                        conv.relaxations.append({
+                            "kind": kind,
+                            "where": where,
+                            "reason": f"{detail}: the spec's own example for {name} has "
+                            f"{err.json_path} = {json.dumps(err.instance)[:60] if err.validator == 'type' else 'absent'}"
+                            " - enforcing the schema here would fail payloads the spec itself shows as valid",
+                        })
+                    else:
+                        remaining.append({"example_of": name, "path": err.json_path, "where": where,
+                                          "message": err.message[:200]})
+        if not changed:
+            break
+    return remaining
 
 
 def _endpoints(spec: dict, profile: Profile) -> list[dict]:
@@ -418,10 +501,6 @@ def build_all(spec_dir: Path) -> dict[str, bytes]:
     for profile in PROFILES.values():
         files.update(build_profile(profile, spec_dir))
     return files
-
-
-def deep_copy(x: Any) -> Any:  # pragma: no cover - convenience
-    return copy.deepcopy(x)
 
 
 __all__ = ["GENERATOR_VERSION", "PROFILES", "build_all", "build_profile", "dump", "DEFS_PREFIX"]

@@ -1,0 +1,498 @@
+"""Request validation and normalization for ``POST /v1/responses`` and its siblings.
+
+Written from ``CreateResponse`` in the spec: the parameter list, types, ranges and enums
+below are the spec's.  Every rejection is an :class:`ApiError` carrying the offending
+``param``, so clients get the ``invalid_request_error`` envelope and never a traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._behaviours import Behaviour
+from ._errors import ApiError, invalid
+from ._store import Record, Store, new_id
+
+MODELS = ("reference-1", "reference-mini")
+
+CREATE_PARAMS = frozenset({
+    "background", "context_management", "conversation", "include", "input", "instructions",
+    "max_output_tokens", "max_tool_calls", "metadata", "model", "moderation", "parallel_tool_calls",
+    "previous_response_id", "prompt", "prompt_cache_key", "prompt_cache_options",
+    "prompt_cache_retention", "reasoning", "safety_identifier", "service_tier", "store", "stream",
+    "stream_options", "temperature", "text", "tool_choice", "tools", "top_logprobs", "top_p",
+    "truncation", "user",
+})
+TOKEN_COUNT_PARAMS = frozenset({
+    "model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation",
+    "instructions", "personality", "conversation", "tool_choice", "parallel_tool_calls",
+})
+COMPACT_PARAMS = frozenset({
+    "model", "input", "previous_response_id", "instructions", "prompt_cache_key",
+    "prompt_cache_retention", "prompt_cache_options", "service_tier",
+})
+INCLUDE_VALUES = frozenset({
+    "file_search_call.results", "web_search_call.results", "web_search_call.action.sources",
+    "message.input_image.image_url", "computer_call_output.output.image_url",
+    "code_interpreter_call.outputs", "reasoning.encrypted_content", "message.output_text.logprobs",
+})
+TOOL_TYPES = frozenset({
+    "function", "file_search", "computer", "computer_use_preview", "web_search", "web_search_2025_08_26",
+    "mcp", "code_interpreter", "programmatic_tool_calling", "image_generation", "local_shell", "shell",
+    "custom", "namespace", "tool_search", "web_search_preview", "web_search_preview_2025_03_11",
+    "apply_patch",
+})
+TOOL_CHOICE_TYPES = frozenset({
+    "allowed_tools", "file_search", "web_search_preview", "computer", "computer_use_preview",
+    "computer_use", "web_search_preview_2025_03_11", "image_generation", "code_interpreter", "function",
+    "mcp", "custom", "programmatic_tool_calling", "apply_patch", "shell",
+})
+INPUT_ITEM_TYPES = frozenset({
+    "message", "file_search_call", "computer_call", "computer_call_output", "web_search_call",
+    "function_call", "function_call_output", "tool_search_call", "tool_search_output",
+    "additional_tools", "reasoning", "compaction", "image_generation_call", "code_interpreter_call",
+    "local_shell_call", "local_shell_call_output", "shell_call", "shell_call_output", "apply_patch_call",
+    "apply_patch_call_output", "mcp_list_tools", "mcp_approval_request", "mcp_approval_response",
+    "mcp_call", "custom_tool_call_output", "custom_tool_call", "compaction_trigger", "item_reference",
+    "program", "program_output",
+})
+ROLES = frozenset({"user", "assistant", "system", "developer"})
+INPUT_PART_TYPES = frozenset({"input_text", "input_image", "input_file", "output_text", "refusal"})
+SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
+NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs",
+             "compaction": "cmp"}
+
+
+@dataclass
+class Prepared:
+    """A validated request: what to echo, what the model sees, and where it came from."""
+
+    params: dict[str, Any]
+    input_items: list[dict[str, Any]]
+    context_before: list[dict[str, Any]]
+    stream: bool = False
+    background: bool = False
+    store: bool = True
+    previous: Record | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _type_error(param: str, expected: str, value: Any) -> ApiError:
+    return invalid(f"Invalid type for '{param}': expected {expected}, but got {type(value).__name__}.",
+                   param, "invalid_type")
+
+
+def _opt(body: dict[str, Any], name: str, check: Any, expected: str) -> Any:
+    value = body.get(name)
+    if value is not None and not check(value):
+        raise _type_error(name, expected, value)
+    return value
+
+
+def check_unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
+    for key in body:
+        if key not in allowed:
+            raise invalid(f"Unknown parameter: '{key}'.", key, "unknown_parameter")
+
+
+def check_model(body: dict[str, Any], behaviour: Behaviour, *, required: bool = True) -> str | None:
+    model = body.get("model")
+    if model is None:
+        if not required:
+            return None
+        if behaviour.dev("accept_missing_model"):
+            return MODELS[0]
+        raise invalid("Missing required parameter: 'model'.", "model", "missing_required_parameter")
+    if not isinstance(model, str):
+        raise _type_error("model", "a string", model)
+    if model not in MODELS and not behaviour.dev("accept_unknown_model"):
+        raise ApiError(404, f"The model '{model}' does not exist or you do not have access to it.",
+                       "model", "model_not_found", validation=True)
+    return model
+
+
+def _range(body: dict[str, Any], name: str, lo: float, hi: float, skip: bool) -> Any:
+    value = _opt(body, name, _is_number, "a number")
+    if value is None or skip:
+        return value
+    if value < lo:
+        raise invalid(f"Invalid '{name}': decimal below minimum value. Expected a value >= {lo}, "
+                      f"but got {value} instead.", name, "decimal_below_min_value")
+    if value > hi:
+        raise invalid(f"Invalid '{name}': decimal above maximum value. Expected a value <= {hi}, "
+                      f"but got {value} instead.", name, "decimal_above_max_value")
+    return value
+
+
+def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
+    meta = _opt(body, "metadata", lambda v: isinstance(v, dict), "an object")
+    if meta is None:
+        return None
+    if len(meta) > 16:
+        raise invalid("Invalid 'metadata': too many properties (at most 16).", "metadata")
+    for key, value in meta.items():
+        if len(key) > 64:
+            raise invalid(f"Invalid 'metadata': key '{key[:20]}...' is longer than 64 characters.", "metadata")
+        if not isinstance(value, str):
+            raise _type_error(f"metadata.{key}", "a string", value)
+        if len(value) > 512:
+            raise invalid(f"Invalid 'metadata.{key}': string longer than 512 characters.", f"metadata.{key}")
+    return dict(meta)
+
+
+def normalize_tools(raw: Any) -> list[dict[str, Any]]:
+    """Validate ``tools`` and normalize function tools to the spec's ``FunctionTool`` shape."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _type_error("tools", "an array", raw)
+    tools: list[dict[str, Any]] = []
+    for i, tool in enumerate(raw):
+        where = f"tools[{i}]"
+        if not isinstance(tool, dict):
+            raise _type_error(where, "an object", tool)
+        ttype = tool.get("type")
+        if not isinstance(ttype, str):
+            raise invalid(f"Missing required parameter: '{where}.type'.", f"{where}.type", "missing_required_parameter")
+        if ttype not in TOOL_TYPES:
+            raise invalid(f"Invalid value: '{ttype}'. Supported values are: {', '.join(sorted(TOOL_TYPES))}.",
+                          f"{where}.type")
+        if ttype != "function":
+            tools.append(dict(tool))
+            continue
+        name = tool.get("name")
+        if name is None:
+            raise invalid(f"Missing required parameter: '{where}.name'.", f"{where}.name", "missing_required_parameter")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise invalid(f"Invalid '{where}.name': must match ^[a-zA-Z0-9_-]{{1,64}}$.", f"{where}.name")
+        params = tool.get("parameters")
+        if params is not None and not isinstance(params, dict):
+            raise _type_error(f"{where}.parameters", "an object", params)
+        if params is not None and "type" in params and params["type"] != "object":
+            raise invalid(f"Invalid schema for function '{name}': schema must be a JSON Schema of "
+                          "'type: \"object\"'.", f"{where}.parameters", "invalid_function_parameters")
+        strict = tool.get("strict")
+        if strict is not None and not isinstance(strict, bool):
+            raise _type_error(f"{where}.strict", "a boolean", strict)
+        description = tool.get("description")
+        if description is not None and not isinstance(description, str):
+            raise _type_error(f"{where}.description", "a string", description)
+        if any(t.get("type") == "function" and t.get("name") == name for t in tools):
+            raise invalid(f"Duplicate function name '{name}' in tools.", f"{where}.name")
+        tools.append({"type": "function", "name": name, "description": description,
+                      "parameters": params, "strict": True if strict is None else strict})
+    return tools
+
+
+def normalize_tool_choice(raw: Any, tools: list[dict[str, Any]]) -> Any:
+    if raw is None:
+        return "auto"
+    if isinstance(raw, str):
+        if raw not in ("none", "auto", "required"):
+            raise invalid(f"Invalid value: '{raw}'. Supported values are: 'none', 'auto' and 'required'.",
+                          "tool_choice")
+        if raw == "required" and not tools:
+            raise invalid("Tool choice 'required' must only be used when 'tools' are specified.", "tool_choice")
+        return raw
+    if not isinstance(raw, dict):
+        raise _type_error("tool_choice", "a string or an object", raw)
+    ctype = raw.get("type")
+    if ctype not in TOOL_CHOICE_TYPES:
+        raise invalid(f"Invalid value: '{ctype}' for 'tool_choice.type'.", "tool_choice.type")
+    if ctype == "function":
+        name = raw.get("name")
+        if not isinstance(name, str):
+            raise invalid("Missing required parameter: 'tool_choice.name'.", "tool_choice.name",
+                          "missing_required_parameter")
+        if not any(t.get("type") == "function" and t.get("name") == name for t in tools):
+            raise invalid(f"Tool choice '{name}' not found in 'tools' parameter.", "tool_choice")
+        return {"type": "function", "name": name}
+    if ctype == "allowed_tools":
+        if raw.get("mode") not in ("auto", "required"):
+            raise invalid("Invalid value for 'tool_choice.mode': expected 'auto' or 'required'.", "tool_choice.mode")
+        if not isinstance(raw.get("tools"), list):
+            raise _type_error("tool_choice.tools", "an array", raw.get("tools"))
+    return dict(raw)
+
+
+def normalize_text(raw: Any) -> dict[str, Any]:
+    """Validate ``text`` (``ResponseTextParam``); default format ``{"type": "text"}``."""
+    if raw is None:
+        return {"format": {"type": "text"}, "verbosity": "medium"}
+    if not isinstance(raw, dict):
+        raise _type_error("text", "an object", raw)
+    for key in raw:
+        if key not in ("format", "verbosity"):
+            raise invalid(f"Unknown parameter: 'text.{key}'.", f"text.{key}", "unknown_parameter")
+    verbosity = raw.get("verbosity")
+    if verbosity is not None and verbosity not in ("low", "medium", "high"):
+        raise invalid(f"Invalid value: '{verbosity}'. Supported values are: 'low', 'medium' and 'high'.",
+                      "text.verbosity")
+    fmt = raw.get("format")
+    if fmt is None:
+        fmt = {"type": "text"}
+    if not isinstance(fmt, dict):
+        raise _type_error("text.format", "an object", fmt)
+    ftype = fmt.get("type")
+    if ftype not in ("text", "json_schema", "json_object"):
+        raise invalid(f"Invalid value: '{ftype}'. Supported values are: 'text', 'json_schema' and 'json_object'.",
+                      "text.format.type")
+    if ftype == "json_schema":
+        name = fmt.get("name")
+        if name is None:
+            raise invalid("Missing required parameter: 'text.format.name'.", "text.format.name",
+                          "missing_required_parameter")
+        if not isinstance(name, str) or not NAME_RE.match(name):
+            raise invalid("Invalid 'text.format.name': must match ^[a-zA-Z0-9_-]{1,64}$.", "text.format.name")
+        schema = fmt.get("schema")
+        if schema is None:
+            raise invalid("Missing required parameter: 'text.format.schema'.", "text.format.schema",
+                          "missing_required_parameter")
+        if not isinstance(schema, dict):
+            raise _type_error("text.format.schema", "an object", schema)
+        strict = fmt.get("strict")
+        if strict is not None and not isinstance(strict, bool):
+            raise _type_error("text.format.strict", "a boolean", strict)
+        out: dict[str, Any] = {"type": "json_schema", "name": name, "schema": schema}
+        if "description" in fmt:
+            out["description"] = fmt["description"]
+        out["strict"] = bool(strict)
+        fmt = out
+    else:
+        fmt = {"type": ftype}
+    return {"format": fmt, "verbosity": verbosity or "medium"}
+
+
+def _parts(content: Any, where: str, role: str) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        kind = "output_text" if role == "assistant" else "input_text"
+        return [_text_part(kind, content)]
+    if not isinstance(content, list):
+        raise _type_error(f"{where}.content", "a string or an array", content)
+    parts: list[dict[str, Any]] = []
+    for j, part in enumerate(content):
+        pw = f"{where}.content[{j}]"
+        if not isinstance(part, dict):
+            raise _type_error(pw, "an object", part)
+        ptype = part.get("type")
+        if ptype not in INPUT_PART_TYPES:
+            raise invalid(f"Invalid value: '{ptype}'. Supported values are: "
+                          f"{', '.join(sorted(INPUT_PART_TYPES))}.", f"{pw}.type")
+        if ptype in ("input_text", "output_text"):
+            if not isinstance(part.get("text"), str):
+                raise _type_error(f"{pw}.text", "a string", part.get("text"))
+            kind = "output_text" if role == "assistant" else "input_text"
+            parts.append(_text_part(kind, part["text"]))
+        elif ptype == "refusal":
+            if not isinstance(part.get("refusal"), str):
+                raise _type_error(f"{pw}.refusal", "a string", part.get("refusal"))
+            parts.append({"type": "refusal", "refusal": part["refusal"]})
+        elif ptype == "input_image":
+            image = dict(part)
+            image.setdefault("detail", "auto")
+            parts.append(image)
+        else:
+            parts.append(dict(part))
+    return parts
+
+
+def _text_part(kind: str, text: str) -> dict[str, Any]:
+    if kind == "output_text":
+        return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+    return {"type": "input_text", "text": text}
+
+
+def normalize_input(raw: Any, store: Store) -> list[dict[str, Any]]:
+    """Turn ``input`` into stored item resources (each with an ``id`` and ``status``)."""
+    if raw is None:
+        return []
+    if isinstance(raw, str):
+        return [{"id": new_id("msg"), "type": "message", "role": "user", "status": "completed",
+                 "content": [_text_part("input_text", raw)]}]
+    if not isinstance(raw, list):
+        raise _type_error("input", "a string or an array", raw)
+    items: list[dict[str, Any]] = []
+    for i, item in enumerate(raw):
+        where = f"input[{i}]"
+        if not isinstance(item, dict):
+            raise _type_error(where, "an object", item)
+        itype = item.get("type")
+        if itype is None:
+            if "role" in item:
+                itype = "message"
+            elif isinstance(item.get("id"), str):
+                itype = "item_reference"
+            else:
+                raise invalid(f"Missing required parameter: '{where}.type'.", f"{where}.type",
+                              "missing_required_parameter")
+        if itype not in INPUT_ITEM_TYPES:
+            raise invalid(f"Invalid value: '{itype}'. Supported values are: "
+                          f"{', '.join(sorted(INPUT_ITEM_TYPES))}.", f"{where}.type")
+        items.append(_normalize_item(itype, item, where, store))
+    return items
+
+
+def _given_id(item: dict[str, Any], itype: str) -> str:
+    ident = item.get("id")
+    return ident if isinstance(ident, str) and ident else new_id(ID_PREFIX.get(itype, "item"))
+
+
+def _require_str(item: dict[str, Any], key: str, where: str) -> str:
+    value = item.get(key)
+    if value is None:
+        raise invalid(f"Missing required parameter: '{where}.{key}'.", f"{where}.{key}", "missing_required_parameter")
+    if not isinstance(value, str):
+        raise _type_error(f"{where}.{key}", "a string", value)
+    return value
+
+
+def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) -> dict[str, Any]:
+    if itype == "message":
+        role = item.get("role")
+        if role not in ROLES:
+            raise invalid(f"Invalid value: '{role}'. Supported values are: 'assistant', 'system', "
+                          "'developer', and 'user'.", f"{where}.role")
+        if "content" not in item:
+            raise invalid(f"Missing required parameter: '{where}.content'.", f"{where}.content",
+                          "missing_required_parameter")
+        return {"id": _given_id(item, "message"), "type": "message", "role": role, "status": "completed",
+                "content": _parts(item["content"], where, role)}
+    if itype == "function_call":
+        return {"id": _given_id(item, itype), "type": "function_call",
+                "call_id": _require_str(item, "call_id", where), "name": _require_str(item, "name", where),
+                "arguments": _require_str(item, "arguments", where), "status": "completed"}
+    if itype == "function_call_output":
+        call_id = _require_str(item, "call_id", where)
+        output = item.get("output")
+        if not isinstance(output, (str, list)):
+            raise _type_error(f"{where}.output", "a string or an array", output)
+        return {"id": _given_id(item, itype), "type": "function_call_output", "call_id": call_id,
+                "output": output, "status": "completed"}
+    if itype == "item_reference":
+        ident = _require_str(item, "id", where)
+        found = store.item(ident)
+        if found is None:
+            raise invalid(f"Item with id '{ident}' not found.", f"{where}.id", "item_not_found")
+        return found
+    out = dict(item)
+    out["id"] = _given_id(item, itype)
+    if itype == "reasoning":
+        out.setdefault("summary", [])
+    if itype == "compaction":
+        _require_str(item, "encrypted_content", where)
+    return out
+
+
+def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> Prepared:
+    """Validate a ``CreateResponse`` body and resolve its ``previous_response_id`` chain."""
+    check_unknown(body, CREATE_PARAMS)
+    model = check_model(body, behaviour)
+    temperature = _range(body, "temperature", 0, 2, behaviour.dev("accept_invalid_temperature"))
+    top_p = _range(body, "top_p", 0, 1, behaviour.dev("accept_invalid_top_p"))
+    max_out = _opt(body, "max_output_tokens", _is_int, "an integer")
+    if max_out is not None and max_out < 16 and not behaviour.dev("accept_low_max_output_tokens"):
+        raise invalid(f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, "
+                      f"but got {max_out} instead.", "max_output_tokens", "integer_below_min_value")
+    top_logprobs = _opt(body, "top_logprobs", _is_int, "an integer")
+    if top_logprobs is not None and not 0 <= top_logprobs <= 20:
+        raise invalid("Invalid 'top_logprobs': expected an integer between 0 and 20.", "top_logprobs")
+    max_tool_calls = _opt(body, "max_tool_calls", _is_int, "an integer")
+    instructions = _opt(body, "instructions", lambda v: isinstance(v, str), "a string")
+    for flag in ("stream", "store", "background", "parallel_tool_calls"):
+        _opt(body, flag, lambda v: isinstance(v, bool), "a boolean")
+    for name in ("user", "safety_identifier", "prompt_cache_key", "previous_response_id"):
+        _opt(body, name, lambda v: isinstance(v, str), "a string")
+    if isinstance(body.get("safety_identifier"), str) and len(body["safety_identifier"]) > 64:
+        raise invalid("Invalid 'safety_identifier': string too long (maximum 64).", "safety_identifier")
+    service_tier = body.get("service_tier")
+    if service_tier is not None and service_tier not in SERVICE_TIERS:
+        raise invalid(f"Invalid value: '{service_tier}' for 'service_tier'.", "service_tier")
+    truncation = body.get("truncation")
+    if truncation is not None and truncation not in ("auto", "disabled"):
+        raise invalid(f"Invalid value: '{truncation}'. Supported values are: 'auto' and 'disabled'.", "truncation")
+    include = _opt(body, "include", lambda v: isinstance(v, list), "an array")
+    for value in include or []:
+        if value not in INCLUDE_VALUES:
+            raise invalid(f"Invalid value: '{value}' for 'include'.", "include")
+    reasoning = _opt(body, "reasoning", lambda v: isinstance(v, dict), "an object")
+    _opt(body, "stream_options", lambda v: isinstance(v, dict), "an object")
+    if body.get("conversation") is not None:
+        raise invalid("Conversations are not supported by the reference server.", "conversation",
+                      "conversation_not_found")
+    if body.get("prompt") is not None:
+        raise invalid("Stored prompts are not supported by the reference server.", "prompt", "prompt_not_found")
+    metadata = _metadata(body)
+    tools = normalize_tools(body.get("tools"))
+    tool_choice = normalize_tool_choice(body.get("tool_choice"), tools)
+    text = normalize_text(body.get("text"))
+    store_flag = body.get("store") is not False
+    background = body.get("background") is True
+    if background and not store_flag:
+        raise invalid("Background responses require 'store' to be true.", "background")
+    try:
+        input_items = normalize_input(body.get("input"), store)
+    except ApiError:
+        if not behaviour.dev("accept_invalid_input"):
+            raise
+        input_items = []
+    previous, context_before, prev_id = resolve_previous(body.get("previous_response_id"), behaviour, store)
+    params: dict[str, Any] = {
+        "background": background,
+        "instructions": instructions,
+        "max_output_tokens": max_out,
+        "max_tool_calls": max_tool_calls,
+        "metadata": metadata if metadata is not None else {},
+        "model": model,
+        "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
+        "previous_response_id": prev_id,
+        "prompt_cache_key": body.get("prompt_cache_key"),
+        "reasoning": reasoning,
+        "safety_identifier": body.get("safety_identifier"),
+        "service_tier": "default" if service_tier in (None, "auto") else service_tier,
+        "store": store_flag,
+        "temperature": 1.0 if temperature is None else temperature,
+        "text": text,
+        "tool_choice": tool_choice,
+        "tools": tools,
+        "top_logprobs": 0 if top_logprobs is None else top_logprobs,
+        "top_p": 1.0 if top_p is None else top_p,
+        "truncation": truncation or "disabled",
+    }
+    if isinstance(body.get("user"), str):
+        params["user"] = body["user"]
+    return Prepared(params=params, input_items=input_items, context_before=context_before,
+                    stream=body.get("stream") is True, background=background, store=store_flag,
+                    previous=previous, raw=body)
+
+
+def resolve_previous(prev_id: Any, behaviour: Behaviour, store: Store
+                     ) -> tuple[Record | None, list[dict[str, Any]], str | None]:
+    """Look up ``previous_response_id``: ``(record, inherited context, id to echo)``."""
+    if prev_id is None:
+        return None, [], None
+    if not isinstance(prev_id, str):
+        raise _type_error("previous_response_id", "a string", prev_id)
+    if behaviour.dev("ignore_previous_response_id"):
+        return None, [], None
+    record = store.get(prev_id)
+    usable = record is not None and (record.stored or behaviour.dev("store_false_retrievable"))
+    if record is None or not usable or behaviour.dev("store_ignored"):
+        if behaviour.dev("accept_unknown_previous_response"):
+            return None, [], prev_id
+        raise invalid(f"Previous response with id '{prev_id}' not found.", "previous_response_id",
+                      "previous_response_not_found")
+    if not record.finished.is_set():
+        raise invalid(f"Previous response with id '{prev_id}' is still in progress.", "previous_response_id",
+                      "previous_response_in_progress")
+    return record, list(record.context), prev_id

@@ -1,0 +1,164 @@
+"""One precise deviation per registered check, and a guard that no check goes without one.
+
+``DEVIATIONS`` is the coverage table: check name -> (a builder of one exchange that breaks exactly that
+rule, a fragment the finding must contain). Adding a check without a row here fails
+``test_every_check_has_a_deviation``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+from _exchanges import (
+    Json,
+    encode_sse,
+    findings,
+    function_call_item,
+    function_request,
+    function_response,
+    index_of,
+    json_exchange,
+    make_response,
+    message_item,
+    mutate,
+    renumber,
+    run,
+    stream_events_for,
+    stream_exchange,
+)
+
+from conformance._exchange import Exchange
+from conformance._verdict import Outcome
+from conformance.checks import REGISTRY
+
+MESSAGE_EVENTS = stream_events_for(make_response())
+FUNCTION_EVENTS = stream_events_for(function_response())
+
+
+def _events(fn: Callable[[list[Json]], None], base: list[Json] = MESSAGE_EVENTS, **kw: object) -> Callable[[], Exchange]:
+    return lambda: stream_exchange(mutate(base, fn), **kw)  # type: ignore[arg-type]
+
+
+def _set(event_type: str, path: list[str | int], value: object, nth: int = 0) -> Callable[[list[Json]], None]:
+    def change(events: list[Json]) -> None:
+        target: object = events[index_of(events, event_type, nth)]
+        for key in path[:-1]:
+            target = target[key]  # type: ignore[index]
+        target[path[-1]] = value  # type: ignore[index]
+    return change
+
+
+def _drop(event_type: str, renumbered: bool = True) -> Callable[[list[Json]], None]:
+    def change(events: list[Json]) -> None:
+        del events[index_of(events, event_type)]
+        if renumbered:
+            renumber(events)
+    return change
+
+
+def _skip_numbers(events: list[Json]) -> None:
+    for event in events[3:]:
+        event["sequence_number"] += 5
+
+
+def _raw_event_name() -> Exchange:
+    raw = encode_sse(MESSAGE_EVENTS).replace(b"event: response.in_progress", b"event: message")
+    return stream_exchange(raw=raw)
+
+
+DEVIATIONS: dict[str, tuple[Callable[[], Exchange], str]] = {
+    "http.json_content_type": (lambda: json_exchange(make_response(), content_type="text/plain"),
+                               "Content-Type is 'text/plain', expected application/json"),
+    "http.error_envelope": (lambda: json_exchange({"detail": "Not Found"}, status=404, method="GET",
+                                                  path="/responses/resp_x"), "FastAPI-style 'detail'"),
+    "http.error_schema": (lambda: json_exchange({"error": {"message": "bad", "type": "invalid_request_error"}},
+                                                status=400), "'param' is a required property"),
+    "http.no_error_in_200": (lambda: json_exchange({"error": {"message": "boom", "type": "server_error"}}),
+                             "HTTP 200 carries an error envelope instead of a Response"),
+    "response.schema": (lambda: json_exchange(make_response(created_at="yesterday")),
+                        "$.created_at: \"yesterday\" is not of type number"),
+    "response.object_type": (lambda: json_exchange(make_response(object="chat.completion")),
+                             "a Chat Completions object"),
+    "response.status_consistency": (lambda: json_exchange(make_response(status="incomplete")),
+                                    "status is \"incomplete\" but incomplete_details is null"),
+    "response.item_status": (lambda: json_exchange(make_response([message_item(status="done")])),
+                             "message item has status \"done\""),
+    "response.usage": (lambda: json_exchange(make_response(usage={"prompt_tokens": 3, "completion_tokens": 2,
+                                                                  "total_tokens": 5})),
+                       "usage uses Chat Completions names ['prompt_tokens', 'completion_tokens']"),
+    "response.function_call_arguments": (
+        lambda: json_exchange(make_response([{**function_call_item(), "arguments": {"city": "Paris"}}],
+                                            request=function_request()), request=function_request()),
+        "function_call.arguments is an object (must be a JSON *string*)"),
+    "response.content_parts": (lambda: json_exchange(make_response([{**message_item(), "content": [
+                                   {"type": "text", "text": "hi"}]}])), "Chat/Assistants-style part type"),
+    "response.output_text_sdk_field": (lambda: json_exchange(make_response(output_text="Goodbye")),
+                                       "output_text is \"Goodbye\" but the output_text parts concatenate to"),
+    "delete.result": (lambda: json_exchange({"id": "resp_2", "object": "response.deleted", "deleted": True},
+                                            method="DELETE", path="/responses/resp_1"),
+                      "expected the deleted id 'resp_1'"),
+    "response.echo": (lambda: json_exchange(make_response(temperature=0.2)),
+                      "request set temperature=0.7 but the Response has 0.2"),
+    "stream.content_type": (lambda: stream_exchange(raw=json.dumps(make_response()).encode(),
+                                                    content_type="application/json"),
+                            "(the server ignored stream: true)"),
+    "stream.event_json": (lambda: stream_exchange(MESSAGE_EVENTS[:2] + ["{not json"] + MESSAGE_EVENTS[2:]),
+                          "events[2].data: data is not JSON: '{not json'"),
+    "stream.done_sentinel": (lambda: stream_exchange(done=True), "data: [DONE] sentinel"),
+    "stream.event_schema": (_events(_set("response.output_text.delta", ["delta"], 5)),
+                            "response.output_text.delta (ResponseTextDeltaEvent): 5 is not of type string"),
+    "stream.event_name_matches_type": (_raw_event_name, "SSE event name 'message' differs from data.type"),
+    "stream.sequence_number": (_events(lambda ev: ev[4].pop("sequence_number")),
+                               "event 4 (response.output_text.delta): sequence_number is missing"),
+    "stream.sequence_contiguous": (_events(_skip_numbers), "sequence_number jumps from 2 to 8"),
+    "stream.terminal_event": (_events(lambda ev: ev.pop()),
+                              "no terminal event (response.completed/incomplete/failed); the last event was "
+                              "\"response.output_item.done\""),
+    "stream.final_response": (_events(_set("response.completed", ["response", "status"], "in_progress")),
+                              "response.completed carries a response with status \"in_progress\", expected "
+                              "'completed'"),
+    "stream.response_id_stable": (_events(_set("response.completed", ["response", "id"], "resp_OTHER")),
+                                  "response.id 'resp_OTHER' differs from 'resp_1' (event 0)"),
+    "stream.lifecycle": (_events(_drop("response.output_item.added")),
+                         "event 2 (response.content_part.added): output_index 0 before its "
+                         "response.output_item.added"),
+    "stream.text_accumulation": (_events(_set("response.output_text.done", ["text"], "Hello there, world?")),
+                                 "response.output_text.done is \"Hello there, world?\" but concatenated deltas is "
+                                 "\"Hello there, world!\""),
+    "stream.function_args_accumulation": (
+        _events(_set("response.function_call_arguments.done", ["arguments"], '{"city": "Rome"}'),
+                FUNCTION_EVENTS, request=function_request()),
+        "response.function_call_arguments.done is \"{\\\"city\\\": \\\"Rome\\\"}\" but concatenated deltas"),
+    "stream.final_output_items": (_events(_set("response.completed", ["response", "output", 0, "id"], "msg_9")),
+                                  "output_index 0: streamed item id \"msg_1\" but the terminal response has "
+                                  "\"msg_9\""),
+}
+
+
+def test_every_check_has_a_deviation() -> None:
+    missing = sorted(set(REGISTRY) - set(DEVIATIONS))
+    stale = sorted(set(DEVIATIONS) - set(REGISTRY))
+    assert not missing, f"checks without a deviation test: {missing}"
+    assert not stale, f"deviation rows for unknown checks: {stale}"
+
+
+@pytest.mark.parametrize("name", sorted(DEVIATIONS))
+def test_deviation_is_reported_precisely(name: str) -> None:
+    build, fragment = DEVIATIONS[name]
+    ex = build()
+    found = findings(name, ex)
+    text = " | ".join(f"{f.path}: {f.message}" for f in found)
+    assert fragment in text, text
+    result = next(r for r in run(ex) if r.name == name)
+    expected = Outcome.FAIL if REGISTRY[name].severity == "error" else Outcome.PASS
+    assert result.outcome is expected and result.findings, result
+
+
+@pytest.mark.parametrize("name", sorted(DEVIATIONS))
+def test_every_check_has_spec_ref_and_description(name: str) -> None:
+    chk = REGISTRY[name]
+    assert chk.spec_ref.startswith("openai-openapi.yaml#/"), chk.spec_ref
+    assert chk.description and not chk.description.endswith(","), chk.description
+    assert chk.severity in ("error", "warning")
