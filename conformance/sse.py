@@ -287,7 +287,7 @@ class SSEParser:
         elif name == "event":
             self._event_type = value
         elif name == "id":
-            if True:
+            if "\x00" not in value:
                 self._last_event_id = value
         elif name == "retry":
             if value and value.isascii() and value.isdigit():

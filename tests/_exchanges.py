@@ -194,6 +194,9 @@ def parse_sse(raw: bytes) -> list[SSEEvent]:
             elif name in ("event", "id"):
                 fields[name] = value
         chunk = (block + "\n\n").encode("utf-8")
+        if not fields["data"]:  # WHATWG: a block without data is not dispatched
+            offset += len(chunk)
+            continue
         events.append(SSEEvent(data="\n".join(fields["data"]), event=fields.get("event"), id=fields.get("id"),
                                retry=fields.get("retry"), raw=chunk, offset=offset))
         offset += len(chunk)

@@ -125,6 +125,13 @@ NON_STREAM: dict[str, Callable[[], Exchange]] = {
     "404 error envelope with extras": lambda: json_exchange(with_extras(
         {"error": {"message": "No response found with id 'resp_x'.", "type": "invalid_request_error",
                    "param": None, "code": None}}), status=404, method="GET", path="/responses/resp_x"),
+    "input_tokens count": lambda: json_exchange({"object": "response.input_tokens", "input_tokens": 12},
+                                                path="/responses/input_tokens", request={"model": "gpt-4o"}),
+    "input_items list": lambda: json_exchange(with_extras({
+        "object": "list", "has_more": False, "first_id": "msg_0", "last_id": "msg_0",
+        "data": [{"id": "msg_0", "type": "message", "role": "user", "status": "completed",
+                  "content": [{"type": "input_text", "text": "Say hello"}]}]}),
+        method="GET", path="/responses/resp_1/input_items?order=asc&limit=20"),
     "delete with empty body": lambda: json_exchange(None, method="DELETE", path="/responses/resp_1",
                                                     content_type=None),
     "delete with de-facto body": lambda: json_exchange(

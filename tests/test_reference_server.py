@@ -286,6 +286,8 @@ def test_transport_errors(client: httpx.Client) -> None:
     assert_envelope(client.get("/responses/resp_unknown/input_items"), 404)
     assert_envelope(client.get("/nothing/here"), 404)
     assert_envelope(client.put("/responses"), 405)
+    assert_envelope(client.request("PROPFIND", "/responses"), 501)
+    assert_envelope(client.post("/responses", content=b'{"model": "reference-1", "temperature": NaN}'), 400)
     assert_envelope(client.post("/responses", content=b"x" * (8 * 1024 * 1024 + 1)), 413)
 
 
@@ -302,8 +304,9 @@ def test_auth() -> None:
 def test_server_survives_garbage(server: ReferenceServer) -> None:
     host, port = server.base_url.split("//")[1].split("/")[0].split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
-        sock.sendall(b"GARBAGE \x00\xff nonsense\r\n\r\n")
-        sock.recv(1024)
+        sock.sendall(b"GARBAGE \x00\xff nonsense HTTP/1.1\r\n\r\n")
+        reply = sock.recv(4096)
+    assert reply.startswith(b"HTTP/1.") and b'{"error": {' in reply and b"<html" not in reply.lower()
     with httpx.Client(base_url=server.base_url) as c:
         assert c.post("/responses", json={"model": MODEL_NAME, "input": "hi"}).status_code == 200
 

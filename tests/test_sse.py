@@ -467,7 +467,8 @@ def check_accounting(stream: bytes, events: list[SSEEvent], parser: SSEParser) -
     for event in events:
         assert event.offset >= pos
         gap = stream[pos : event.offset]
-        assert parse_sse(b"\n" + gap if gap.startswith(BOM) else gap) == []
+        # (a "\n" in front keeps a second BOM from being stripped as if it started a stream)
+        assert parse_sse(b"\n" + gap) == []
         rebuilt += [gap, event.raw]
         assert stream[event.offset : event.offset + len(event.raw)] == event.raw
         pos = event.offset + len(event.raw)

@@ -15,8 +15,12 @@ from typing import Any
 __all__ = ["Env", "Join", "Model", "ResolveError", "Tag", "Var", "iter_tags", "resolve"]
 
 
-class ResolveError(LookupError):
-    """A tag could not be resolved (undefined variable, unset environment variable...)."""
+class ResolveError(ValueError, LookupError):
+    """A tag could not be resolved (undefined variable, unset environment variable...).
+
+    A ``ValueError`` (so callers catching bad-input errors see it) and a ``LookupError``
+    (it is a failed lookup); deliberately not a ``KeyError``, whose ``str()`` adds quotes.
+    """
 
 
 @dataclass(frozen=True)

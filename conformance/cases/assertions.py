@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -43,17 +44,33 @@ __all__ = [
 ]
 
 SPEC = "openai-openapi.yaml#"
+_PROFILE: ContextVar[str | None] = ContextVar("conformance_cases_schema_profile", default=None)
 TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 
 
 @dataclass(frozen=True)
-class Expectation:
-    """One entry of a step's ``expect:`` list: ``{name: arg}`` plus where it was written."""
+class Expectation(Mapping[str, Any]):
+    """One entry of a step's ``expect:`` list: ``{name: arg}`` plus where it was written.
+
+    It is also a read-only one-key mapping (``exp["status"]``), so code written against the
+    plain YAML shape keeps working.
+    """
 
     name: str
     arg: Any
     line: int = 0
     file: str = ""
+
+    def __getitem__(self, key: str) -> Any:
+        if key != self.name:
+            raise KeyError(key)
+        return self.arg
+
+    def __iter__(self) -> Iterator[str]:
+        return iter((self.name,))
+
+    def __len__(self) -> int:
+        return 1
 
 
 class Advisory(Finding):
@@ -379,7 +396,8 @@ def _schema_errors(name: str, instance: Any) -> list[str]:
     except ImportError:  # pragma: no cover - jsonschema is a hard dependency
         jsonschema = None  # type: ignore[assignment]
     try:
-        result = schemas.validate(name, instance)
+        profile = _PROFILE.get()
+        result = schemas.validate(name, instance) if profile is None else schemas.validate(name, instance, profile=profile)
     except LookupError as exc:
         raise _Inconclusive(f"unknown schema {name!r}: {exc}") from None
     except Exception as exc:
@@ -396,7 +414,7 @@ def _schema_errors(name: str, instance: Any) -> list[str]:
     out: list[str] = []
     for err in result:
         if hasattr(err, "message"):
-            where = getattr(err, "json_path", "")
+            where = getattr(err, "json_path", None) or getattr(err, "path", "")
             out.append(f"{where}: {err.message}" if where else str(err.message))
         else:
             out.append(str(err))
@@ -886,13 +904,15 @@ def evaluate(
     *,
     model: str = "",
     env: Mapping[str, str] | None = None,
+    profile: str | None = None,
 ) -> CheckResult:
     """Judge one expectation against one recorded exchange.
 
     Returns a :class:`CheckResult` named ``expect.<assertion>``: ``fail`` with a message giving
     expected vs actual, ``pass`` (with severity ``warning`` and findings when only advisory
     findings were made), or ``error`` when the exchange is inconclusive or the assertion
-    cannot judge (an unresolvable ``!var``, an unavailable schema).
+    cannot judge (an unresolvable ``!var``, an unavailable schema). ``profile`` selects the
+    schema profile of ``conformance.schemas`` (its default when None).
     """
     exp = _as_expectation(expectation)
     name = f"expect.{exp.name}"
@@ -914,6 +934,7 @@ def evaluate(
     except ResolveError as exc:
         return CheckResult(name, Outcome.ERROR, str(exc), spec_ref, exchange.step)
     findings: list[Finding] = []
+    token = _PROFILE.set(profile)
     try:
         findings = list(spec.func(arg, exchange))
     except _Fail as exc:
@@ -922,6 +943,8 @@ def evaluate(
         return CheckResult(name, Outcome.ERROR, str(exc), spec_ref, exchange.step)
     except Exception as exc:  # an assertion must report odd input, never crash the run
         findings = [Finding(f"assertion crashed on this input: {type(exc).__name__}: {exc}")]
+    finally:
+        _PROFILE.reset(token)
     hard = [f for f in findings if not isinstance(f, Advisory)]
     if hard:
         return CheckResult(name, Outcome.FAIL, "; ".join(f.message for f in hard), spec_ref, exchange.step, "error", findings)

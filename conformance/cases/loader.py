@@ -280,6 +280,10 @@ def _parse(path: Path, file: str) -> tuple[Any, _Builder]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        lines = text.splitlines()
+        nearby = " ".join(lines[max(0, line - 2) : line])
+        if re.search(r"!(?:model|var|env|join)[,}\]]", nearby):
+            problem += " (hint: in flow style a tag swallows a following ',' - write '!model ,' or use block style)"
         raise CaseFormatError(file, line, f"invalid YAML: {problem}") from None
     except yaml.YAMLError as exc:
         raise CaseFormatError(file, 1, f"invalid YAML: {exc}") from None

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Union
 
-__all__ = ["Path", "PathSyntaxError", "find", "find_located", "parse_path"]
+__all__ = ["Path", "PathSyntaxError", "find", "find_located", "lookup", "parse_path"]
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]*")
 _INT = re.compile(r"-?\d+")
@@ -206,3 +206,7 @@ def find_located(document: Any, path: str | Path) -> list[tuple[str, Any]]:
 def find(document: Any, path: str | Path) -> list[Any]:
     """All values matched by ``path`` (see :func:`find_located`)."""
     return [value for _, value in find_located(document, path)]
+
+
+lookup = find
+"""Alias of :func:`find` (the engine's name for capture look-ups)."""

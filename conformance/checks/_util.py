@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+from functools import lru_cache
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -110,16 +111,34 @@ def stream_events(ex: Exchange) -> Iterator[tuple[int, dict[str, Any]]]:
 
 
 def event_data(event: SSEEvent) -> Any:
+    """The parsed ``data`` of an event, or None when it is not JSON (shared, read-only: never mutate it)."""
+    return _parse(event.data)
+
+
+@lru_cache(maxsize=8192)
+def _parse(data: str) -> Any:
+    # Every stream check walks every event; parsing each distinct payload once keeps judging linear.
     try:
-        return json.loads(event.data)
+        return json.loads(data)
     except ValueError:
         return None
+
+
+def kind_of(data: Any) -> str | None:
+    """An event's or item's ``type`` when it is a string (anything else cannot be dispatched on)."""
+    kind = data.get("type") if isinstance(data, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+def ref_of(value: Any) -> str | int | None:
+    """An ``item_id``/``output_index`` usable as a key: a string or a JSON integer, else None."""
+    return value if isinstance(value, str) or is_int(value) else None
 
 
 def terminal_event(ex: Exchange) -> tuple[int, dict[str, Any]] | None:
     """The first terminal event (``response.completed|incomplete|failed``), if any."""
     for index, data in stream_events(ex):
-        if data.get("type") in TERMINAL_EVENTS:
+        if kind_of(data) in TERMINAL_EVENTS:
             return index, data
     return None
 

@@ -16,7 +16,17 @@ from typing import Any
 from .._exchange import Exchange
 from .._verdict import Finding
 from ._registry import CheckContext, check
-from ._util import SPEC, TERMINAL_EVENTS, is_int, is_resumed, short, sse_200, stream_events, terminal_event
+from ._util import (
+    SPEC,
+    TERMINAL_EVENTS,
+    is_int,
+    is_resumed,
+    ref_of,
+    short,
+    sse_200,
+    stream_events,
+    terminal_event,
+)
 
 Key = tuple[Any, ...]
 
@@ -89,10 +99,10 @@ def text_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     for index, data in stream_events(ex):
         kind = data.get("type")
         if kind in ("response.output_item.added", "response.output_item.done") and isinstance(data.get("item"), dict):
-            ids[data.get("output_index")] = data["item"].get("id")
+            ids[ref_of(data.get("output_index"))] = ref_of(data["item"].get("id"))
         if not isinstance(kind, str) or not is_int(data.get("content_index")):
             continue
-        key = (data.get("item_id", data.get("output_index")), data["content_index"])
+        key = (ref_of(data.get("item_id", data.get("output_index"))), data["content_index"])
         field_name = "refusal" if kind.startswith("response.refusal.") else "text"
         if kind in ("response.output_text.delta", "response.refusal.delta") and isinstance(data.get("delta"), str):
             record = told.setdefault(key, Told())
@@ -156,10 +166,10 @@ def function_args_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Find
     for index, data in stream_events(ex):
         kind = data.get("type")
         if kind == "response.output_item.added" and isinstance(data.get("item"), dict):
-            outs[data["item"].get("id")] = data.get("output_index")
+            outs[ref_of(data["item"].get("id"))] = ref_of(data.get("output_index"))
         if kind not in ("response.function_call_arguments.delta", "response.function_call_arguments.done"):
             continue
-        key = (data.get("item_id", data.get("output_index")),)
+        key = (ref_of(data.get("item_id", data.get("output_index"))),)
         if kind.endswith(".delta") and isinstance(data.get("delta"), str):
             record = told.setdefault(key, Told())
             record.deltas.append(data["delta"])

@@ -82,6 +82,8 @@ class StreamLifecycle:
     def feed(self, index: int, data: dict[str, Any]) -> None:
         self._index, self._type = index, str(data.get("type"))
         kind = data.get("type")
+        if not isinstance(kind, str):
+            return  # stream.event_schema reports it; order cannot be judged without a type
         if self.phase == "ENDED":
             assert self.terminal is not None
             what = "a second terminal event" if kind in TERMINAL_EVENTS else "event"

@@ -140,10 +140,10 @@ def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         allowed = ITEM_STATUS.get(str(item.get("type")))
         status = item["status"]
         where = f"{at}.output[{index}].status"
-        if allowed is not None and status not in allowed:
+        if allowed is not None and (not isinstance(status, str) or status not in allowed):
             yield Finding(f"{item.get('type')} item has status {short(status)}, allowed: {sorted(allowed)}", where)
         elif (body.get("status") == "completed" and status == "in_progress"
-              and item.get("type") in {"message", "function_call"}):
+              and item.get("type") in ("message", "function_call")):
             yield Finding(f"response is completed but its {item.get('type')} item is still in_progress", where)
 
 
@@ -327,6 +327,28 @@ def output_text_sdk_field(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     if body["output_text"] != expected:
         yield Finding(f"output_text is {short(body['output_text'])} but the output_text parts concatenate to "
                       f"{short(expected)}", f"{at}.output_text")
+
+
+SUCCESS_SCHEMAS = {
+    "input_items": ("ResponseItemList", f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get"),
+    "input_tokens": ("TokenCountsResource", f"{SPEC}#/paths/~1responses~1input_tokens/post"),
+    "compact": ("CompactResource", f"{SPEC}#/paths/~1responses~1compact/post"),
+}
+
+
+@check("endpoint.schema", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get",
+       applies=lambda ex, ctx: plain_json_200(ex, ctx, frozenset(SUCCESS_SCHEMAS)))
+def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
+    """A 200 from input_items / input_tokens / compact validates against the schema its operation declares.
+
+    (``ResponseItemList``, ``TokenCountsResource``, ``CompactResource``; Response bodies are ``response.schema``'s.)
+    """
+    name, _ = SUCCESS_SCHEMAS[ctx.endpoint]
+    body = ex.json_or_none()
+    if body is None:
+        yield Finding(f"body is not JSON, so it cannot be a {name}")
+        return
+    yield from validate(name, body, ctx.profile)
 
 
 @check("delete.result", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}/delete",

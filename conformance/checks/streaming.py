@@ -22,6 +22,7 @@ from ._util import (
     event_schema_name,
     is_int,
     is_resumed,
+    kind_of,
     query_params,
     short,
     sse_200,
@@ -173,7 +174,7 @@ def terminal_event_check(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     if not data:
         yield Finding("the stream carried no JSON events at all")
         return
-    if any(d.get("type") in TERMINAL_EVENTS for d in data):
+    if any(kind_of(d) in TERMINAL_EVENTS for d in data):
         return
     if data[-1].get("type") == "error":
         return

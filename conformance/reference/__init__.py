@@ -35,6 +35,7 @@ class ReferenceServer:
         self._api = Api(self.behaviour)
         self._httpd: _Server = make_server(host, port, self._api, api_key, verbose)
         self._thread: threading.Thread | None = None
+        self._foreground = False
 
     @property
     def base_url(self) -> str:
@@ -63,6 +64,7 @@ class ReferenceServer:
 
     def serve_forever(self) -> None:
         """Serve in the foreground until interrupted (used by ``responses-conformance serve``)."""
+        self._foreground = True
         try:
             self._httpd.serve_forever(poll_interval=0.2)
         except KeyboardInterrupt:
@@ -77,6 +79,8 @@ class ReferenceServer:
             self._httpd.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
+        elif self._foreground:
+            self._httpd.shutdown()
         self._api.close()
         self._httpd.server_close()
 

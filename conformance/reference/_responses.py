@@ -199,6 +199,10 @@ def render_response(record: Record, behaviour: Behaviour, *, status: str | None 
         "top_p": p["top_p"],
         "truncation": p["truncation"],
     }
+    if behaviour.dev("output_text_mismatch") and not snapshot:
+        body["output_text"] = "".join(
+            part.get("text", "") for item in record.output if item.get("type") == "message"
+            for part in item.get("content") or []) + " (sdk)"
     if "user" in p:
         body["user"] = p["user"]
     if record.usage is not None and not snapshot and not behaviour.dev("usage_missing"):

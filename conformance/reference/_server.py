@@ -25,6 +25,7 @@ from ._errors import ApiError, render_error
 from ._streaming import dumps, writes
 
 MAX_BODY = 8 * 1024 * 1024
+DRAIN_LIMIT = 64 * 1024 * 1024
 SLOW_STREAM_S = 0.02
 
 ROUTES: list[tuple[re.Pattern[str], dict[str, str]]] = [
@@ -91,6 +92,15 @@ class _Handler(BaseHTTPRequestHandler):
     def do_OPTIONS(self) -> None:
         self._dispatch("OPTIONS")
 
+    def do_HEAD(self) -> None:
+        self._dispatch("HEAD")
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """Replace the stdlib's HTML error page (bad request line, unsupported method...) with JSON."""
+        self.close_connection = True
+        text = message or explain or self.responses.get(code, ("Error",))[0]
+        self._send_error(ApiError(code, text, None, None), f"req_{uuid.uuid4().hex}")
+
     # -- plumbing -----------------------------------------------------------------------
 
     @property
@@ -114,6 +124,13 @@ class _Handler(BaseHTTPRequestHandler):
                 self.rfile.readline()
         length = int(self.headers.get("Content-Length") or 0)
         if length > MAX_BODY:
+            if length <= DRAIN_LIMIT:  # drain, so the client reads our 413 rather than a reset
+                remaining = length
+                while remaining > 0:
+                    got = self.rfile.read(min(remaining, 1 << 20))
+                    if not got:
+                        break
+                    remaining -= len(got)
             raise _BodyTooLarge
         return self.rfile.read(length) if length > 0 else b""
 
@@ -193,7 +210,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self._common_headers(request_id)
         self.end_headers()
-        self.wfile.write(payload)
+        if self.command != "HEAD":
+            self.wfile.write(payload)
 
     def _send_error(self, err: ApiError, request_id: str) -> None:
         status, ctype, payload = render_error(err, self.behaviour)
@@ -205,7 +223,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Connection", "close")
             self._common_headers(request_id)
             self.end_headers()
-            self.wfile.write(payload)
+            if getattr(self, "command", None) != "HEAD":
+                self.wfile.write(payload)
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
 
@@ -236,8 +255,8 @@ def _parse_json(raw: bytes, *, required: bool) -> dict[str, Any]:
                        "(HINT: send a JSON object with Content-Type: application/json.)", None, None,
                        validation=True)
     try:
-        body = json.loads(raw.decode("utf-8-sig"))
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you "
                        "aren't using your HTTP library correctly. The OpenAI API expects a JSON payload.)",
                        None, None, validation=True) from None
@@ -246,5 +265,13 @@ def _parse_json(raw: bytes, *, required: bool) -> dict[str, Any]:
     return body
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def make_server(host: str, port: int, api: Api, api_key: str | None, verbose: bool) -> _Server:
+    if ":" in host:
+        class _Server6(_Server):
+            address_family = socket.AF_INET6
+        return _Server6((host, port), api, api_key, verbose)
     return _Server((host, port), api, api_key, verbose)

@@ -118,14 +118,18 @@ def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str
                     part["text"] += " (final)"
             if dev("terminal_status_mismatch"):
                 e["response"]["status"] = "in_progress"
+            if dev("response_id_unstable"):
+                e["response"]["id"] = e["response"].get("id", "") + "x"
+            if dev("final_output_items_mismatch"):
+                for item in e["response"].get("output") or []:
+                    item["id"] = str(item.get("id")) + "_other"
+        if etype == "response.function_call_arguments.done" and dev("function_args_mismatch"):
+            e["arguments"] = '{"mismatch": true}'
         if etype == DELTA:
             if dev("output_index_mismatch"):
                 e["output_index"] = e.get("output_index", 0) + 1
             if dev("missing_item_id_on_delta"):
                 e.pop("item_id", None)
-    if dev("sequence_starts_at_one"):
-        for e in evs:
-            e["sequence_number"] += 1
     if dev("sequence_gap"):
         for e in evs[3:]:
             e["sequence_number"] += 1
@@ -173,6 +177,8 @@ def sse_blocks(events: list[dict[str, Any]], behaviour: Behaviour) -> list[bytes
             lines.append(f"event: {name}")
         lines += [f"data: {data}", ""]
         blocks.append((eol.join(lines) + eol).encode())
+    if blocks and behaviour.dev("done_sentinel"):
+        blocks.append(f"data: [DONE]{eol}{eol}".encode())
     if blocks and behaviour.var("sse_comments"):
         blocks[-1] += f": stream end{eol}{eol}".encode()
     return blocks

@@ -1,0 +1,309 @@
+"""The case loader: every shipped file loads; malformed files give one-line file:line errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import textwrap
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conformance.cases import (
+    ASSERTIONS,
+    CaseFormatError,
+    Env,
+    Join,
+    Model,
+    ResolveError,
+    Var,
+    load_all,
+    load_cases,
+    resolve,
+)
+from conformance.cases.loader import CAPABILITIES, GROUPS, SCHEMA_PATH, case_schema
+
+ROOT = Path(__file__).resolve().parents[1]
+CASES = ROOT / "cases"
+
+
+def write(tmp_path: Path, text: str, name: str = "foo.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return path
+
+
+GOOD = """
+cases:
+  - id: input.string
+    title: t
+    group: input
+    spec: [openai-openapi.yaml#/components/schemas/InputParam]
+    capabilities: [core]
+    steps:
+      - name: create
+        request:
+          body:
+            model: !model
+            input: Reply with exactly the token X.
+        capture: {resp_id: id}
+        expect:
+          - status: 200
+          - output_text: {token: X}
+      - name: get
+        request:
+          method: GET
+          path: !join ["/responses/", !var resp_id]
+        expect:
+          - json: {path: id, equals: !var resp_id}
+"""
+
+
+def error_of(path: Path) -> CaseFormatError:
+    with pytest.raises(CaseFormatError) as info:
+        load_cases(path)
+    text = str(info.value)
+    assert "\n" not in text, text
+    return info.value
+
+
+# ------------------------------------------------------------------ shipped cases
+
+
+def test_every_shipped_file_loads() -> None:
+    cases = load_all(CASES)
+    assert len(cases) >= 30
+    assert len({c.id for c in cases}) == len(cases)
+    for path in sorted(CASES.glob("*.yaml")):
+        assert load_cases(path), path
+
+
+def test_shipped_cases_check_schema_and_behaviour() -> None:
+    """Each case validates a schema somewhere and makes at least one behavioural assertion."""
+    for case in load_all(CASES):
+        names = [e.name for s in case.steps for e in s.expect]
+        assert "schema" in names, case.id
+        assert any(n not in ("status", "schema", "header") for n in names), case.id
+        assert case.id.split(".")[0] == case.group, case.id
+
+
+def test_shipped_cases_never_hard_code_a_model() -> None:
+    for case in load_all(CASES):
+        for step in case.steps:
+            if isinstance(step.body, dict) and "model" in step.body and case.id != "errors.unknown_model":
+                assert isinstance(step.body["model"], Model), (case.id, step.name)
+
+
+def _spec_file() -> Path | None:
+    for candidate in (
+        os.environ.get("RESPONSES_CONFORMANCE_SPEC", ""),
+        str(ROOT / "specs" / "openai-openapi.yaml"),
+        "/work/shared/specs/openai-openapi.yaml",
+    ):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
+
+
+def test_spec_refs_resolve_in_the_openapi_document() -> None:
+    spec_file = _spec_file()
+    if spec_file is None:
+        pytest.skip("openai-openapi.yaml not available")
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    with spec_file.open(encoding="utf-8") as fh:
+        doc = yaml.load(fh, Loader=loader)  # noqa: S506 - a safe loader
+    refs = {ref for case in load_all(CASES) for ref in case.spec}
+    refs |= {a.spec_ref for a in ASSERTIONS.values() if isinstance(a.spec_ref, str)}
+    for ref in sorted(refs):
+        file, _, pointer = ref.partition("#")
+        assert file == "openai-openapi.yaml", ref
+        node = doc
+        for token in pointer.strip("/").split("/"):
+            token = token.replace("~1", "/").replace("~0", "~")
+            node = node[int(token)] if isinstance(node, list) else node[token]
+
+
+def test_case_schema_is_a_valid_schema_in_sync_with_the_registry() -> None:
+    schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(schema["$defs"]["expectation"]["properties"]) == set(ASSERTIONS)
+    assert case_schema() == schema
+    assert "basic" in GROUPS and "core" in CAPABILITIES
+
+
+def test_good_file_builds_typed_steps(tmp_path: Path) -> None:
+    (case,) = load_cases(write(tmp_path, GOOD))
+    assert case.id == "input.string" and case.line == 2 and case.file.endswith("foo.yaml")
+    create, get = case.steps
+    assert (create.method, create.path, create.stream, create.auth) == ("POST", "/responses", False, "default")
+    assert isinstance(create.body["model"], Model)
+    assert create.capture == {"resp_id": "id"}
+    assert [(e.name, e.line) for e in create.expect] == [("status", 15), ("output_text", 16)]
+    assert create.expected_statuses() == (200,)
+    assert isinstance(get.path, Join) and isinstance(get.path.items[1], Var)
+    req = get.resolve({"resp_id": "resp_1"}, "m", {})
+    assert (req.method, req.path, req.body) == ("GET", "/responses/resp_1", None)
+    assert create.resolve({}, "gpt-x", {}).body == {"model": "gpt-x", "input": "Reply with exactly the token X."}
+
+
+def test_stream_defaults_to_body_stream(tmp_path: Path) -> None:
+    text = GOOD.replace("            input: Reply", "            stream: true\n            input: Reply")
+    (case,) = load_cases(write(tmp_path, text))
+    assert case.steps[0].stream is True
+
+
+def test_yaml12_booleans_and_no_dates(tmp_path: Path) -> None:
+    text = GOOD.replace("{token: X}", "{token: NO}").replace("input: Reply with exactly the token X.", "input: 2024-01-01")
+    (case,) = load_cases(write(tmp_path, text))
+    assert case.steps[0].expect[1].arg == {"token": "NO"}
+    assert case.steps[0].body["input"] == "2024-01-01"
+
+
+# ------------------------------------------------------------------ one-line errors
+
+
+def test_broken_yaml_gives_file_and_line(tmp_path: Path) -> None:
+    path = write(tmp_path, GOOD.replace("        expect:\n          - json", "        expect:\n          - json: {path: [\n"))
+    err = error_of(path)
+    assert str(err).startswith(f"{err.file}:")
+    assert "invalid YAML" in str(err)
+    assert err.line >= 23
+
+
+def test_tag_swallowing_comma_gets_a_hint(tmp_path: Path) -> None:
+    text = GOOD.replace("          body:\n            model: !model\n            input: Reply with exactly the token X.",
+                        "          body: {model: !model, input: hi}")
+    err = error_of(write(tmp_path, text))
+    assert err.line == 10 and "hint" in str(err)
+
+
+def test_unknown_assertion(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("- status: 200", "- statuss: 200")))
+    assert str(err).startswith(f"{err.file}:15: case 'input.string': steps[0].expect[0]")
+    assert "unknown assertion 'statuss' (known: " in str(err)
+    assert "output_text" in str(err)
+
+
+def test_duplicate_id_within_a_file(tmp_path: Path) -> None:
+    body = GOOD.split("cases:\n", 1)[1]
+    err = error_of(write(tmp_path, "cases:\n" + body + body))
+    assert err.line == 23 and "duplicate case id 'input.string' (first defined at " in str(err)
+    assert ":2)" in str(err)
+
+
+def test_duplicate_id_across_files(tmp_path: Path) -> None:
+    write(tmp_path, GOOD, "a.yaml")
+    write(tmp_path, GOOD, "b.yaml")
+    with pytest.raises(CaseFormatError) as info:
+        load_all(tmp_path)
+    assert str(info.value).startswith(f"{info.value.file}:2: case 'input.string': id: duplicate case id")
+    assert info.value.file.endswith("b.yaml") and "a.yaml:2" in str(info.value)
+
+
+def test_var_before_capture(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("capture: {resp_id: id}", "capture: {other: id}")))
+    assert err.line == 20
+    assert "steps[1]: !var 'resp_id' is used before an earlier step captures it (captured so far: other)" in str(err)
+
+
+def test_var_in_same_step_as_capture_is_rejected(tmp_path: Path) -> None:
+    text = GOOD.replace("- output_text: {token: X}", "- json: {path: id, equals: !var resp_id}")
+    err = error_of(write(tmp_path, text))
+    assert err.line == 16 and "!var 'resp_id'" in str(err)
+
+
+def test_unknown_group(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("group: input", "group: inputs")))
+    assert str(err).startswith(f"{err.file}:4: case 'input.string': group: unknown group 'inputs' (known: basic,")
+
+
+def test_unknown_key_points_at_the_key(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("        capture:", "        captur:")))
+    assert err.line == 13 and "unknown key 'captur'" in str(err) and "steps[0]" in str(err)
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("    title: t\n", "")))
+    assert err.line == 1 + 1 and "missing required key 'title'" in str(err)
+
+
+def test_bad_assertion_argument(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("- status: 200", "- status: 2x")))
+    assert err.line == 15 and "steps[0].expect[0].status" in str(err) and "4xx" in str(err)
+
+
+def test_bad_regex_and_bad_path(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("{token: X}", "{matches: '(unclosed'}")))
+    assert err.line == 16 and "invalid regular expression" in str(err)
+    err = error_of(write(tmp_path, GOOD.replace("{resp_id: id}", "{resp_id: 'output[type=message'}")))
+    assert err.line == 13 and "bad capture path" in str(err)
+    err = error_of(write(tmp_path, GOOD.replace("{path: id,", "{path: 'a..b',")))
+    assert err.line == 22 and "expected a field name" in str(err)
+
+
+def test_events_need_a_streamed_step(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("- status: 200", "- events: {last: response.completed}")))
+    assert err.line == 15 and "needs a streamed step" in str(err)
+
+
+def test_core_is_exclusive(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("capabilities: [core]", "capabilities: [core, tools]")))
+    assert err.line == 6 and "'core' cannot be combined" in str(err)
+
+
+def test_duplicate_yaml_key_and_unknown_tag(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("    title: t\n", "    title: t\n    title: u\n")))
+    assert err.line == 4 and "duplicate key 'title'" in str(err)
+    err = error_of(write(tmp_path, GOOD.replace("!var resp_id]", "!vars resp_id]")))
+    assert err.line == 20 and "unknown tag '!vars'" in str(err)
+
+
+def test_tags_outside_request_and_expect(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, GOOD.replace("title: t", "title: !env TITLE")))
+    assert err.line == 3 and "not allowed here" in str(err)
+
+
+def test_empty_file(tmp_path: Path) -> None:
+    err = error_of(write(tmp_path, "# nothing\n"))
+    assert err.line == 1 and "empty file" in str(err)
+
+
+# ------------------------------------------------------------------ resolve
+
+
+def test_resolve_preserves_types() -> None:
+    value = {
+        "n": Var(name="count"),
+        "obj": Var(name="obj"),
+        "flag": Var(name="flag"),
+        "path": Join(items=("/responses/", Var(name="rid"), "/n", 3)),
+        "model": Model(),
+        "key": Env(name="API_KEY"),
+        "list": [1, Var(name="count"), None, "{not a template}"],
+    }
+    variables = {"count": 3, "obj": {"a": [1, 2]}, "flag": False, "rid": "resp_9"}
+    out = resolve(value, variables, "gpt-x", {"API_KEY": "k"})
+    assert out == {
+        "n": 3,
+        "obj": {"a": [1, 2]},
+        "flag": False,
+        "path": "/responses/resp_9/n3",
+        "model": "gpt-x",
+        "key": "k",
+        "list": [1, 3, None, "{not a template}"],
+    }
+    assert type(out["n"]) is int and out["flag"] is False
+    assert isinstance(value["n"], Var)  # the loaded case is not mutated
+
+
+def test_resolve_errors_name_what_is_missing() -> None:
+    with pytest.raises(ResolveError, match=r"foo.yaml:7: variable 'rid' is not defined \(captured so far: a\)"):
+        resolve({"p": Var("foo.yaml", 7, "rid")}, {"a": 1}, "m", {})
+    with pytest.raises(ResolveError, match="environment variable 'NOPE' is not set"):
+        resolve(Env(name="NOPE"), {}, "m", {})
+    with pytest.raises(ResolveError, match="!join items must be strings or numbers"):
+        resolve(Join(items=("/x/", Var(name="o"))), {"o": {"a": 1}}, "m", {})
+    with pytest.raises(ResolveError, match="no model"):
+        resolve(Model(), {}, "", {})
