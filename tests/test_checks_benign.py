@@ -107,6 +107,13 @@ NON_STREAM: dict[str, Callable[[], Exchange]] = {
         make_response([function_call_item()], request={**function_request(),
                                                         "tool_choice": {"type": "function", "name": "get_weather"}}),
         request={**function_request(), "tool_choice": {"type": "function", "name": "get_weather"}}),
+    "allowed_tools tool_choice normalised": lambda: json_exchange(
+        make_response([function_call_item()], request={**function_request(), "tool_choice": {
+            "type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "get_weather"}]}},
+            tool_choice={"type": "allowed_tools", "mode": "auto",
+                         "tools": [{"type": "function", "name": "get_weather", "x": None}]}),
+        request={**function_request(), "tool_choice": {
+            "type": "allowed_tools", "mode": "auto", "tools": [{"type": "function", "name": "get_weather"}]}}),
     "retrieve queued background": lambda: json_exchange(without(make_response([], status="queued", background=True),
                                                                   "usage"),
                                                         method="GET", path="/responses/resp_1"),

@@ -83,6 +83,10 @@ CASES: dict[str, tuple[list[Json], Callable[[list[Json]], None], str]] = {
     "item done before args done": (FUNCTION, _move("response.function_call_arguments.done",
                                                    "response.output_item.done"),
                                    "output_item.done before response.function_call_arguments.done"),
+    "function call without argument events": (
+        FUNCTION, lambda ev: [ev.pop(i) for i in reversed(range(len(ev)))
+                              if ev[i]["type"].startswith("response.function_call_arguments.")],
+        "output_item.done before response.function_call_arguments.done"),
     "args events for a message": (MESSAGE, lambda ev: ev.insert(3, {
         "type": "response.function_call_arguments.delta", "item_id": "msg_1", "output_index": 0, "delta": "{"}),
         "response.function_call_arguments.delta for a message item (expected a function_call)"),

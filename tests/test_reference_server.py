@@ -305,7 +305,9 @@ def test_server_survives_garbage(server: ReferenceServer) -> None:
     host, port = server.base_url.split("//")[1].split("/")[0].split(":")
     with socket.create_connection((host, int(port)), timeout=5) as sock:
         sock.sendall(b"GARBAGE \x00\xff nonsense HTTP/1.1\r\n\r\n")
-        reply = sock.recv(4096)
+        reply = b""
+        while chunk := sock.recv(4096):  # the server closes the connection after a bad request line
+            reply += chunk
     assert reply.startswith(b"HTTP/1.") and b'{"error": {' in reply and b"<html" not in reply.lower()
     with httpx.Client(base_url=server.base_url) as c:
         assert c.post("/responses", json={"model": MODEL_NAME, "input": "hi"}).status_code == 200
@@ -470,6 +472,12 @@ def test_stream_deviations_visible() -> None:
         parse_sse(raw_stream(("non_json_event_data",))[1])
     evs = events_of(raw_stream(("output_index_mismatch",))[1])
     assert {e["output_index"] for e in evs if e["type"] == "response.output_text.delta"} == {1}
+    assert raw_stream(("done_sentinel",))[1].endswith(b"data: [DONE]\n\n")
+    evs = events_of(raw_stream(("response_id_unstable",))[1])
+    assert evs[0]["response"]["id"] != evs[-1]["response"]["id"]
+    evs = events_of(raw_stream(("function_args_mismatch",), input="hi", tools=[WEATHER_TOOL], tool_choice="required")[1])
+    done = next(e for e in evs if e["type"] == "response.function_call_arguments.done")
+    assert done["arguments"] != "".join(e["delta"] for e in evs if e["type"] == "response.function_call_arguments.delta")
     evs = events_of(raw_stream(("missing_item_id_on_delta",))[1])
     assert all("item_id" not in e for e in evs if e["type"] == "response.output_text.delta")
 

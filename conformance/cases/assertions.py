@@ -15,8 +15,8 @@ from __future__ import annotations
 import json
 import math
 import re
-from contextvars import ContextVar
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 

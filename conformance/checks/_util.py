@@ -8,8 +8,8 @@ from __future__ import annotations
 import importlib
 import json
 import math
-from functools import lru_cache
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 

@@ -10,6 +10,9 @@ Item level, per ``output_index``::
                           -> content_part.done]* | (function_call_arguments.delta)* -> .done
                       -> output_item.done
 
+A function_call item always announces its final arguments with ``function_call_arguments.done`` (even
+when there were no deltas): it is the event the spec defines for "arguments are finalized".
+
 What the spec leaves open is left open: ``response.in_progress`` and ``response.queued`` are optional
 (the spec lists them but never says they must be sent); in-band ``error`` events may appear anywhere and a
 stream may end on one; events of kinds we do not model only have to belong to an open item. A resumed
@@ -183,7 +186,7 @@ class StreamLifecycle:
         for ci, part in sorted(item.parts.items()):
             if not part.done:
                 self.fail(f"output_item.done while content part {ci} has no response.content_part.done")
-        if item.args_delta and not item.args_done:
+        if (item.args_delta or item.type == "function_call") and not item.args_done and not self.resumed:
             self.fail("output_item.done before response.function_call_arguments.done")
         if raw.get("type") == "message" and raw.get("status") == "in_progress":
             self.fail("output_item.done carries a message whose status is still in_progress")

@@ -33,6 +33,8 @@ def _subset(sent: Any, got: Any) -> bool:
     """``got`` agrees with every key the request set (the server may add defaults, e.g. ``strict``)."""
     if isinstance(sent, dict):
         return isinstance(got, dict) and all(k in got and _subset(v, got[k]) for k, v in sent.items())
+    if isinstance(sent, list):
+        return isinstance(got, list) and len(sent) == len(got) and all(map(_subset, sent, got))
     return _equal(sent, got)
 
 

@@ -114,7 +114,8 @@ class Api:
             after = _int_param(query, "starting_after", None)
             events = [e for e in record.events if after is None or e["sequence_number"] > after]
             return Stream(events)
-        body = render_response(record, self.behaviour)
+        with self.store.lock:  # a background timer may be publishing the outcome right now
+            body = render_response(record, self.behaviour)
         if self.behaviour.dev("retrieve_differs"):
             for item in body.get("output") or []:
                 for part in item.get("content") or []:
@@ -167,6 +168,8 @@ class Api:
         else:
             page, more = items[:limit], len(items) > limit
         data = copy.deepcopy(page)
+        if self.behaviour.dev("input_items_missing_pagination_fields"):
+            return Json(200, {"object": "list", "data": data})
         return Json(200, {"object": "list", "data": data,
                           "first_id": data[0]["id"] if data else "",
                           "last_id": data[-1]["id"] if data else "",
@@ -190,6 +193,8 @@ class Api:
         instructions, before, items, params = self._conversation_body(body, TOKEN_COUNT_PARAMS,
                                                                       model_required=False)
         count = input_token_count(model_input(instructions, before, items, params, self.behaviour))
+        if self.behaviour.dev("input_tokens_wrong_shape"):
+            return Json(200, {"tokens": count})
         return Json(200, {"object": "response.input_tokens", "input_tokens": count})
 
     def compact(self, body: dict[str, Any]) -> Json:

@@ -40,7 +40,6 @@ DEVIATIONS: dict[str, str] = {
     "output_text_mismatch": "a top-level output_text field that differs from the output_text parts",
     "chat_usage_names": "usage uses prompt_tokens/completion_tokens instead of input/output tokens",
     "usage_total_mismatch": "usage.total_tokens is not input_tokens + output_tokens",
-    "usage_missing": "completed responses carry no usage object",
     "missing_required_field_status": "Response objects lack the status field",
     "object_not_response": "Response.object is 'chat.completion'",
     "created_at_string": "created_at is an ISO-8601 string instead of unix seconds",
@@ -86,6 +85,8 @@ DEVIATIONS: dict[str, str] = {
     "retrieve_differs": "GET returns a different output text than the create call",
     "cancel_not_effective": "cancel answers 200 but the response still completes",
     "input_items_wrong_order": "input_items defaults to ascending order",
+    "input_items_missing_pagination_fields": "input_items lists lack first_id, last_id and has_more",
+    "input_tokens_wrong_shape": "input_tokens answers {\"tokens\": N} without object/input_tokens",
     "input_items_ignore_limit": "input_items ignores limit (returns everything, has_more false)",
 }
 

@@ -205,7 +205,7 @@ def render_response(record: Record, behaviour: Behaviour, *, status: str | None 
             for part in item.get("content") or []) + " (sdk)"
     if "user" in p:
         body["user"] = p["user"]
-    if record.usage is not None and not snapshot and not behaviour.dev("usage_missing"):
+    if record.usage is not None and not snapshot:
         body["usage"] = copy.deepcopy(record.usage)
     body["metadata"] = {} if behaviour.dev("no_metadata_echo") else dict(p["metadata"])
     if behaviour.dev("missing_required_field_status"):
