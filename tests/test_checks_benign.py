@@ -271,9 +271,6 @@ def test_raw_sse_bytes_match_the_parser() -> None:
     assert (event.id, event.retry, event.event) == ("0", 3000, "x")
 
 
-@pytest.mark.xfail(reason="the real API (and the spec's own ResponseCreatedEvent example) send \"usage\": null "
-                          "before usage is known, but Response.usage is not nullable in the spec: conformance.schemas "
-                          "has no relaxation for it yet", strict=False)
 @pytest.mark.parametrize("where", ["response.created", "non-stream failed"])
 def test_real_api_usage_null(where: str) -> None:
     if where == "response.created":

@@ -23,7 +23,48 @@ ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-deviation-test-key-0001"
 
 #: check or assertion name -> (deviation, case id) under which it must fail.
-PROOFS: dict[str, tuple[str, str]] = {}
+PROOFS: dict[str, tuple[str, str]] = {
+    "delete.result": ("delete_wrong_shape", "state.delete_then_get"),
+    "endpoint.schema": ("input_items_missing_pagination_fields", "endpoints.input_items"),
+    "expect.error_envelope": ("accept_invalid_input", "errors.input_wrong_type"),
+    "expect.events": ("events_after_terminal", "streaming.function_call"),
+    "expect.function_call": ("ignore_tool_choice", "streaming.function_call"),
+    "expect.header": ("json_wrong_content_type", "basic.text"),
+    "expect.incomplete_reason": ("incomplete_without_details", "parameters.max_output_tokens_incomplete"),
+    "expect.json": ("no_metadata_echo", "parameters.metadata_echo"),
+    "expect.json_output": ("json_format_ignored", "streaming.json_schema"),
+    "expect.output_text": ("ignore_instructions", "parameters.instructions"),
+    "expect.response_status": ("missing_required_field_status", "basic.text"),
+    "expect.schema": ("input_items_missing_pagination_fields", "endpoints.input_items"),
+    "expect.status": ("auth_403", "errors.invalid_auth"),
+    "http.error_envelope": ("error_detail_envelope", "errors.input_wrong_type"),
+    "http.error_schema": ("error_missing_fields", "errors.input_wrong_type"),
+    "http.json_content_type": ("json_wrong_content_type", "basic.distinct_ids"),
+    "http.no_error_in_200": ("error_status_200", "errors.input_wrong_type"),
+    "response.content_parts": ("text_type_instead_of_output_text", "basic.text"),
+    "response.echo": ("no_metadata_echo", "parameters.metadata_echo"),
+    "response.function_call_arguments": ("function_arguments_object", "tools.function_call_roundtrip"),
+    "response.item_status": ("wrong_item_status", "basic.distinct_ids"),
+    "response.object_type": ("object_not_response", "basic.text"),
+    "response.output_text_sdk_field": ("output_text_mismatch", "basic.distinct_ids"),
+    "response.schema": ("created_at_string", "basic.text"),
+    "response.status_consistency": ("incomplete_without_details", "parameters.max_output_tokens_incomplete"),
+    "response.usage": ("chat_usage_names", "basic.text"),
+    "stream.content_type": ("wrong_stream_content_type", "streaming.text"),
+    "stream.done_sentinel": ("done_sentinel", "streaming.text"),
+    "stream.event_json": ("non_json_event_data", "streaming.text"),
+    "stream.event_name_matches_type": ("event_name_mismatch", "streaming.text"),
+    "stream.event_schema": ("missing_item_id_on_delta", "streaming.incomplete"),
+    "stream.final_output_items": ("final_output_items_mismatch", "streaming.function_call"),
+    "stream.final_response": ("terminal_status_mismatch", "streaming.function_call"),
+    "stream.function_args_accumulation": ("function_args_mismatch", "streaming.function_call"),
+    "stream.lifecycle": ("delta_before_item_added", "streaming.text"),
+    "stream.response_id_stable": ("response_id_unstable", "streaming.function_call"),
+    "stream.sequence_contiguous": ("sequence_gap", "streaming.text"),
+    "stream.sequence_number": ("missing_sequence_number", "streaming.text"),
+    "stream.terminal_event": ("no_terminal_event", "streaming.text"),
+    "stream.text_accumulation": ("delta_text_mismatch", "streaming.text"),
+}
 
 CASES: dict[str, Case] = {c.id: c for c in load_all(ROOT / "cases")}
 

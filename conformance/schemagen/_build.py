@@ -67,6 +67,9 @@ class Profile:
     path_filter: Callable[[str], bool] = lambda p: p.startswith("/responses")
     # make the spec's own component examples validate (drop `required` / allow null where they disagree)
     relax_for_examples: bool = False
+    # (component, property, reason): properties the spec's prose examples send as null although the
+    # schema does not allow null; made nullable so real, documented traffic is not a false alarm
+    documented_nulls: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _openresponses_stream(spec: dict) -> Any:
@@ -105,6 +108,10 @@ PROFILES: dict[str, Profile] = {
         },
         path_filter=lambda p: p.startswith("/responses"),
         relax_for_examples=True,
+        documented_nulls=[
+            ("Response", "usage", "the spec's own streaming examples (response.created / response.in_progress "
+             "in x-oaiMeta) send \"usage\": null before the response finishes, as the real API does"),
+        ],
     ),
     "openresponses": Profile(
         name="openresponses",
@@ -343,6 +350,7 @@ def build_profile(profile: Profile, spec_dir: Path) -> dict[str, bytes]:
         for ex in ([schemas[name]["example"]] if "example" in schemas[name] else [])
     ]
     example_conflicts = _reconcile_examples(components, examples, conv, relax=profile.relax_for_examples)
+    _allow_documented_nulls(defs, profile, conv)
     from ._extract import extract  # local import keeps the module graph simple
 
     info = spec.get("info", {})
@@ -504,3 +512,20 @@ def build_all(spec_dir: Path) -> dict[str, bytes]:
 
 
 __all__ = ["GENERATOR_VERSION", "PROFILES", "build_all", "build_profile", "dump", "DEFS_PREFIX"]
+
+
+def _allow_documented_nulls(defs: dict[str, Any], profile: Profile, conv: Converter) -> None:
+    """Make the listed properties nullable wherever the component (or its allOf arms) declares them."""
+    for component, prop, reason in profile.documented_nulls:
+        node = defs[component]
+        holders = [node] + [arm for arm in node.get("allOf", []) if isinstance(arm, dict)]
+        found = False
+        for holder in holders:
+            props = holder.get("properties", {})
+            if prop in props:
+                props[prop] = {"anyOf": [props[prop], {"type": "null"}]}
+                found = True
+        if not found:
+            raise KeyError(f"{profile.name}: documented null {component}.{prop} not found")
+        conv.relaxations.append({"kind": "documented_null", "where": f"#/$defs/{component}/properties/{prop}",
+                                 "reason": reason})
