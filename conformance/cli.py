@@ -103,7 +103,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     json_path = args.json or reports / f"{stem}.json"
     opts.json_path = json_path
     pytest_args = [
-        str(args.cases), "-p", "conformance.pytest_plugin", "-p", "no:cacheprovider",
+        str(args.cases), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
         f"--rootdir={REPO_ROOT}", "-c", os.devnull,
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
         f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
@@ -115,6 +115,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         pytest_args.append("-q")
     import pytest
 
+    from . import pytest_plugin
     from .pytest_plugin import SESSION_KEY
 
     class _Inject:
@@ -124,7 +125,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         def pytest_configure(self, config: pytest.Config) -> None:
             config.stash[SESSION_KEY] = sess
 
-    rc = pytest.main(pytest_args, plugins=[_Inject()])
+    rc = pytest.main(pytest_args, plugins=[pytest_plugin, _Inject()])
     results = list(sess.results.values())
     print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
     if rc in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
