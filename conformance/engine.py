@@ -36,6 +36,8 @@ class CaseRecording:
     problems: list[CheckResult] = field(default_factory=list)
     declined_step: str | None = None
     duration_s: float = 0.0
+    model: str = ""
+    env: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,24 +57,8 @@ class CaseResult:
         return [c for c in self.checks if c.outcome is Outcome.FAIL]
 
 
-def expected_statuses(step: Step) -> tuple[int, ...]:
-    """The concrete statuses a step's ``status`` assertion admits (``2xx`` expands to 200..299)."""
-    out: list[int] = []
-    for exp in step.expect:
-        if not isinstance(exp, Mapping) or "status" not in exp:
-            continue
-        spec = exp["status"]
-        for item in spec if isinstance(spec, list) else [spec]:
-            if isinstance(item, int):
-                out.append(item)
-            elif isinstance(item, str) and len(item) == 3 and item.endswith("xx") and item[0].isdigit():
-                base = int(item[0]) * 100
-                out.extend(range(base, base + 100))
-    return tuple(out)
-
-
 def _expects_success(step: Step) -> bool:
-    statuses = expected_statuses(step)
+    statuses = step.expected_statuses()
     return bool(statuses) and all(200 <= s < 300 for s in statuses)
 
 
@@ -91,8 +77,8 @@ def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
 
 def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = None) -> CaseRecording:
     """Run the steps of ``case`` in order; stop at the first inconclusive or declined step."""
-    rec = CaseRecording(case)
-    env = os.environ if env is None else env
+    env = dict(os.environ) if env is None else env
+    rec = CaseRecording(case, model=recorder.target.model, env=env)
     t0 = time.monotonic()
     for step in case.steps:
         try:
@@ -159,14 +145,14 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             endpoint=endpoint_of(ex.request.method, ex.request.path),
             request_body=ex.request.body,
             stream=ex.request.stream,
-            expect_status=expected_statuses(step),
+            expect_status=step.expected_statuses(),
             profile=profile,
         )
         checks.extend(run_checks(ex, ctx, disabled=skip))
         if rec.declined_step == ex.step:
             continue
         for exp in step.expect:
-            checks.append(evaluate(exp, ex, rec.variables))
+            checks.append(evaluate(exp, ex, rec.variables, model=rec.model, env=rec.env, profile=profile))
     checks.extend(rec.problems)
     failed = [c for c in checks if c.outcome is Outcome.FAIL]
     if failed:
