@@ -1,0 +1,184 @@
+"""The command as a user runs it: exit codes, one-line errors, reports written, secrets kept out."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from conformance.reference import ReferenceServer
+from conformance.report import RESULTS_SCHEMA_PATH
+from tests._hostile import head, hostile_server
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT.parent / "shared" / "seeds"
+SECRET = "sk-cli-test-SECRET-0123456789"
+
+
+def cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "conformance", *args], cwd=cwd, env=full_env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def _one_error_line(proc: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+    return lines[0]
+
+
+def test_run_embedded_writes_valid_reports(tmp_path: Path) -> None:
+    proc = cli("run", "-q", "-k", "basic or errors.missing_auth or streaming.text", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert "Responses API conformance" in proc.stdout and "basic" in proc.stdout
+    reports = tmp_path / "reports"
+    doc = json.loads((reports / "reference__reference-1.json").read_text())
+    jsonschema.validate(doc, json.loads(RESULTS_SCHEMA_PATH.read_text()))
+    assert doc["run"]["embedded_reference"] is True and doc["run"]["complete"] is True
+    assert doc["run"]["spec"]["sha256"] and doc["run"]["spec"]["version"]
+    ids = {c["id"] for c in doc["cases"]}
+    assert {"basic.text", "errors.missing_auth", "streaming.text"} <= ids
+    assert all(c["outcome"] == "pass" for c in doc["cases"])
+    assert all(c["exchanges"] and c["exchanges"][0]["curl"].startswith("curl ") for c in doc["cases"])
+    assert (reports / "reference__reference-1.html").stat().st_size > 1000
+    junit = (reports / "reference__reference-1.junit.xml").read_text()
+    assert "<failure" not in junit and "<error" not in junit
+
+
+def test_run_with_deviation_fails_with_evidence(tmp_path: Path) -> None:
+    proc = cli("run", "-k", "basic.text", "--deviate", "chat_usage_names", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "response.usage" in proc.stdout and "curl " in proc.stdout
+    doc = json.loads((tmp_path / "reports" / "reference__reference-1.json").read_text())
+    (case,) = doc["cases"]
+    assert case["outcome"] == "fail"
+    failed = {c["name"] for c in case["checks"] if c["outcome"] == "fail"}
+    assert "response.usage" in failed
+    assert all(c["spec_ref"] for c in case["checks"] if c["outcome"] == "fail" and c["name"].startswith("response."))
+    assert "<failure" in (tmp_path / "reports" / "reference__reference-1.junit.xml").read_text()
+
+
+def test_broken_yaml_case_is_one_line_exit_2(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "bad.yaml").write_text("cases:\n  - id: x\n    title: [unclosed\n")
+    proc = cli("run", "--cases", str(cases), cwd=tmp_path)
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert "bad.yaml:" in line
+
+
+def test_unknown_assertion_names_file_case_and_line(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "c.yaml").write_text(
+        "cases:\n  - id: a.b\n    title: t\n    group: basic\n    spec: [openai-openapi.yaml#/paths/~1responses/post]\n    capabilities: [core]\n"
+        "    steps:\n      - name: s\n        request: {body: {input: hi}}\n        expect:\n          - statuss: 200\n")
+    proc = cli("run", "--cases", str(cases), cwd=tmp_path)
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert "c.yaml:11" in line and "statuss" in line
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--base-url", "ftp://example/v1", "--model", "m"], "--base-url"),
+        (["--base-url", "http://127.0.0.1:9/v1"], "--model"),
+        (["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--api-key-env", "CONFORMANCE_UNSET_VAR"], "CONFORMANCE_UNSET_VAR"),
+        (["--header", "no colon here"], "--header"),
+        (["--deviate", "no_such_deviation"], "no_such_deviation"),
+        (["--concurrency", "0"], "--concurrency"),
+    ],
+)
+def test_bad_configuration_is_one_line_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
+    proc = cli("run", *args, cwd=tmp_path)
+    assert proc.returncode == 2
+    assert needle in _one_error_line(proc)
+
+
+def test_unreachable_host_is_one_line_exit_2(tmp_path: Path) -> None:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = cli("run", "--base-url", f"http://127.0.0.1:{port}/v1", "--model", "m", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "cannot reach" in _one_error_line(proc)
+
+
+def test_rejected_key_is_one_line_exit_2_and_never_printed(tmp_path: Path) -> None:
+    with ReferenceServer(api_key="sk-the-right-key") as server:
+        proc = cli("run", "--base-url", server.base_url, "--model", "reference-1", "--api-key-env", "CONF_KEY",
+                   cwd=tmp_path, env={"CONF_KEY": SECRET})
+    assert proc.returncode == 2
+    line = _one_error_line(proc)
+    assert "authentication rejected" in line and "$CONF_KEY" in line
+    assert SECRET not in proc.stdout + proc.stderr
+
+
+def test_real_endpoint_run_keeps_key_out_of_every_report(tmp_path: Path) -> None:
+    with ReferenceServer(api_key=SECRET) as server:
+        proc = cli("run", "--base-url", server.base_url, "--model", "reference-1", "--api-key-env", "CONF_KEY",
+                   "--provider", "local", "-k", "basic.text or errors.invalid_auth or streaming.text",
+                   cwd=tmp_path, env={"CONF_KEY": SECRET})
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert SECRET not in proc.stdout + proc.stderr
+    files = list((tmp_path / "reports").iterdir())
+    assert len(files) == 3
+    for path in files:
+        assert SECRET not in path.read_text(encoding="utf-8", errors="replace"), path
+    doc = json.loads((tmp_path / "reports" / "local__reference-1.json").read_text())
+    assert any("$CONF_KEY" in ex["curl"] for c in doc["cases"] for ex in c["exchanges"])
+
+
+def test_server_errors_are_inconclusive_not_failures(tmp_path: Path) -> None:
+    def script(conn: socket.socket, _: bytes) -> None:
+        body = b'{"error":{"message":"upstream down","type":"server_error","param":null,"code":null}}'
+        conn.sendall(head("502 Bad Gateway", {"Content-Type": "application/json", "Content-Length": str(len(body)),
+                                              "Connection": "close"}) + body)
+
+    with hostile_server(script) as url:
+        proc = cli("run", "--base-url", url, "--model", "m", "--provider", "down", "-k", "basic or input.string",
+                   cwd=tmp_path)
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "reports" / "down__m.json").read_text())
+    assert doc["cases"] and all(c["outcome"] == "error" for c in doc["cases"])
+    junit = (tmp_path / "reports" / "down__m.junit.xml").read_text()
+    assert "<error" in junit and "<failure" not in junit
+
+
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="../shared/seeds not present")
+def test_judge_flags_the_nonconformant_seed(tmp_path: Path) -> None:
+    proc = cli("judge", str(SEEDS / "002_53df93a851a5ecff.txt"), cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "response.content_parts" in proc.stdout and '"text"' in proc.stdout
+    assert "prompt_tokens" in proc.stdout
+
+
+def test_judge_passes_a_recorded_reference_response_and_stream(tmp_path: Path) -> None:
+    import httpx
+
+    with ReferenceServer() as server:
+        body = httpx.post(f"{server.base_url}/responses", json={"model": "reference-1", "input": "hi"}).content
+        stream = httpx.post(f"{server.base_url}/responses",
+                            json={"model": "reference-1", "input": "hi", "stream": True}).content
+    (tmp_path / "r.json").write_bytes(body)
+    (tmp_path / "s.sse").write_bytes(stream)
+    proc = cli("judge", "r.json", "s.sse", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout
+    assert proc.stdout.count("PASS") == 2
+
+
+def test_plain_pytest_collects_and_runs_cases() -> None:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-k", "basic.text or input.string",
+                           "--conformance-json", os.devnull], cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert "2 passed" in proc.stdout
