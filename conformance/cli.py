@@ -104,7 +104,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     opts.json_path = json_path
     pytest_args = [
         str(args.cases), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-        f"--rootdir={REPO_ROOT}", "-c", os.devnull,
+        f"--rootdir={REPO_ROOT}", "-c", str(Path(__file__).with_name("pytest-run.ini")),
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
         f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
         "-rfE", "--tb=short",
