@@ -182,3 +182,46 @@ def test_plain_pytest_collects_and_runs_cases() -> None:
                            "--conformance-json", os.devnull], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "2 passed" in proc.stdout
+
+
+def test_serve_requires_the_key_and_lists_deviations(tmp_path: Path) -> None:
+    import time
+
+    import httpx
+
+    listing = cli("serve", "--list-deviations", cwd=tmp_path)
+    assert listing.returncode == 0
+    assert "chat_usage_names" in listing.stdout and "crlf" in listing.stdout
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    proc = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--port", str(port), "--api-key", "sk-serve"],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        assert f"127.0.0.1:{port}/v1" in proc.stdout.readline()
+        url = f"http://127.0.0.1:{port}/v1/responses"
+        body = {"model": "reference-1", "input": "Reply with exactly the token SERVED."}
+        for _ in range(50):
+            try:
+                denied = httpx.post(url, json=body)
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert denied.status_code == 401 and "error" in denied.json()
+        ok = httpx.post(url, json=body, headers={"Authorization": "Bearer sk-serve"})
+        assert ok.status_code == 200
+        assert ok.json()["output"][0]["content"][0]["text"] == "SERVED"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_serve_bad_port_is_one_line_exit_2(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        proc = cli("serve", "--port", str(busy.getsockname()[1]), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "--port" in _one_error_line(proc)

@@ -82,9 +82,10 @@ PROFILES: dict[str, Profile] = {
         source="openai-openapi.yaml",
         server_roots=[
             "Response", "ResponseStreamEvent", "OutputItem", "ItemResource", "ResponseItemList",
-            "TokenCountsResource", "CompactResource", "ErrorResponse", "Error",
+            "TokenCountsResource", "CompactResource", "ErrorResponse", "Error", "ResponseWsError",
         ],
-        request_roots=["CreateResponse", "InputItem", "TokenCountsBody", "CompactResponseMethodPublicBody"],
+        request_roots=["CreateResponse", "InputItem", "TokenCountsBody", "CompactResponseMethodPublicBody",
+                       "ResponsesClientEventResponseCreate"],
         roles={
             "response": "Response",
             "stream_event": "ResponseStreamEvent",
@@ -102,6 +103,8 @@ PROFILES: dict[str, Profile] = {
             "compacted_response": "CompactResource",
             "usage": "ResponseUsage",
             "deleted_response": None,
+            "websocket_client_event": "ResponsesClientEventResponseCreate",
+            "websocket_error_event": "ResponseWsError",
         },
         absent={
             "deleted_response": "DELETE /responses/{response_id} declares a 200 with no content/schema",
