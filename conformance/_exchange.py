@@ -27,6 +27,9 @@ class SSEEvent:
     raw: bytes = b""
     offset: int = 0
     arrival_s: float = 0.0
+    # WebSocket turns: each message is recorded as an event; ``raw`` holds its frames' bytes.
+    ws_opcode: int | None = None  # 1 text, 2 binary (None: an SSE event)
+    ws_problem: str | None = None  # a framing violation seen while assembling this message
 
     def json(self) -> Any:
         """Parse ``data`` as JSON (raises ``ValueError`` when it is not)."""

@@ -7,6 +7,7 @@ SafeLoader subclass is used; PyYAML's global loaders are never touched.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -39,8 +40,23 @@ class LineList(list):  # type: ignore[type-arg]
         return self.lines[index] if 0 <= index < len(self.lines) else self.line
 
 
+def _yaml12_resolvers() -> dict[Any, list[tuple[str, Any]]]:
+    """YAML 1.2 booleans only (``no``/``on`` stay strings) and no timestamps."""
+    bool_tag = "tag:yaml.org,2002:bool"
+    out: dict[Any, list[tuple[str, Any]]] = {}
+    for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items():
+        kept = [(tag, rx) for tag, rx in entries if tag not in ("tag:yaml.org,2002:timestamp", bool_tag)]
+        if first and first in "tTfF":
+            kept.append((bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")))
+        if kept:
+            out[first] = kept
+    return out
+
+
 class _Loader(yaml.SafeLoader):
-    """Private loader: mappings/sequences come back as LineDict/LineList; no timestamps."""
+    """Private loader: mappings/sequences come back as LineDict/LineList; YAML 1.2 scalars."""
+
+    yaml_implicit_resolvers = _yaml12_resolvers()
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:
@@ -66,7 +82,6 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> LineList:
 
 _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)  # type: ignore[arg-type]
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)  # type: ignore[arg-type]
-_Loader.add_constructor("tag:yaml.org,2002:timestamp", _Loader.construct_yaml_str)
 
 
 def load_yaml(path: Path) -> Any:

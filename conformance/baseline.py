@@ -38,6 +38,7 @@ class Expectation:
     outcome: str
     reason: str
     line: int = 0
+    file: str = ""
 
 
 @dataclass
@@ -76,7 +77,7 @@ def load_baseline(path: Path, *, missing_ok: bool = False) -> Baseline:
         if not isinstance(case_id, str) or not case_id:
             raise BaselineError(path, line, f"expected: case ids must be strings, got {case_id!r}")
         if isinstance(raw, str):
-            entries[case_id] = Expectation(case_id, "fail", raw, line)
+            entries[case_id] = Expectation(case_id, "fail", raw, line, str(path))
             continue
         if not isinstance(raw, dict):
             raise BaselineError(path, line, f"expected.{case_id}: expected {{outcome: fail, reason: '...'}} or a reason string")
@@ -90,7 +91,7 @@ def load_baseline(path: Path, *, missing_ok: bool = False) -> Baseline:
         reason = raw.get("reason")
         if not isinstance(reason, str) or not reason.strip():
             raise BaselineError(path, line_of(raw, "reason", line), f"expected.{case_id}.reason: say why this case is expected to {outcome}")
-        entries[case_id] = Expectation(case_id, outcome, reason.strip(), line)
+        entries[case_id] = Expectation(case_id, outcome, reason.strip(), line, str(path))
     provider, model = data.get("provider", ""), data.get("model", "")
     return Baseline(path, str(provider or ""), str(model or ""), entries)
 
@@ -129,6 +130,8 @@ class Gate:
     strict: bool = False
     items: list[GateItem] = field(default_factory=list)
     unknown: list[Expectation] = field(default_factory=list)  # entries naming cases that do not exist
+    updated_to: Baseline | None = None  # set by --update-baseline: the file as rewritten
+    before: Gate | None = None  # with --update-baseline: the verdict against the old file
 
     def of(self, kind: str) -> list[GateItem]:
         return [i for i in self.items if i.kind == kind]
@@ -201,12 +204,18 @@ def updated(previous: Baseline | None, outcomes: Iterable[tuple[str, str, str]],
         if outcome not in RECORDED:
             continue
         old = prev.get(case_id)
-        reason = old.reason if old and old.outcome == outcome else (" ".join(message.split())[:240] or f"{outcome} when recorded")
+        reason = old.reason if old and old.outcome == outcome else _default_reason(outcome, message)
         entries[case_id] = Expectation(case_id, outcome, reason)
     for case_id, exp in prev.items():
         if case_id not in ran:
             entries[case_id] = exp
     return Baseline(path, provider, model, dict(sorted(entries.items())))
+
+
+def _default_reason(outcome: str, message: str) -> str:
+    """A short starting reason for a new entry: the first failed check, without echoed bodies."""
+    first = " ".join(message.split()).split("; ")[0].split(" (body:")[0]
+    return f"{outcome} when recorded: {first[:160]}" if first else f"{outcome} when recorded"
 
 
 def write_baseline(baseline: Baseline) -> None:

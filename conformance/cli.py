@@ -1,4 +1,4 @@
-"""The ``responses-conformance`` command: run, serve, judge, list-checks.
+"""The ``responses-conformance`` command: run, serve, judge, list-checks, matrix, diff.
 
 Exit codes: 0 no failures; 1 conformance failures; 2 usage/configuration error (one
 line naming what is wrong, never a traceback); 3 inconclusive (errors such as timeouts
@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--idle-timeout", type=float, default=60.0)
     run.add_argument("--deadline", type=float, default=180.0)
     run.add_argument("-q", "--quiet", action="store_true")
+    run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
+                     help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")
+    run.add_argument("--baseline", type=Path, metavar="PATH",
+                     help="baseline YAML of expected non-passing cases, or a directory holding <provider>/<model>.yaml; "
+                          "the run then fails only on regressions")
+    run.add_argument("--strict", action="store_true", help="with --baseline: unexpected passes (stale entries) fail too")
+    run.add_argument("--update-baseline", action="store_true", help="with --baseline: rewrite it from this run's results")
+    run.add_argument("--no-matrix", action="store_true", help="with --config: do not write reports/matrix.html")
 
     serve = sub.add_parser("serve", help="run the reference server alone")
     serve.add_argument("--host", default="127.0.0.1")
@@ -66,13 +74,30 @@ def build_parser() -> argparse.ArgumentParser:
     judge.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
 
     sub.add_parser("list-checks", help="list the named checks")
+
+    cov = sub.add_parser("coverage", help="which spec elements the cases exercise (docs/coverage.md)")
+    cov.add_argument("--profile", "--spec", dest="profile", default="openai", choices=["openai", "openresponses"])
+    cov.add_argument("--cases", type=Path, default=REPO_ROOT / "cases", help="directory of YAML cases")
+    cov.add_argument("--json", type=Path, help="also write the coverage as JSON here")
+    cov.add_argument("--html", type=Path, help="also write the coverage as an HTML fragment here")
+    cov.add_argument("--results", type=Path, help="results JSON of a run: add what its exchanges showed (observed)")
+    cov.add_argument("--summary", action="store_true", help="per-category totals only")
+    cov.add_argument("--readme", nargs="?", type=Path, const=REPO_ROOT / "README.md", metavar="PATH",
+                     help="regenerate the README coverage section (default ./README.md of the repo), then exit")
+
+    matrix = sub.add_parser("matrix", help="merge results files into one HTML compatibility matrix")
+    matrix.add_argument("files", nargs="+", type=Path, help="results JSON files (or directories of them)")
+    matrix.add_argument("-o", "--output", type=Path, default=Path("reports/matrix.html"), help="HTML file to write")
+    matrix.add_argument("--title", default="Responses API compatibility matrix")
+
+    diff = sub.add_parser("diff", help="what changed between two results files (exit 1 on regressions)")
+    diff.add_argument("old", type=Path)
+    diff.add_argument("new", type=Path)
     return parser
 
 
-def cmd_run(args: argparse.Namespace) -> int:
+def _load_cases(args: argparse.Namespace) -> list[Any]:
     from .cases import CaseFormatError, load_all
-    from .recorder import ConfigError, Limits
-    from .session import ConformanceSession, RunOptions, slug
 
     if args.concurrency < 1:
         raise UsageError("--concurrency: must be at least 1")
@@ -84,31 +109,75 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(str(exc)) from None
     if not cases:
         raise UsageError(f"--cases {args.cases}: no *.yaml cases found")
+    return cases
+
+
+def _check_baseline_args(args: argparse.Namespace) -> None:
+    if (args.strict or args.update_baseline) and not args.baseline:
+        raise UsageError("--strict/--update-baseline: need --baseline PATH")
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .recorder import Limits
+    from .session import RunOptions
+
+    _check_baseline_args(args)
+    if args.config is not None:
+        return _run_config(args)
+    cases = _load_cases(args)
     opts = RunOptions(
         base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, headers=args.header,
         provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
         variants=args.variant, skip_capabilities=args.skip_capability,
         limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline),
     )
+    return _run_target(args, opts, cases, json_path=args.json)
+
+
+def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None,
+                provider_spec: Any = None) -> int:
+    """One pytest session against one provider/model; writes its JSON, HTML and JUnit reports."""
+    from .baseline import BaselineError, baseline_path_for, load_baseline
+    from .recorder import ConfigError
+    from .session import ConformanceSession, slug
+
     try:
         sess = ConformanceSession(opts)
+        if provider_spec is not None:
+            _apply_provider_settings(sess, provider_spec)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     problem = sess.preflight()
     if problem:
         sess.close()
         raise UsageError(problem)
+    baseline_path = None
+    if args.baseline is not None:
+        baseline_path = baseline_path_for(args.baseline, sess.target.provider, sess.target.model)
+        try:
+            if not args.update_baseline and not baseline_path.is_file():
+                raise BaselineError(baseline_path, 1, "no such baseline file (create it with --update-baseline)")
+            load_baseline(baseline_path, missing_ok=args.update_baseline)
+        except BaselineError as exc:
+            sess.close()
+            raise UsageError(str(exc)) from None
     stem = f"{slug(sess.target.provider)}__{slug(sess.target.model)}"
     reports: Path = args.reports
-    json_path = args.json or reports / f"{stem}.json"
+    json_path = json_path or reports / f"{stem}.json"
     opts.json_path = json_path
     pytest_args = [
         str(args.cases), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-        f"--rootdir={REPO_ROOT}", "-c", str(Path(__file__).with_name("pytest-run.ini")),
+        f"--rootdir={REPO_ROOT}", "-c", str(_empty_ini()),
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
         f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
         "-rfE", "--tb=short",
     ]
+    if baseline_path is not None:
+        pytest_args += [f"--baseline={baseline_path}"]
+        if args.strict:
+            pytest_args.append("--baseline-strict")
+        if args.update_baseline:
+            pytest_args.append("--update-baseline")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
     if args.quiet:
@@ -116,24 +185,139 @@ def cmd_run(args: argparse.Namespace) -> int:
     import pytest
 
     from . import pytest_plugin
-    from .pytest_plugin import SESSION_KEY
+    from .pytest_plugin import SESSION_KEY, baseline_gate
 
     class _Inject:
         """Hands the already-started session (server, preflighted recorder) to the plugin."""
 
+        config: pytest.Config | None = None
+
         @pytest.hookimpl(tryfirst=True)
         def pytest_configure(self, config: pytest.Config) -> None:
             config.stash[SESSION_KEY] = sess
+            self.config = config
 
-    rc = pytest.main(pytest_args, plugins=[pytest_plugin, _Inject()])
+    inject = _Inject()
+    rc = pytest.main(pytest_args, plugins=[pytest_plugin, inject])
     results = list(sess.results.values())
     print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
     if rc in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return EXIT_USAGE
-    if any(r.outcome.value == "fail" for r in results):
+    verdict = baseline_gate(inject.config) if inject.config is not None else None
+    if verdict is not None:
+        if verdict.failed:
+            return EXIT_FAIL
+    elif any(r.outcome.value == "fail" for r in results):
         return EXIT_FAIL
     if any(r.outcome.value == "error" for r in results) or rc == pytest.ExitCode.INTERRUPTED:
         return EXIT_INCONCLUSIVE
+    return EXIT_OK
+
+
+def _empty_ini() -> Path:
+    """An empty pytest config so the user's own pytest.ini/pyproject settings never leak into a run.
+
+    Not ``os.devnull``: pytest 9 refuses a config path that is not a .ini/.cfg/.toml file,
+    and a container whose /dev/null was replaced by a regular file breaks it outright.
+    """
+    import tempfile
+
+    path = Path(tempfile.gettempdir()) / f"responses-conformance-{os.getuid() if hasattr(os, 'getuid') else 0}-empty.ini"
+    if not path.is_file() or path.stat().st_size:
+        path.write_text("", encoding="utf-8")
+    return path
+
+
+def _apply_provider_settings(sess: Any, spec: Any) -> None:
+    """Auth header/scheme and rate limit from a providers file, which RunOptions does not carry.
+
+    The session's recorder is rebuilt around the adjusted target (before anything was sent),
+    so redaction, curl lines and preflight all use the provider's real auth scheme.
+    """
+    import dataclasses
+
+    from .config import ThrottledRecorder
+    from .engine import Scheduler
+    from .recorder import Recorder
+
+    auth = spec.auth
+    if auth.header == "Authorization" and auth.scheme == "Bearer" and not spec.requests_per_minute:
+        return
+    target = dataclasses.replace(sess.target, auth_header=auth.header, auth_scheme=auth.scheme)
+    sess.scheduler.shutdown()
+    sess.recorder.close()
+    if spec.requests_per_minute:
+        recorder: Recorder = ThrottledRecorder(target, sess.opts.limits, requests_per_minute=spec.requests_per_minute)
+    else:
+        recorder = Recorder(target, sess.opts.limits)
+    sess.target, sess.recorder = target, recorder
+    sess.scheduler = Scheduler(recorder, sess.opts.concurrency)
+
+
+def _names(raw: str | None) -> list[str]:
+    return [n.strip() for n in (raw or "").split(",") if n.strip()]
+
+
+def _run_config(args: argparse.Namespace) -> int:
+    """Every provider x model of a providers file, one after another; then the matrix of them all."""
+    from .config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
+    from .session import RunOptions
+
+    if args.base_url or args.json or args.deviate or args.variant or args.api_key_env or args.header:
+        raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "
+                         "(put those in the providers file)")
+    cases = _load_cases(args)
+    known_caps = {c for case in cases for c in case.capabilities}
+    try:
+        providers = load_providers(args.config)
+        targets = providers.targets(_names(args.provider), _names(args.model))
+        planned = []
+        for t in targets:
+            if not t.provider.embedded:
+                check_auth_env(t)
+            planned.append((t, resolve_headers(t)))
+    except ProvidersFileError as exc:
+        raise UsageError(str(exc)) from None
+    if not targets:
+        raise UsageError(f"{args.config}: no provider/model selected")
+    for t in targets:
+        for cap in unknown_capabilities(t, known_caps):
+            print(f"responses-conformance: warning: {args.config}:{t.model.line}: {t.label}: declared capability "
+                  f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
+    codes: list[int] = []
+    written: list[Path] = []
+    from .session import slug
+
+    for t, headers in planned:
+        p = t.provider
+        opts = RunOptions(
+            base_url=p.base_url, model=t.model.name, api_key_env=p.auth.env, headers=headers, provider=p.name,
+            profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
+            skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
+        )
+        print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
+        try:
+            code = _run_target(args, opts, cases, provider_spec=p)
+        except UsageError as exc:
+            print(f"responses-conformance: error: {t.label}: {exc}", file=sys.stderr)
+            code = EXIT_USAGE
+        codes.append(code)
+        candidate = args.reports / f"{slug(p.name)}__{slug(t.model.name)}.json"
+        if candidate.is_file():
+            written.append(candidate)
+        print(f"== {t.label}: exit {code}", flush=True)
+    if written and not args.no_matrix:
+        from .report.matrix import MatrixInputError, write_matrix
+
+        try:
+            out = args.reports / "matrix.html"
+            write_matrix(written, out)
+            print(f"matrix: {out}")
+        except MatrixInputError as exc:
+            print(f"responses-conformance: warning: matrix not written: {exc}", file=sys.stderr)
+    for code in (EXIT_USAGE, EXIT_FAIL, EXIT_INCONCLUSIVE):
+        if code in codes:
+            return code
     return EXIT_OK
 
 
@@ -196,7 +380,58 @@ def cmd_list_checks(_: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS: dict[str, Any] = {"run": cmd_run, "serve": cmd_serve, "judge": cmd_judge, "list-checks": cmd_list_checks}
+def cmd_coverage(args: argparse.Namespace) -> int:
+    from .coverage.command import CoverageUsageError, run_coverage
+
+    try:
+        print(run_coverage(args.cases, args.profile, args.json, args.html, args.results, args.readme, not args.summary))
+    except CoverageUsageError as exc:
+        raise UsageError(str(exc)) from None
+    return EXIT_OK
+
+
+def _results_files(paths: Sequence[Path]) -> list[Path]:
+    """Files as given; a directory stands for the results files in it (*.json)."""
+    out: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found = sorted(p for p in path.glob("*.json") if p.is_file())
+            if not found:
+                raise UsageError(f"{path}: directory holds no *.json results files")
+            out.extend(found)
+        elif not path.is_file():
+            raise UsageError(f"{path}: no such file")
+        else:
+            out.append(path)
+    return out
+
+
+def cmd_matrix(args: argparse.Namespace) -> int:
+    from .report.matrix import MatrixInputError, write_matrix
+
+    try:
+        matrix = write_matrix(_results_files(args.files), args.output, args.title)
+    except MatrixInputError as exc:
+        raise UsageError(str(exc)) from None
+    print(f"matrix: {args.output} ({len(matrix.rows)} cases x {len(matrix.columns)} columns, "
+          f"{args.output.stat().st_size // 1024} KiB)")
+    return EXIT_OK
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .report.diff import diff_files, format_diff
+    from .report.matrix import MatrixInputError
+
+    try:
+        d = diff_files(args.old, args.new)
+    except MatrixInputError as exc:
+        raise UsageError(str(exc)) from None
+    print(format_diff(d))
+    return EXIT_FAIL if d.has_regressions else EXIT_OK
+
+
+COMMANDS: dict[str, Any] = {"run": cmd_run, "serve": cmd_serve, "judge": cmd_judge, "list-checks": cmd_list_checks,
+                            "coverage": cmd_coverage, "matrix": cmd_matrix, "diff": cmd_diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

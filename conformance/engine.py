@@ -20,6 +20,7 @@ from .cases import Case, Step, evaluate, resolve
 from .cases.paths import lookup
 from .checks import CheckContext, endpoint_of, run_checks
 from .recorder import Recorder
+from .ws_recorder import WS_DECLINE_STATUSES, WSConnection, WSRecorder
 
 #: HTTP statuses with which a provider can *clearly decline* an optional feature.
 DECLINE_STATUSES = frozenset({400, 404, 405, 422, 501})
@@ -69,7 +70,11 @@ def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
     non-conformant, and a decline without a proper error envelope is judged by the
     error-envelope checks (so it still fails).
     """
-    if "core" in case.capabilities or ex.status not in DECLINE_STATUSES or not _expects_success(step):
+    if "core" in case.capabilities:
+        return False
+    if ex.request.method == "WS":  # a refused upgrade: the provider has no WebSocket transport here
+        return ex.status in WS_DECLINE_STATUSES
+    if ex.status not in DECLINE_STATUSES or not _expects_success(step):
         return False
     body = ex.json_or_none()
     return isinstance(body, dict) and isinstance(body.get("error"), dict)
@@ -80,6 +85,19 @@ def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = 
     env = dict(os.environ) if env is None else env
     rec = CaseRecording(case, model=recorder.target.model, env=env)
     t0 = time.monotonic()
+    connections: dict[str, WSConnection] = {}
+    try:
+        _record_steps(case, recorder, env, rec, connections)
+    finally:
+        for conn in connections.values():
+            conn.close()
+    rec.duration_s = time.monotonic() - t0
+    return rec
+
+
+def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: CaseRecording,
+                  connections: dict[str, WSConnection]) -> None:
+    ws: WSRecorder | None = None
     for step in case.steps:
         try:
             path = resolve(step.path, rec.variables, recorder.target.model, env)
@@ -88,8 +106,15 @@ def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = 
         except (KeyError, ValueError) as exc:
             rec.problems.append(CheckResult("engine.resolve", Outcome.FAIL, str(exc), "", step.name))
             break
-        ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,
-                             headers={str(k): str(v) for k, v in dict(headers).items()})
+        str_headers = {str(k): str(v) for k, v in dict(headers).items()}
+        if step.transport == "websocket":
+            ws = ws or WSRecorder(recorder.target, recorder.limits, recorder.redactor)
+            ex = _record_turn(ws, step, str(path), body, str_headers, rec, connections)
+        else:
+            ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,
+                                 headers=str_headers)
+            if step.repeat_until is not None:
+                ex = _poll(recorder, step, str(path), body, str_headers, ex)
         rec.exchanges.append(ex)
         if ex.inconclusive:
             break
@@ -98,8 +123,43 @@ def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = 
             break
         if not _capture(step, ex, rec):
             break
-    rec.duration_s = time.monotonic() - t0
-    return rec
+
+
+def _poll(recorder: Recorder, step: Step, path: str, body: Any, headers: dict[str, str], ex: Exchange) -> Exchange:
+    """``repeat_until``: re-send the step until its condition holds, it fails, or time runs out.
+
+    Only the last exchange is kept (and judged): earlier answers are legitimately unfinished.
+    """
+    until = step.repeat_until
+    assert until is not None
+    deadline = time.monotonic() + until.timeout_s
+    while not ex.inconclusive and ex.status == 200 and not until.satisfied(final_body(ex)):
+        if time.monotonic() + until.interval_s > deadline:
+            break
+        time.sleep(until.interval_s)
+        ex = recorder.record(step.name, step.method, path, body, stream=step.stream, auth=step.auth, headers=headers)
+    return ex
+
+
+def _record_turn(ws: WSRecorder, step: Step, path: str, body: Any, headers: dict[str, str], rec: CaseRecording,
+                 connections: dict[str, WSConnection]) -> Exchange:
+    """One WebSocket turn on the connection the step names (opened on first use)."""
+    event = body if isinstance(body, dict) and "type" in body else {"type": "response.create", **(body or {})}
+    name = step.connection or "default"
+    conn = connections.get(name)
+    if conn is None:
+        conn, refused = ws.connect(step.name, path, auth=step.auth, headers=headers, body=event)
+        connections[name] = conn
+        if refused is not None:
+            return refused
+        if conn.close_info:
+            rec.problems.append(CheckResult("engine.websocket", Outcome.FAIL, conn.close_info, "", step.name))
+    ex = ws.turn(conn, step.name, path, event, auth=step.auth, headers=headers)
+    if ex.error and not ex.error_kind:
+        rec.problems.append(CheckResult(
+            "engine.websocket", Outcome.FAIL,
+            f"connection {name!r}: {ex.error}; sequential turns share one open connection", "", step.name))
+    return ex
 
 
 def final_body(ex: Exchange) -> Any:
@@ -141,12 +201,18 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             inconclusive.append(ex)
             continue
         step = steps[ex.step]
+        websocket = ex.request.method == "WS"
+        request_body = ex.request.body
+        if websocket and isinstance(request_body, dict):  # the create body inside the client event
+            request_body = {k: v for k, v in request_body.items() if k not in ("type", "stream_id")}
         ctx = CheckContext(
-            endpoint=endpoint_of(ex.request.method, ex.request.path),
-            request_body=ex.request.body,
+            endpoint=("create" if ex.status == 101 else "other") if websocket
+            else endpoint_of(ex.request.method, ex.request.path),
+            request_body=request_body,
             stream=ex.request.stream,
             expect_status=step.expected_statuses(),
             profile=profile,
+            transport="websocket" if websocket else "http",
         )
         checks.extend(run_checks(ex, ctx, disabled=skip))
         if rec.declined_step == ex.step:
@@ -178,7 +244,7 @@ def usage_tokens(exchanges: Iterable[Exchange]) -> dict[str, int]:
     for ex in exchanges:
         body = final_body(ex)
         usage = body.get("usage") if isinstance(body, dict) else None
-        if not isinstance(usage, dict) or ex.request.method != "POST":
+        if not isinstance(usage, dict) or ex.request.method not in ("POST", "WS"):
             continue
         for key, name in (("input", "input_tokens"), ("output", "output_tokens"), ("total", "total_tokens")):
             value = usage.get(name)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,10 +21,16 @@ from .recorder import ConfigError, Limits
 from .report import build_results, format_summary, write_results
 from .session import ConformanceSession, RunOptions
 
+if TYPE_CHECKING:
+    from .baseline import Baseline, Gate
+
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 OPTIONS_KEY = pytest.StashKey[RunOptions]()
 RESULTS_PATH_KEY = pytest.StashKey[Path]()
 ORDERED_KEY = pytest.StashKey[list[CaseResult]]()
+BASELINE_KEY = pytest.StashKey["Baseline | None"]()
+GATE_KEY = pytest.StashKey["Gate"]()
+KNOWN_IDS_KEY = pytest.StashKey[list[str]]()
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -45,6 +51,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-json", default=None, help="results JSON path (default reports/<provider>__<model>.json)")
     group.addoption("--idle-timeout", type=float, default=60.0, help="seconds without a byte before a stream counts as stalled")
     group.addoption("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
+    group.addoption("--baseline", default=None, dest="conformance_baseline",
+                    help="baseline YAML of expected non-passing cases (or a directory: <dir>/<provider>/<model>.yaml); "
+                         "only unexpected results fail")
+    group.addoption("--baseline-strict", action="store_true", default=False,
+                    help="with --baseline: an unexpected pass (stale baseline entry) also fails")
+    group.addoption("--update-baseline", action="store_true", default=False,
+                    help="with --baseline: rewrite the baseline to expect this run's fail/unsupported cases")
 
 
 def options_from_config(config: pytest.Config) -> RunOptions:
@@ -113,11 +126,36 @@ class CaseItem(pytest.Item):
             self.result = judge(recording, sess.opts.profile)
         sess.results[self.case.id] = self.result
         if self.result.outcome is Outcome.ERROR:
+            expected = self._expected()
+            if expected is not None and expected.outcome == "error":
+                pytest.skip(f"expected by baseline ({_where(expected)}): {expected.reason}")
             pytest.fail(f"error (inconclusive, not a conformance failure): {self.result.message}", pytrace=False)
 
+    def _expected(self) -> Any:
+        baseline = _baseline(self.config)
+        return baseline.get(self.case.id) if baseline is not None else None
+
+    def baseline_verdict(self) -> str:
+        """How this result compares with the baseline ('' without one)."""
+        from .baseline import classify
+
+        if self.result is None or _baseline(self.config) is None:
+            return ""
+        return classify(self._expected(), self.result.outcome.value)
+
     def runtest(self) -> None:
+        from .baseline import CHANGED, EXPECTED, UNEXPECTED_PASS
+
         result = self.result
         assert result is not None
+        verdict = self.baseline_verdict()
+        expected = self._expected()
+        if verdict in (EXPECTED, CHANGED) and expected is not None:
+            pytest.skip(f"expected by baseline ({_where(expected)}): {expected.outcome}: {expected.reason}"
+                        + (f" [now {result.outcome.value}: {result.message}]" if verdict == CHANGED else ""))
+        if verdict == UNEXPECTED_PASS and expected is not None and self.config.getoption("baseline_strict"):
+            pytest.fail(f"unexpected pass: the baseline expects {expected.outcome} ({expected.reason}); "
+                        f"the entry is stale - remove it ({_where(expected)})", pytrace=False)
         if result.outcome is Outcome.FAIL:
             raise CaseFailed(result)
         if result.outcome in (Outcome.UNSUPPORTED, Outcome.SKIPPED):
@@ -167,6 +205,36 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OPTIONS_KEY] = options_from_config(config)
 
 
+def _where(expected: Any) -> str:
+    return f"{expected.file}:{expected.line}" if getattr(expected, "line", 0) else str(expected.file)
+
+
+def _baseline(config: pytest.Config) -> Baseline | None:
+    """The baseline for this run's target, loaded once (a directory resolves per provider/model)."""
+    if BASELINE_KEY in config.stash:
+        return config.stash[BASELINE_KEY]
+    spec = config.getoption("conformance_baseline")
+    if not spec:
+        config.stash[BASELINE_KEY] = None
+        return None
+    from .baseline import BaselineError, baseline_path_for, load_baseline
+
+    target = _ensure_session(config).target
+    path = baseline_path_for(Path(spec), target.provider, target.model)
+    try:
+        baseline = load_baseline(path, missing_ok=config.getoption("update_baseline"))
+    except BaselineError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    config.stash[BASELINE_KEY] = baseline
+    return baseline
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Remember every case that exists before -k deselects some: baseline entries for those are not stale."""
+    config.stash[KNOWN_IDS_KEY] = [item.case.id for item in items if isinstance(item, CaseItem)]
+
+
 def _ensure_session(config: pytest.Config) -> ConformanceSession:
     if SESSION_KEY not in config.stash:
         try:
@@ -205,8 +273,38 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
         write_results(path, document)
         config.stash[RESULTS_PATH_KEY] = path
+        _finish_baseline(config, results)
     finally:
         sess.close()
+
+
+def _finish_baseline(config: pytest.Config, results: list[CaseResult]) -> None:
+    """Gate the run on its baseline and, with --update-baseline, rewrite the file (after the results file)."""
+    if BASELINE_KEY not in config.stash or config.stash[BASELINE_KEY] is None:
+        return
+    from .baseline import gate, updated, write_baseline
+
+    baseline = config.stash[BASELINE_KEY]
+    assert baseline is not None
+    outcomes = [(r.case.id, r.outcome.value, r.message) for r in results]
+    known = config.stash.get(KNOWN_IDS_KEY, None)
+    strict = bool(config.getoption("baseline_strict"))
+    verdict = gate(baseline, outcomes, strict=strict, known_ids=known)
+    if config.getoption("update_baseline"):
+        target = config.stash[SESSION_KEY].target
+        fresh = updated(baseline, outcomes, baseline.path, target.provider, target.model)
+        if known is not None:  # entries for cases that no longer exist go away
+            fresh.entries = {k: v for k, v in fresh.entries.items() if k in set(known)}
+        write_baseline(fresh)
+        verdict_after = gate(fresh, outcomes, strict=strict, known_ids=known)
+        verdict_after.updated_to, verdict_after.before = fresh, verdict
+        verdict = verdict_after
+    config.stash[GATE_KEY] = verdict
+
+
+def baseline_gate(config: pytest.Config) -> Gate | None:
+    """The run's verdict against its baseline (None without --baseline); read by the CLI for its exit code."""
+    return config.stash.get(GATE_KEY, None)
 
 
 
@@ -223,6 +321,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
         terminalreporter.write_line(line)
     if RESULTS_PATH_KEY in config.stash:
         terminalreporter.write_line(f"results: {config.stash[RESULTS_PATH_KEY]}")
+    verdict = config.stash.get(GATE_KEY, None)
+    if verdict is not None:
+        for line in (verdict.before or verdict).summary_lines():
+            terminalreporter.write_line(line)
+        fresh = verdict.updated_to
+        if fresh is not None:
+            terminalreporter.write_line(f"baseline updated: {fresh.path} now expects {len(fresh.entries)} non-passing case(s)")
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -231,40 +336,48 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report = outcome.get_result()
     if not isinstance(item, CaseItem) or item.result is None:
         return
+    from .report._matrix_areas import area_of, area_title
+
     report.conformance_outcome = item.result.outcome.value  # type: ignore[attr-defined]
     report.conformance_group = item.case.group  # type: ignore[attr-defined]
-    if report.when != "call" and not (report.when == "setup" and report.failed):
+    report.conformance_area = area_title(area_of({"group": item.case.group}))  # type: ignore[attr-defined]
+    report.conformance_baseline = item.baseline_verdict().replace("_", " ")  # type: ignore[attr-defined]
+    if report.when != "call" and not (report.when == "setup" and (report.failed or report.skipped)):
         return
     try:
         from pytest_html import extras
     except ImportError:
         return
-    evidence = []
-    for chk in item.result.checks:
-        if chk.outcome is Outcome.FAIL:
-            evidence.append(extras.text(f"{chk.name}: {chk.message}\nspec: {chk.spec_ref}", name=f"check {chk.name}"))
+    from .report._matrix_evidence import evidence_html
+    from .report.results import case_entry
+
+    # Everything in these extras may come from the server: evidence_html escapes every piece,
+    # because pytest-html inserts html extras (and link names) into the page unescaped.
+    entry = case_entry(item.result)
+    evidence = [extras.html(evidence_html(entry))]
     for ex in item.result.exchanges:
-        evidence.append(extras.text(ex.curl, name=f"curl [{ex.step}]"))
-        body = ex.text[:20000] if ex.events is None else "\n".join(
-            f"{e.event or ''} {e.data[:2000]}" for e in ex.events[:500])
-        evidence.append(extras.text(f"HTTP {ex.status}\n{body}", name=f"response [{ex.step}]"))
+        evidence.append(extras.text(ex.curl, name=html.escape(f"curl [{ex.step}]")))
     report.extras = getattr(report, "extras", []) + evidence  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_header(cells: list[str]) -> None:
-    cells.insert(2, "<th>Group</th>")
-    cells.insert(3, "<th>Verdict</th>")
+    cells.insert(2, "<th>Area</th>")
+    cells.insert(3, "<th>Group</th>")
+    cells.insert(4, "<th>Verdict</th>")
+    cells.insert(5, "<th>Baseline</th>")
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
-    cells.insert(2, f"<td>{html.escape(str(getattr(report, 'conformance_group', '')))}</td>")
-    cells.insert(3, f"<td>{html.escape(str(getattr(report, 'conformance_outcome', '')))}</td>")
+    cells.insert(2, f"<td>{html.escape(str(getattr(report, 'conformance_area', '')))}</td>")
+    cells.insert(3, f"<td>{html.escape(str(getattr(report, 'conformance_group', '')))}</td>")
+    cells.insert(4, f"<td>{html.escape(str(getattr(report, 'conformance_outcome', '')))}</td>")
+    cells.insert(5, f"<td>{html.escape(str(getattr(report, 'conformance_baseline', '')))}</td>")
 
 
 def results_path(config: pytest.Config) -> Path | None:
     return config.stash.get(RESULTS_PATH_KEY, None)
 
 
-__all__ = ["CaseFile", "CaseItem", "results_path"]
+__all__ = ["CaseFile", "CaseItem", "baseline_gate", "results_path"]

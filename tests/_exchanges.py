@@ -229,8 +229,28 @@ def stream_exchange(events: Iterable[Json | str] | None = None, *, request: Json
                     status=200, headers=[("content-type", content_type)], body=data, events=parse_sse(data))
 
 
+def ws_exchange(events: Iterable[Json | str] | None = None, *, opcodes: dict[int, int] | None = None,
+                problems: dict[int, str] | None = None) -> Exchange:
+    """A WebSocket turn (method ``WS``, status 101): one text message per event (``opcodes`` overrides)."""
+    if events is None:
+        events = stream_events_for(make_response())
+    recorded = []
+    for n, event in enumerate(events):
+        data = event if isinstance(event, str) else json.dumps(event)
+        opcode = (opcodes or {}).get(n, 1)
+        recorded.append(SSEEvent(data=data, raw=bytes([0x80 | opcode]) + data.encode(), ws_opcode=opcode,
+                                 ws_problem=(problems or {}).get(n)))
+    body = {"type": "response.create", **REQUEST}
+    return Exchange(step="s1", request=RecordedRequest("WS", "ws://api.test/v1/responses", "/responses", {}, body,
+                                                       True), status=101, events=recorded)
+
+
 def context(ex: Exchange, profile: str = "openai") -> CheckContext:
     """The context the engine would build for ``ex``."""
+    if ex.request.method == "WS":
+        body = {k: v for k, v in (ex.request.body or {}).items() if k not in ("type", "stream_id")}
+        return CheckContext(endpoint="create" if ex.status == 101 else "other", request_body=body, stream=True,
+                            profile=profile, transport="websocket")
     return CheckContext(endpoint=endpoint_of(ex.request.method, ex.request.path), request_body=ex.request.body,
                         stream=ex.request.stream, profile=profile)
 

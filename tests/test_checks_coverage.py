@@ -27,6 +27,7 @@ from _exchanges import (
     run,
     stream_events_for,
     stream_exchange,
+    ws_exchange,
 )
 
 from conformance._exchange import Exchange
@@ -69,6 +70,8 @@ def _raw_event_name() -> Exchange:
 
 
 DEVIATIONS: dict[str, tuple[Callable[[], Exchange], str]] = {
+    "ws.text_frames": (lambda: ws_exchange(MESSAGE_EVENTS, opcodes={2: 2}),
+                       "events[2]: a binary message; Responses events are JSON text frames"),
     "http.json_content_type": (lambda: json_exchange(make_response(), content_type="text/plain"),
                                "Content-Type is 'text/plain', expected application/json"),
     "http.error_envelope": (lambda: json_exchange({"detail": "Not Found"}, status=404, method="GET",

@@ -64,6 +64,12 @@ PROOFS: dict[str, tuple[str, str]] = {
     "stream.sequence_number": ("missing_sequence_number", "streaming.text"),
     "stream.terminal_event": ("no_terminal_event", "streaming.text"),
     "stream.text_accumulation": ("delta_text_mismatch", "streaming.text"),
+    "ws.text_frames": ("ws_binary_frames", "websocket.sequential"),
+    # built-in tools (conformance/checks/tools.py)
+    "response.tool_items": ("annotation_out_of_range", "tools.web_search"),
+    "stream.tool_events": ("tool_event_type_mismatch", "streaming.web_search"),
+    "stream.tool_input_accumulation": ("custom_tool_input_mismatch", "streaming.custom_tool"),
+    "stream.partial_images": ("partial_image_index_wrong", "streaming.image_generation"),
 }
 
 CASES: dict[str, Case] = {c.id: c for c in load_all(ROOT / "cases")}

@@ -14,7 +14,8 @@ from .assertions import (
     output_text,
     response_document,
 )
-from .loader import CAPABILITIES, GROUPS, Case, CaseFormatError, ResolvedRequest, Step, load_all, load_cases
+from .loader import (CAPABILITIES, GROUPS, Case, CaseFormatError, RepeatUntil, ResolvedRequest, Step, load_all,
+                     load_cases)
 from .paths import PathSyntaxError, find, parse_path
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "PathSyntaxError",
     "ResolveError",
     "ResolvedRequest",
+    "RepeatUntil",
     "Step",
     "Var",
     "capture_value",

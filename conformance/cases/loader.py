@@ -33,6 +33,7 @@ __all__ = [
     "SCHEMA_PATH",
     "Case",
     "CaseFormatError",
+    "RepeatUntil",
     "ResolvedRequest",
     "Step",
     "case_schema",
@@ -89,6 +90,24 @@ class ResolvedRequest:
     stream: bool
     auth: str
     headers: dict[str, str]
+    transport: str = "http"
+    connection: str | None = None
+
+
+@dataclass(frozen=True)
+class RepeatUntil:
+    """Poll a step: re-send it until the first match of ``path`` in its response is one of ``values``."""
+
+    path: str
+    values: tuple[Any, ...]
+    timeout_s: float = 60.0
+    interval_s: float = 0.5
+
+    def satisfied(self, document: Any) -> bool:
+        from .paths import lookup
+
+        found = lookup(document, self.path) if document is not None else []
+        return bool(found) and any(found[0] == v and type(found[0]) is type(v) for v in self.values)
 
 
 @dataclass(frozen=True)
@@ -105,6 +124,9 @@ class Step:
     capture: dict[str, str] = field(default_factory=dict)
     expect: tuple[Expectation, ...] = ()
     line: int = 0
+    transport: str = "http"  # or "websocket": body is a response.create client event on `connection`
+    connection: str | None = None  # websocket steps naming the same connection share one socket
+    repeat_until: RepeatUntil | None = None
 
     def expected_statuses(self) -> tuple[int, ...]:
         """Every status code the ``status`` expectations of this step accept (empty if none)."""
@@ -123,6 +145,8 @@ class Step:
             stream=self.stream,
             auth=self.auth,
             headers={k: str(v) for k, v in resolve(self.headers, variables, model, env).items()},
+            transport=self.transport,
+            connection=self.connection,
         )
 
 
@@ -416,7 +440,15 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
                 raise ctx.error(sbase + ("name",), f"duplicate step name {step['name']!r}")
             step_names.add(step["name"])
             request = step.get("request", {})
-            for key in ("method", "stream", "auth"):
+            if request.get("transport") != "websocket":
+                if "connection" in request:
+                    raise ctx.error(sbase + ("request", "connection"), "connection needs transport: websocket",
+                                    key=True)
+            elif request.get("method", "GET") != "GET" or "stream" in request:
+                key = "method" if "method" in request else "stream"
+                raise ctx.error(sbase + ("request", key), f"{key} does not apply to a websocket step (every "
+                                "turn is a response.create client event answered by streamed events)", key=True)
+            for key in ("method", "stream", "auth", "transport", "connection"):
                 for tag in iter_tags(request.get(key)):
                     raise ctx.error(sbase + ("request", key), f"{tag!r} is not allowed here", line=tag.line)
             for key in ("name", "capture"):
@@ -435,6 +467,15 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
                     parse_path(path)
                 except PathSyntaxError as exc:
                     raise ctx.error(sbase + ("capture", var), f"bad capture path: {exc}") from None
+            if "repeat_until" in step:
+                for tag in iter_tags(step["repeat_until"]):
+                    raise ctx.error(sbase + ("repeat_until",), f"{tag!r} is not allowed here", line=tag.line)
+                if request.get("transport") == "websocket":
+                    raise ctx.error(sbase + ("repeat_until",), "repeat_until does not apply to a websocket step")
+                try:
+                    parse_path(step["repeat_until"]["path"])
+                except PathSyntaxError as exc:
+                    raise ctx.error(sbase + ("repeat_until", "path"), f"bad repeat_until path: {exc}") from None
             stream = _stream_of(request)
             for ei, exp in enumerate(step["expect"]):
                 ((name, arg),) = exp.items()
@@ -450,10 +491,19 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
 
 
 def _stream_of(request: Mapping[str, Any]) -> bool:
+    if request.get("transport") == "websocket":
+        return True
     if "stream" in request:
         return bool(request["stream"])
     body = request.get("body")
     return isinstance(body, dict) and body.get("stream") is True
+
+
+def _repeat_until(raw: Any) -> RepeatUntil | None:
+    if raw is None:
+        return None
+    return RepeatUntil(raw["path"], tuple(raw["in"]), float(raw.get("timeout_s", 60.0)),
+                       float(raw.get("interval_s", 0.5)))
 
 
 def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
@@ -471,7 +521,7 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
             steps.append(
                 Step(
                     name=rs["name"],
-                    method=request.get("method", "POST"),
+                    method="WS" if request.get("transport") == "websocket" else request.get("method", "POST"),
                     path=request.get("path", DEFAULT_PATH),
                     body=request.get("body"),
                     stream=_stream_of(request),
@@ -480,6 +530,10 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                     capture=dict(rs.get("capture", {})),
                     expect=expect,
                     line=ctx.line(sbase),
+                    transport=request.get("transport", "http"),
+                    connection=(request.get("connection", "default") if request.get("transport") == "websocket"
+                                else None),
+                    repeat_until=_repeat_until(rs.get("repeat_until")),
                 )
             )
         checks = raw.get("checks", {})

@@ -9,6 +9,8 @@ from . import semantics  # noqa: F401
 from . import streaming  # noqa: F401
 from . import lifecycle  # noqa: F401
 from . import accumulation  # noqa: F401
+from . import tools  # noqa: F401
+from . import websocket  # noqa: F401
 from ._registry import REGISTRY, Check, CheckContext, check, endpoint_of, run_checks
 
 __all__ = ["REGISTRY", "Check", "CheckContext", "check", "endpoint_of", "run_checks"]

@@ -27,6 +27,7 @@ class CheckContext:
     expect_status: tuple[int, ...] = ()
     profile: str = "openai"
     extra: dict[str, Any] = field(default_factory=dict)
+    transport: str = "http"  # or "websocket": a turn on a Responses WebSocket (events = its messages)
 
 
 CheckFunc = Callable[[Exchange, CheckContext], Iterable[Finding]]

@@ -89,6 +89,8 @@ def sse_200(ex: Exchange, ctx: CheckContext) -> bool:
     A server that ignored ``stream: true`` and answered JSON is judged by ``stream.content_type`` alone:
     one root cause, one failed check.
     """
+    if ctx.transport == "websocket":  # a turn on an upgraded connection: every message is an event
+        return ex.status == 101 and ex.events is not None
     if not (ctx.stream and ex.status == 200 and ex.events is not None):
         return False
     return ex.content_type == "text/event-stream" or bool(ex.events)
@@ -163,11 +165,11 @@ def response_of(ex: Exchange, ctx: CheckContext) -> tuple[dict[str, Any], str] |
 
 def carries_response(ex: Exchange, ctx: CheckContext) -> bool:
     """Applicability for ``response.*`` semantic checks: a 200 Response from create/retrieve/cancel."""
-    if ctx.endpoint not in RESPONSE_ENDPOINTS or ex.status != 200:
+    if ctx.endpoint not in RESPONSE_ENDPOINTS:
         return False
-    if ctx.stream:
+    if ctx.stream:  # sse_200 also admits a WebSocket turn (status 101)
         return sse_200(ex, ctx) and terminal_event(ex) is not None
-    return not ex.is_stream and isinstance(ex.json_or_none(), dict)
+    return ex.status == 200 and not ex.is_stream and isinstance(ex.json_or_none(), dict)
 
 
 def join(prefix: str, suffix: str) -> str:
@@ -190,7 +192,12 @@ def validate(name: str, instance: Any, profile: str, prefix: str = "$") -> list[
     return [Finding(f.message, join(prefix, f.path)) for f in found]
 
 
-def event_schema_name(event_type: str, profile: str) -> str | None:
+def event_schema_name(event_type: str, profile: str, transport: str = "http") -> str | None:
+    """The schema of an event ``type``; over WebSocket, ``error`` is the WebSocket error event."""
     schemas = importlib.import_module("conformance.schemas")
+    if transport == "websocket" and event_type == "error":
+        ws_error = schemas.index(profile).get("roles", {}).get("websocket_error_event")
+        if isinstance(ws_error, str):
+            return ws_error
     name: str | None = schemas.event_schema_name(event_type, profile=profile)
     return name

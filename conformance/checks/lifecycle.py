@@ -92,6 +92,8 @@ class StreamLifecycle:
             what = "a second terminal event" if kind in TERMINAL_EVENTS else "event"
             self.fail(f"{what} after the terminal event {self.terminal[1]} (event {self.terminal[0]})")
             return
+        if kind == "error":
+            return  # in-band errors may come at any point before the end, even first (nothing opened yet)
         if self.phase == "START":
             self.phase = "OPEN"
             if kind == "response.created":
@@ -110,8 +112,6 @@ class StreamLifecycle:
             self.saw_in_progress = True
         elif kind in TERMINAL_EVENTS:
             self._terminal(index, kind)
-        elif kind == "error":
-            pass
         elif is_int(data.get("output_index")):
             self._item_event(data)
 

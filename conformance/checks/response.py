@@ -55,7 +55,8 @@ CHAT_USAGE_NAMES = ("prompt_tokens", "completion_tokens")
 
 def carries_response(ex: Exchange, ctx: CheckContext) -> bool:
     """A 200 from create/retrieve/cancel that carries a Response (body, or a stream's terminal event)."""
-    return ctx.endpoint in RESPONSE_ENDPOINTS and ex.status == 200 and response_of(ex, ctx) is not None
+    ok = ex.status == 200 or (ctx.transport == "websocket" and ex.status == 101)  # a turn on an open socket
+    return ctx.endpoint in RESPONSE_ENDPOINTS and ok and response_of(ex, ctx) is not None
 
 
 def _response(ex: Exchange, ctx: CheckContext) -> tuple[dict[str, Any], str]:

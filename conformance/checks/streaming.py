@@ -87,7 +87,7 @@ def event_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         if not isinstance(kind, str):
             yield Finding(f"event has no string type ({short(data)})", f"events[{index}].type")
             continue
-        name = event_schema_name(kind, ctx.profile)
+        name = event_schema_name(kind, ctx.profile, ctx.transport)
         if name is None:
             yield Finding(f"unknown event type {kind!r} (not a member of ResponseStreamEvent)",
                           f"events[{index}].type")
@@ -114,12 +114,15 @@ def event_name_matches_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
 def sequence_number(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every event has an integer ``sequence_number`` (required on every event) and they strictly increase.
 
-    Clients resume with ``starting_after=<sequence_number>`` and de-duplicate by it.
+    Clients resume with ``starting_after=<sequence_number>`` and de-duplicate by it. The WebSocket
+    ``error`` event (``ResponseWsError``) is the one event whose ``sequence_number`` is optional.
     """
     previous: int | None = None
     previous_index = -1
     for index, data in stream_events(ex):
         value = data.get("sequence_number")
+        if ctx.transport == "websocket" and data.get("type") == "error" and "sequence_number" not in data:
+            continue
         if not is_int(value):
             yield Finding(f"{_label(index, data)}: sequence_number is {short(value) if 'sequence_number' in data else 'missing'}",
                           f"events[{index}].sequence_number")

@@ -30,10 +30,12 @@ class ReferenceServer:
     """A Responses API server with a deterministic model, on a background thread or in the foreground."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
-                 deviations: Iterable[str] = (), variants: Iterable[str] = (), verbose: bool = False) -> None:
+                 deviations: Iterable[str] = (), variants: Iterable[str] = (), verbose: bool = False,
+                 websocket: bool = True) -> None:
+        """``websocket=False`` declines the WebSocket transport (upgrades get a 404), like a provider without it."""
         self.behaviour = Behaviour.create(deviations, variants)
         self._api = Api(self.behaviour)
-        self._httpd: _Server = make_server(host, port, self._api, api_key, verbose)
+        self._httpd: _Server = make_server(host, port, self._api, api_key, verbose, websocket)
         self._thread: threading.Thread | None = None
         self._foreground = False
 

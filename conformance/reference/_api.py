@@ -18,9 +18,11 @@ from ._requests import (COMPACT_PARAMS, TOKEN_COUNT_PARAMS, Prepared, check_mode
 from ._responses import (Outcome, build_events, encode_compaction, model_input, now, render_response,
                          run_model)
 from ._model import count_tokens, input_token_count
-from ._store import Record, Store, new_id
+from ._store import Conversation, Record, Store, new_id
 
 BACKGROUND_DELAY_S = 0.3
+BACKGROUND_S_PER_TOKEN = 0.0005
+BACKGROUND_MAX_WORK_S = 2.0
 REPLAY_WAIT_S = 5.0
 
 
@@ -34,6 +36,7 @@ class Json:
 @dataclass
 class Stream:
     events: list[dict[str, Any]]
+    record: Any = None  # the Record behind a create stream (the WebSocket transport caches it)
 
 
 class Api:
@@ -43,6 +46,7 @@ class Api:
         self.behaviour = behaviour
         self.store = Store()
         self._timers: list[threading.Timer] = []
+        self.conversations = Conversations(self)
 
     def close(self) -> None:
         for timer in self._timers:
@@ -71,7 +75,11 @@ class Api:
         record.output = outcome.output
         record.usage = outcome.usage
         record.incomplete_details = outcome.incomplete_details
+        record.error = outcome.error
         record.completed_at = now() if outcome.status == "completed" else None
+        if record.conversation is not None:
+            with self.store.lock:
+                record.conversation.items.extend(copy.deepcopy(record.input_items + record.output))
         record.events = build_events(record, self.behaviour)
         if record.stored or self.behaviour.dev("store_false_retrievable"):
             for item in record.output:
@@ -80,30 +88,43 @@ class Api:
 
     # -- endpoints ---------------------------------------------------------------------
 
-    def create(self, body: dict[str, Any]) -> Json | Stream:
-        prep: Prepared = prepare_create(body, self.behaviour, self.store)
+    def create(self, body: dict[str, Any], store: Any = None) -> Json | Stream:
+        """``store`` overrides where ``previous_response_id`` is looked up (a WebSocket connection's cache)."""
+        prep: Prepared = prepare_create(body, self.behaviour, store if store is not None else self.store)
         outcome = run_model(prep, self.behaviour)
         background = prep.background and not self.behaviour.dev("background_ignored")
         record = Record(id=new_id("resp"), created_at=now(), params=prep.params, input_items=prep.input_items,
-                        context_before=prep.context_before, background=background, stored=prep.store)
+                        context_before=prep.context_before, background=background, stored=prep.store,
+                        conversation=prep.conversation)
         if background and not prep.stream:
             record.status = "queued"
             record.pending = outcome
             self._persist(record)
-            timer = threading.Timer(BACKGROUND_DELAY_S, self._complete_background, (record,))
-            timer.daemon = True
-            self._timers = [t for t in self._timers if t.is_alive()] + [timer]
-            timer.start()
+            # queued -> in_progress -> finished; longer answers take longer (so they can be cancelled)
+            work = min(BACKGROUND_MAX_WORK_S, BACKGROUND_S_PER_TOKEN * int(outcome.usage.get("output_tokens") or 0))
+            self._later(BACKGROUND_DELAY_S / 2, self._start_background, record)
+            self._later(BACKGROUND_DELAY_S + work, self._complete_background, record)
             return Json(200, render_response(record, self.behaviour))
         self._finish(record, outcome)
         self._persist(record)
         if prep.stream:
-            return Stream(record.events)
+            return Stream(record.events, record)
         return Json(200, render_response(record, self.behaviour))
+
+    def _later(self, delay: float, action: Any, record: Record) -> None:
+        timer = threading.Timer(delay, action, (record,))
+        timer.daemon = True
+        self._timers = [t for t in self._timers if t.is_alive()] + [timer]
+        timer.start()
+
+    def _start_background(self, record: Record) -> None:
+        with self.store.lock:
+            if record.status == "queued":
+                record.status = "in_progress"
 
     def _complete_background(self, record: Record) -> None:
         with self.store.lock:
-            if record.status != "queued":
+            if record.status not in ("queued", "in_progress"):
                 return
             self._finish(record, record.pending)
 
@@ -112,6 +133,8 @@ class Api:
         if _flag(query, "stream"):
             record.finished.wait(REPLAY_WAIT_S)
             after = _int_param(query, "starting_after", None)
+            if self.behaviour.dev("replay_ignores_starting_after"):
+                after = None
             events = [e for e in record.events if after is None or e["sequence_number"] > after]
             return Stream(events)
         with self.store.lock:  # a background timer may be publishing the outcome right now
@@ -151,7 +174,9 @@ class Api:
         limit = _int_param(query, "limit", 20)
         assert limit is not None
         if not 1 <= limit <= 100:
-            raise invalid("Invalid 'limit': expected an integer between 1 and 100.", "limit")
+            if not self.behaviour.dev("accept_invalid_ranges"):
+                raise invalid("Invalid 'limit': expected an integer between 1 and 100.", "limit")
+            limit = min(max(limit, 1), 100)
         default_order = "asc" if self.behaviour.dev("input_items_wrong_order") else "desc"
         order = (query.get("order") or [default_order])[-1]
         if order not in ("asc", "desc"):
@@ -211,6 +236,42 @@ class Api:
                  "total_tokens": in_tokens + out_tokens}
         return Json(200, {"id": new_id("resp"), "object": "response.compaction", "output": kept + [compaction],
                           "created_at": now(), "usage": usage})
+
+
+class Conversations:
+    """Minimal ``/conversations``: create (with optional initial items), retrieve, list items."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+
+    def create(self, body: dict[str, Any]) -> Json:
+        check_unknown(body, frozenset({"items", "metadata"}))
+        metadata = body.get("metadata") or {}
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            raise invalid("Invalid 'metadata': expected an object of strings.", "metadata")
+        items = normalize_input(body.get("items") or [], self.api.store)
+        conversation = Conversation(new_id("conv"), now(), dict(metadata), items)
+        self.api.store.add_conversation(conversation)
+        return Json(200, conversation.body())
+
+    def _get(self, conversation_id: str) -> Conversation:
+        found = self.api.store.conversation(conversation_id)
+        if found is None:
+            raise not_found("Conversation", conversation_id)
+        return found
+
+    def retrieve(self, conversation_id: str) -> Json:
+        return Json(200, self._get(conversation_id).body())
+
+    def items(self, conversation_id: str, query: dict[str, list[str]]) -> Json:
+        conversation = self._get(conversation_id)
+        order = (query.get("order") or ["desc"])[-1]
+        with self.api.store.lock:
+            data = copy.deepcopy(conversation.items)
+        if order == "desc":
+            data.reverse()
+        return Json(200, {"object": "list", "data": data, "first_id": data[0]["id"] if data else None,
+                          "last_id": data[-1]["id"] if data else None, "has_more": False})
 
 
 def _flag(query: dict[str, list[str]], name: str) -> bool:

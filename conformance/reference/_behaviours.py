@@ -34,6 +34,10 @@ DEVIATIONS: dict[str, str] = {
     "non_json_event_data": "the first text delta event's data is not JSON (Python repr)",
     "output_index_mismatch": "text delta events carry a wrong output_index",
     "missing_item_id_on_delta": "text delta events lack item_id",
+    "replay_ignores_starting_after": "GET ?stream=true&starting_after=N replays from the first event",
+    # --- WebSocket transport ----------------------------------------------------------------
+    "ws_binary_frames": "WebSocket events are sent as binary frames instead of text frames",
+    "ws_error_event_shape": "WebSocket error events use the SSE error shape instead of ResponseWsError",
     # --- response object shape -----------------------------------------------------------
     "text_type_instead_of_output_text": "assistant content parts have type 'text' instead of 'output_text'",
     "output_text_missing_annotations": "output_text parts lack the required annotations and logprobs",
@@ -64,6 +68,13 @@ DEVIATIONS: dict[str, str] = {
     "accept_unknown_model": "an unknown model id is accepted",
     "accept_invalid_input": "input of the wrong type is accepted (treated as empty)",
     "accept_unknown_previous_response": "an unknown previous_response_id is accepted and ignored",
+    "accept_invalid_enum_values": "enum-valued parameters (service_tier, truncation, include, reasoning.*, "
+                                  "prompt_cache_*, context_management type, moderation modes) accept any value",
+    "accept_wrong_types": "boolean and string parameters (stream, store, background, parallel_tool_calls, "
+                          "instructions, user, safety_identifier, prompt_cache_key) accept any JSON type",
+    "accept_invalid_ranges": "top_logprobs outside 0..20, max_tool_calls below 1, a safety_identifier over 64 "
+                             "characters, context_management below its minimums and input_items limit outside 1..100 "
+                             "are accepted",
     "no_auth_check": "requests without a valid API key are served",
     # --- behaviour ------------------------------------------------------------------------
     "ignore_previous_response_id": "previous_response_id is silently dropped (no context, echoed null)",
@@ -77,6 +88,9 @@ DEVIATIONS: dict[str, str] = {
     "ignore_tool_choice": "a forced function call is answered with text",
     "json_format_ignored": "text.format json_schema/json_object is ignored (plain text reply)",
     "background_ignored": "background requests run synchronously and return completed",
+    "failed_without_error": "a response that fails (background image download) has status failed but error null",
+    "logprobs_ignored": "include message.output_text.logprobs is accepted but output_text logprobs stay empty",
+    "encrypted_content_ignored": "include reasoning.encrypted_content is accepted but reasoning items lack it",
     # --- storage --------------------------------------------------------------------------
     "store_ignored": "nothing is stored: GET/input_items give 404 and chains fail",
     "store_false_retrievable": "store:false responses can still be retrieved",
@@ -88,6 +102,12 @@ DEVIATIONS: dict[str, str] = {
     "input_items_missing_pagination_fields": "input_items lists lack first_id, last_id and has_more",
     "input_tokens_wrong_shape": "input_tokens answers {\"tokens\": N} without object/input_tokens",
     "input_items_ignore_limit": "input_items ignores limit (returns everything, has_more false)",
+    # --- built-in tools -------------------------------------------------------------------
+    "builtin_tools_ignored": "built-in tools (web search, MCP, custom...) are ignored: the model answers in text",
+    "annotation_out_of_range": "url_citation end_index points past the end of the message text",
+    "tool_event_type_mismatch": "web_search_call items are streamed with response.file_search_call.* events",
+    "custom_tool_input_mismatch": "custom_tool_call_input.done input differs from the concatenated deltas",
+    "partial_image_index_wrong": "image_generation_call.partial_image events count partial_image_index from 1",
 }
 
 VARIANTS: dict[str, str] = {
@@ -102,6 +122,8 @@ VARIANTS: dict[str, str] = {
     "bom": "a UTF-8 byte order mark at the start of the stream",
     "slow_stream": "a 20 ms pause between stream events",
     "split_events": "each event is written in two writes split mid-JSON",
+    "ws_fragmented": "WebSocket events are sent as a text frame plus continuation frames",
+    "ws_pings": "a WebSocket ping frame before every event (and inside fragmented messages)",
 }
 
 

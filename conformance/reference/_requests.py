@@ -8,10 +8,12 @@ below are the spec's.  Every rejection is an :class:`ApiError` carrying the offe
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Any
 
 from ._behaviours import Behaviour
+from ._builtin_tools import validate_tool
 from ._errors import ApiError, invalid
 from ._store import Record, Store, new_id
 
@@ -61,6 +63,12 @@ INPUT_ITEM_TYPES = frozenset({
 ROLES = frozenset({"user", "assistant", "system", "developer"})
 INPUT_PART_TYPES = frozenset({"input_text", "input_image", "input_file", "output_text", "refusal"})
 SERVICE_TIERS = frozenset({"auto", "default", "flex", "scale", "priority", "fast", "ultrafast"})
+REASONING_EFFORTS = frozenset({"none", "minimal", "low", "medium", "high", "xhigh", "max"})
+REASONING_SUMMARIES = frozenset({"auto", "concise", "detailed"})
+REASONING_CONTEXTS = frozenset({"auto", "current_turn", "all_turns"})
+IMAGE_DETAILS = frozenset({"low", "high", "auto", "original"})
+CACHE_RETENTIONS = frozenset({"in_memory", "24h"})
+MODERATION_MODES = frozenset({"score", "block"})
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs",
              "compaction": "cmp"}
@@ -78,6 +86,9 @@ class Prepared:
     store: bool = True
     previous: Record | None = None
     raw: dict[str, Any] = field(default_factory=dict)
+    include: frozenset[str] = frozenset()
+    conversation: Any = None  # the reference's Conversation object, when ``conversation`` is given
+    failure: dict[str, Any] | None = None  # a ResponseError the (background) response ends with
 
 
 def _is_number(v: Any) -> bool:
@@ -98,6 +109,102 @@ def _opt(body: dict[str, Any], name: str, check: Any, expected: str) -> Any:
     if value is not None and not check(value):
         raise _type_error(name, expected, value)
     return value
+
+
+def _enum(value: Any, allowed: frozenset[str], param: str, behaviour: Behaviour) -> Any:
+    """Reject a value outside the spec's enum (``None`` means "default")."""
+    if value is None or behaviour.dev("accept_invalid_enum_values"):
+        return value
+    if value not in allowed:
+        raise invalid(f"Invalid value: {value!r}. Supported values are: "
+                      f"{', '.join(repr(v) for v in sorted(allowed))}.", param)
+    return value
+
+
+def normalize_reasoning(raw: Any, behaviour: Behaviour) -> dict[str, Any] | None:
+    """Validate ``reasoning`` (``Reasoning``); echo the given keys with ``effort``/``summary`` defaults."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _type_error("reasoning", "an object", raw)
+    for key in raw:
+        if key not in ("effort", "summary", "generate_summary", "context", "mode"):
+            raise invalid(f"Unknown parameter: 'reasoning.{key}'.", f"reasoning.{key}", "unknown_parameter")
+    _enum(raw.get("effort"), REASONING_EFFORTS, "reasoning.effort", behaviour)
+    _enum(raw.get("summary"), REASONING_SUMMARIES, "reasoning.summary", behaviour)
+    _enum(raw.get("generate_summary"), REASONING_SUMMARIES, "reasoning.generate_summary", behaviour)
+    _enum(raw.get("context"), REASONING_CONTEXTS, "reasoning.context", behaviour)
+    if raw.get("mode") is not None and not isinstance(raw["mode"], str):
+        raise _type_error("reasoning.mode", "a string", raw["mode"])
+    out = dict(raw)
+    out.setdefault("effort", "medium")
+    out.setdefault("summary", raw.get("generate_summary"))
+    return out
+
+
+def _prompt_cache_options(raw: Any, behaviour: Behaviour) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _type_error("prompt_cache_options", "an object", raw)
+    for key in raw:
+        if key not in ("ttl", "mode"):
+            raise invalid(f"Unknown parameter: 'prompt_cache_options.{key}'.", f"prompt_cache_options.{key}",
+                          "unknown_parameter")
+    _enum(raw.get("ttl"), frozenset({"30m"}), "prompt_cache_options.ttl", behaviour)
+    _enum(raw.get("mode"), frozenset({"implicit", "explicit"}), "prompt_cache_options.mode", behaviour)
+    return {"ttl": raw.get("ttl") or "30m", "mode": raw.get("mode") or "implicit"}
+
+
+def _context_management(raw: Any, behaviour: Behaviour) -> list[dict[str, Any]] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, list):
+        raise _type_error("context_management", "an array", raw)
+    lenient = behaviour.dev("accept_invalid_ranges")
+    if not raw and not lenient:
+        raise invalid("Invalid 'context_management': expected an array with at least 1 item.",
+                      "context_management", "empty_array")
+    for i, entry in enumerate(raw):
+        where = f"context_management[{i}]"
+        if not isinstance(entry, dict):
+            raise _type_error(where, "an object", entry)
+        if not isinstance(entry.get("type"), str):
+            raise invalid(f"Missing required parameter: '{where}.type'.", f"{where}.type", "missing_required_parameter")
+        _enum(entry["type"], frozenset({"compaction"}), f"{where}.type", behaviour)
+        threshold = entry.get("compact_threshold")
+        if threshold is not None and not _is_int(threshold):
+            raise _type_error(f"{where}.compact_threshold", "an integer", threshold)
+        if threshold is not None and threshold < 1000 and not lenient:
+            raise invalid(f"Invalid '{where}.compact_threshold': integer below minimum value. Expected a value "
+                          f">= 1000, but got {threshold} instead.", f"{where}.compact_threshold",
+                          "integer_below_min_value")
+    return raw
+
+
+def _moderation(raw: Any, behaviour: Behaviour) -> dict[str, Any] | None:
+    """Validate ``moderation`` (``ModerationParam``): ``model`` required, policy modes score/block."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _type_error("moderation", "an object", raw)
+    if not isinstance(raw.get("model"), str):
+        raise invalid("Missing required parameter: 'moderation.model'.", "moderation.model",
+                      "missing_required_parameter")
+    policy = raw.get("policy")
+    if policy is not None and not isinstance(policy, dict):
+        raise _type_error("moderation.policy", "an object", policy)
+    for side in ("input", "output"):
+        config = (policy or {}).get(side)
+        if config is None:
+            continue
+        if not isinstance(config, dict):
+            raise _type_error(f"moderation.policy.{side}", "an object", config)
+        if config.get("mode") is None:
+            raise invalid(f"Missing required parameter: 'moderation.policy.{side}.mode'.",
+                          f"moderation.policy.{side}.mode", "missing_required_parameter")
+        _enum(config.get("mode"), MODERATION_MODES, f"moderation.policy.{side}.mode", behaviour)
+    return raw
 
 
 def check_unknown(body: dict[str, Any], allowed: frozenset[str]) -> None:
@@ -169,7 +276,7 @@ def normalize_tools(raw: Any) -> list[dict[str, Any]]:
             raise invalid(f"Invalid value: '{ttype}'. Supported values are: {', '.join(sorted(TOOL_TYPES))}.",
                           f"{where}.type")
         if ttype != "function":
-            tools.append(dict(tool))
+            tools.append(validate_tool(tool, where))  # built-in tools: _builtin_tools
             continue
         name = tool.get("name")
         if name is None:
@@ -299,12 +406,57 @@ def _parts(content: Any, where: str, role: str) -> list[dict[str, Any]]:
                 raise _type_error(f"{pw}.refusal", "a string", part.get("refusal"))
             parts.append({"type": "refusal", "refusal": part["refusal"]})
         elif ptype == "input_image":
-            image = dict(part)
-            image.setdefault("detail", "auto")
-            parts.append(image)
+            parts.append(_image_part(part, pw))
+        elif ptype == "input_file":
+            parts.append(_file_part(part, pw))
         else:
             parts.append(dict(part))
     return parts
+
+
+def _no_such_file(file_id: Any, where: str) -> ApiError:
+    if not isinstance(file_id, str):
+        return _type_error(where, "a string", file_id)
+    return ApiError(404, f"No such File object: {file_id} (the reference server has no Files API).", where,
+                    "file_not_found", validation=True)
+
+
+def _image_part(part: dict[str, Any], pw: str) -> dict[str, Any]:
+    """``InputImageContent``: an http(s) or data: ``image_url``, or a ``file_id``; ``detail`` enum."""
+    url, file_id = part.get("image_url"), part.get("file_id")
+    if url is None and file_id is None:
+        raise invalid(f"Missing required parameter: '{pw}.image_url'.", f"{pw}.image_url", "missing_required_parameter")
+    if url is not None:
+        if not isinstance(url, str):
+            raise _type_error(f"{pw}.image_url", "a string", url)
+        if not re.match(r"^(https?://[^\s/]+|data:image/[A-Za-z0-9.+-]+;base64,)", url):
+            raise invalid(f"Invalid '{pw}.image_url': expected an http(s) URL or a base64 data URL.",
+                          f"{pw}.image_url", "invalid_image_url")
+    elif file_id is not None:
+        raise _no_such_file(file_id, f"{pw}.file_id")
+    detail = part.get("detail")
+    if detail is not None and detail not in IMAGE_DETAILS:
+        raise invalid(f"Invalid value: '{detail}'. Supported values are: 'auto', 'high', 'low' and 'original'.",
+                      f"{pw}.detail")
+    image = dict(part)
+    image.setdefault("detail", "auto")
+    return image
+
+
+def _file_part(part: dict[str, Any], pw: str) -> dict[str, Any]:
+    """``InputFileContent``: exactly one of ``file_data`` (base64 / data URL), ``file_url``, ``file_id``."""
+    given = [k for k in ("file_data", "file_url", "file_id") if part.get(k) is not None]
+    if not given:
+        raise invalid(f"Missing required parameter: '{pw}.file_data', '{pw}.file_url' or '{pw}.file_id'.",
+                      f"{pw}.file_data", "missing_required_parameter")
+    if "file_id" in given:
+        raise _no_such_file(part["file_id"], f"{pw}.file_id")
+    for key in given:
+        if not isinstance(part[key], str):
+            raise _type_error(f"{pw}.{key}", "a string", part[key])
+    if "file_url" in given and not re.match(r"^https?://", part["file_url"]):
+        raise invalid(f"Invalid '{pw}.file_url': expected an http(s) URL.", f"{pw}.file_url")
+    return dict(part)
 
 
 def _text_part(kind: str, text: str) -> dict[str, Any]:
@@ -387,6 +539,11 @@ def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) 
         return found
     out = dict(item)
     out["id"] = _given_id(item, itype)
+    if itype == "additional_tools":
+        if item.get("role", "developer") != "developer":
+            raise invalid("Invalid value: additional_tools items must have role 'developer'.", f"{where}.role")
+        out["role"] = "developer"
+        out["tools"] = normalize_tools(item.get("tools") if "tools" in item else [])
     if itype == "reasoning":
         out.setdefault("summary", [])
     if itype == "compaction":
@@ -404,34 +561,58 @@ def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> 
     if max_out is not None and max_out < 16 and not behaviour.dev("accept_low_max_output_tokens"):
         raise invalid(f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, "
                       f"but got {max_out} instead.", "max_output_tokens", "integer_below_min_value")
+    lenient_types = behaviour.dev("accept_wrong_types")
+    lenient_ranges = behaviour.dev("accept_invalid_ranges")
     top_logprobs = _opt(body, "top_logprobs", _is_int, "an integer")
-    if top_logprobs is not None and not 0 <= top_logprobs <= 20:
-        raise invalid("Invalid 'top_logprobs': expected an integer between 0 and 20.", "top_logprobs")
+    if top_logprobs is not None and not 0 <= top_logprobs <= 20 and not lenient_ranges:
+        raise invalid("Invalid 'top_logprobs': expected an integer between 0 and 20.", "top_logprobs",
+                      "integer_above_max_value" if top_logprobs > 20 else "integer_below_min_value")
     max_tool_calls = _opt(body, "max_tool_calls", _is_int, "an integer")
-    instructions = _opt(body, "instructions", lambda v: isinstance(v, str), "a string")
-    for flag in ("stream", "store", "background", "parallel_tool_calls"):
-        _opt(body, flag, lambda v: isinstance(v, bool), "a boolean")
-    for name in ("user", "safety_identifier", "prompt_cache_key", "previous_response_id"):
-        _opt(body, name, lambda v: isinstance(v, str), "a string")
-    if isinstance(body.get("safety_identifier"), str) and len(body["safety_identifier"]) > 64:
-        raise invalid("Invalid 'safety_identifier': string too long (maximum 64).", "safety_identifier")
-    service_tier = body.get("service_tier")
-    if service_tier is not None and service_tier not in SERVICE_TIERS:
-        raise invalid(f"Invalid value: '{service_tier}' for 'service_tier'.", "service_tier")
-    truncation = body.get("truncation")
-    if truncation is not None and truncation not in ("auto", "disabled"):
-        raise invalid(f"Invalid value: '{truncation}'. Supported values are: 'auto' and 'disabled'.", "truncation")
+    if max_tool_calls is not None and max_tool_calls < 1 and not lenient_ranges:
+        raise invalid("Invalid 'max_tool_calls': expected an integer >= 1.", "max_tool_calls",
+                      "integer_below_min_value")
+    instructions = body.get("instructions")
+    if not lenient_types:
+        _opt(body, "instructions", lambda v: isinstance(v, str), "a string")
+        for flag in ("stream", "store", "background", "parallel_tool_calls"):
+            _opt(body, flag, lambda v: isinstance(v, bool), "a boolean")
+        for name in ("user", "safety_identifier", "prompt_cache_key", "previous_response_id"):
+            _opt(body, name, lambda v: isinstance(v, str), "a string")
+    if not isinstance(instructions, str):
+        instructions = None if instructions is None else str(instructions)
+    if isinstance(body.get("safety_identifier"), str) and len(body["safety_identifier"]) > 64 and not lenient_ranges:
+        raise invalid("Invalid 'safety_identifier': string too long. Expected a string with maximum length 64.",
+                      "safety_identifier", "string_above_max_length")
+    service_tier = _enum(body.get("service_tier"), SERVICE_TIERS, "service_tier", behaviour)
+    truncation = _enum(body.get("truncation"), frozenset({"auto", "disabled"}), "truncation", behaviour)
     include = _opt(body, "include", lambda v: isinstance(v, list), "an array")
     for value in include or []:
-        if value not in INCLUDE_VALUES:
-            raise invalid(f"Invalid value: '{value}' for 'include'.", "include")
-    reasoning = _opt(body, "reasoning", lambda v: isinstance(v, dict), "an object")
-    _opt(body, "stream_options", lambda v: isinstance(v, dict), "an object")
-    if body.get("conversation") is not None:
-        raise invalid("Conversations are not supported by the reference server.", "conversation",
-                      "conversation_not_found")
-    if body.get("prompt") is not None:
-        raise invalid("Stored prompts are not supported by the reference server.", "prompt", "prompt_not_found")
+        _enum(value, INCLUDE_VALUES, "include", behaviour)
+    reasoning = normalize_reasoning(body.get("reasoning"), behaviour)
+    retention = _enum(body.get("prompt_cache_retention"), CACHE_RETENTIONS, "prompt_cache_retention", behaviour)
+    cache_options = _prompt_cache_options(body.get("prompt_cache_options"), behaviour)
+    _context_management(body.get("context_management"), behaviour)
+    moderation = _moderation(body.get("moderation"), behaviour)
+    stream_options = _opt(body, "stream_options", lambda v: isinstance(v, dict), "an object")
+    if stream_options is not None:
+        for key, value in stream_options.items():
+            if key != "include_obfuscation":
+                raise invalid(f"Unknown parameter: 'stream_options.{key}'.", f"stream_options.{key}",
+                              "unknown_parameter")
+            if not isinstance(value, bool):
+                raise _type_error("stream_options.include_obfuscation", "a boolean", value)
+    conversation = resolve_conversation(body.get("conversation"), store)
+    if conversation is not None and body.get("previous_response_id") is not None:
+        raise invalid("'conversation' and 'previous_response_id' cannot be used together.", "conversation",
+                      "mutually_exclusive_parameters")
+    prompt = body.get("prompt")
+    if prompt is not None:
+        if not isinstance(prompt, dict):
+            raise _type_error("prompt", "an object", prompt)
+        if not isinstance(prompt.get("id"), str):
+            raise invalid("Missing required parameter: 'prompt.id'.", "prompt.id", "missing_required_parameter")
+        raise ApiError(404, f"Prompt with id '{prompt['id']}' not found (the reference server stores no prompts).",
+                       "prompt.id", "prompt_not_found", validation=True)
     metadata = _metadata(body)
     tools = normalize_tools(body.get("tools"))
     tool_choice = normalize_tool_choice(body.get("tool_choice"), tools)
@@ -447,6 +628,9 @@ def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> 
             raise
         input_items = []
     previous, context_before, prev_id = resolve_previous(body.get("previous_response_id"), behaviour, store)
+    if conversation is not None:
+        context_before = list(conversation.items)
+    failure = _image_failure(input_items, background)
     params: dict[str, Any] = {
         "background": background,
         "instructions": instructions,
@@ -457,6 +641,7 @@ def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> 
         "parallel_tool_calls": body.get("parallel_tool_calls") is not False,
         "previous_response_id": prev_id,
         "prompt_cache_key": body.get("prompt_cache_key"),
+        "prompt_cache_retention": retention,
         "reasoning": reasoning,
         "safety_identifier": body.get("safety_identifier"),
         "service_tier": "default" if service_tier in (None, "auto") else service_tier,
@@ -471,9 +656,58 @@ def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> 
     }
     if isinstance(body.get("user"), str):
         params["user"] = body["user"]
+    if cache_options is not None:
+        params["prompt_cache_options"] = cache_options
+    if moderation is not None:
+        params["moderation"] = moderation
+    if conversation is not None:
+        params["conversation"] = {"id": conversation.id}
     return Prepared(params=params, input_items=input_items, context_before=context_before,
                     stream=body.get("stream") is True, background=background, store=store_flag,
-                    previous=previous, raw=body)
+                    previous=previous, raw=body, include=frozenset(include or ()), conversation=conversation,
+                    failure=failure)
+
+
+def resolve_conversation(raw: Any, store: Store) -> Any:
+    """``conversation``: an id string or ``{"id": ...}`` naming a conversation created earlier."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict):
+        ident = raw.get("id")
+        if not isinstance(ident, str):
+            raise invalid("Missing required parameter: 'conversation.id'.", "conversation.id",
+                          "missing_required_parameter")
+    elif isinstance(raw, str):
+        ident = raw
+    else:
+        raise _type_error("conversation", "a string or an object", raw)
+    found = store.conversation(ident)
+    if found is None:
+        raise ApiError(404, f"Conversation with id '{ident}' not found.", "conversation", "not_found",
+                       validation=True)
+    return found
+
+
+def _image_urls(items: list[dict[str, Any]]) -> list[str]:
+    return [part["image_url"] for item in items if item.get("type") == "message"
+            for part in item.get("content") or [] if isinstance(part, dict) and part.get("type") == "input_image"
+            and isinstance(part.get("image_url"), str)]
+
+
+def _image_failure(items: list[dict[str, Any]], background: bool) -> dict[str, Any] | None:
+    """Images on a ``.invalid`` host (RFC 2606: never resolvable) cannot be downloaded by anyone.
+
+    Synchronously that is a 400; a background response has already been accepted, so it ends
+    ``failed`` with ``failed_to_download_image`` - the deterministic trigger of ``status: failed``.
+    """
+    for url in _image_urls(items):
+        host = (urlsplit(url).hostname or "") if url.startswith(("http://", "https://")) else ""
+        if host == "invalid" or host.endswith(".invalid"):
+            message = f"Error while downloading {url}."
+            if background:
+                return {"code": "failed_to_download_image", "message": message}
+            raise invalid(message, "url", "invalid_image_url")
+    return None
 
 
 def resolve_previous(prev_id: Any, behaviour: Behaviour, store: Store

@@ -19,9 +19,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ._behaviours import Behaviour
+from ._builtin_tools import respond as builtin_respond
 from ._model import ModelInput, Reply, Turn, count_tokens, generate, input_token_count
 from ._requests import Prepared
 from ._store import Record, new_id
+from ._tool_events import annotation_events, tool_events
 
 TERMINAL = {"completed": "response.completed", "incomplete": "response.incomplete",
             "failed": "response.failed"}
@@ -39,7 +41,39 @@ def _part_texts(content: Any) -> str:
                 texts.append(part["text"])
             elif isinstance(part.get("refusal"), str):
                 texts.append(part["refusal"])
+            elif part.get("type") == "input_file" and isinstance(part.get("file_data"), str):
+                texts.append(file_text(part["file_data"], part.get("filename")))
     return "\n".join(texts)
+
+
+_PDF_TEXT_RE = re.compile(rb"\(((?:[^()\\]|\\.)*)\)\s*Tj")
+
+
+def file_text(file_data: str, filename: Any = None) -> str:
+    """What the model reads in an ``input_file``'s ``file_data`` (base64, optionally a data URL).
+
+    Plain text files are read as UTF-8; PDFs by their ``(...) Tj`` text-showing operators (enough for
+    the uncompressed one-page PDFs the cases send). Anything else reads as empty.
+    """
+    media = ""
+    data = file_data
+    if data.startswith("data:"):
+        header, _, data = data.partition(",")
+        media = header[5:].split(";")[0].lower()
+    try:
+        raw = base64.b64decode(data, validate=False)
+    except (ValueError, TypeError):
+        return ""
+    name = str(filename or "").lower()
+    if raw.startswith(b"%PDF") or media == "application/pdf" or name.endswith(".pdf"):
+        return " ".join(m.group(1).decode("latin-1").replace("\\(", "(").replace("\\)", ")")
+                        for m in _PDF_TEXT_RE.finditer(raw))
+    if media.startswith("text/") or name.endswith((".txt", ".md", ".csv")) or not media:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return ""
+    return ""
 
 
 def decode_compaction(encrypted: Any) -> list[dict[str, Any]]:
@@ -79,11 +113,13 @@ def turns_of(items: list[dict[str, Any]], behaviour: Behaviour) -> list[Turn]:
 def model_input(instructions: str | None, context_before: list[dict[str, Any]], input_items: list[dict[str, Any]],
                 params: dict[str, Any], behaviour: Behaviour) -> ModelInput:
     current = turns_of(input_items, behaviour)
+    extra_tools = [t for item in context_before + input_items if item.get("type") == "additional_tools"
+                   for t in item.get("tools") or [] if isinstance(t, dict)]
     return ModelInput(
         instructions=None if behaviour.dev("ignore_instructions") else instructions,
         conversation=turns_of(context_before, behaviour) + current,
         current_input=current,
-        tools=params.get("tools") or [],
+        tools=(params.get("tools") or []) + extra_tools,
         tool_choice=params.get("tool_choice", "auto"),
         text_format=(params.get("text") or {}).get("format") or {"type": "text"},
     )
@@ -99,6 +135,7 @@ class Outcome:
     output: list[dict[str, Any]]
     usage: dict[str, Any]
     incomplete_details: dict[str, Any] | None
+    error: dict[str, Any] | None = None
 
 
 def _usage(input_tokens: int, output_tokens: int, behaviour: Behaviour) -> dict[str, Any]:
@@ -130,10 +167,63 @@ def _item_status(status: str, behaviour: Behaviour) -> str:
 def run_model(prep: Prepared, behaviour: Behaviour) -> Outcome:
     """Run the deterministic model for a prepared request and package its output."""
     inp = model_input(prep.params["instructions"], prep.context_before, prep.input_items, prep.params, behaviour)
+    builtin = builtin_respond(prep, inp, behaviour)  # built-in tools (web search, MCP, ...): _builtin_tools
+    if builtin is not None:
+        items, output_tokens = builtin
+        return Outcome("completed", items, _usage(input_token_count(inp), output_tokens, behaviour), None)
     reply = generate(inp, probes=not behaviour.dev("probes_ignored"),
                      honour_tool_choice=not behaviour.dev("ignore_tool_choice"),
                      honour_format=not behaviour.dev("json_format_ignored"))
-    return outcome_for(reply, input_token_count(inp), prep.params.get("max_output_tokens"), behaviour)
+    if prep.failure is not None and not behaviour.dev("failed_without_error"):
+        return Outcome("failed", [], _usage(input_token_count(inp), 0, behaviour), None, dict(prep.failure))
+    if prep.failure is not None:
+        return Outcome("failed", [], _usage(input_token_count(inp), 0, behaviour), None, None)
+    outcome = outcome_for(reply, input_token_count(inp), prep.params.get("max_output_tokens"), behaviour)
+    _add_reasoning(outcome, prep, behaviour)
+    if "message.output_text.logprobs" in prep.include and not behaviour.dev("logprobs_ignored"):
+        _add_logprobs(outcome, int(prep.params.get("top_logprobs") or 0))
+    return outcome
+
+
+REASONING_SUMMARY = "Following the request's directive."
+
+
+def _add_reasoning(outcome: Outcome, prep: Prepared, behaviour: Behaviour) -> None:
+    """A reasoning model's ``reasoning`` item first (unless effort is ``none``), as the spec's ReasoningItem.
+
+    ``summary`` is filled when ``reasoning.summary`` asks for one, ``encrypted_content`` when ``include``
+    has ``reasoning.encrypted_content`` (base64 JSON of the item's summary; it can be passed back).
+    """
+    reasoning = prep.params.get("reasoning")
+    if not isinstance(reasoning, dict) or reasoning.get("effort") == "none" or outcome.status == "failed":
+        return
+    summary = [{"type": "summary_text", "text": REASONING_SUMMARY}] if reasoning.get("summary") else []
+    item: dict[str, Any] = {"id": new_id("rs"), "type": "reasoning", "summary": summary}
+    if "reasoning.encrypted_content" in prep.include and not behaviour.dev("encrypted_content_ignored"):
+        item["encrypted_content"] = encode_compaction([{"type": "reasoning", "summary": summary}])
+    outcome.output.insert(0, item)
+    spent = count_tokens(REASONING_SUMMARY)
+    usage = outcome.usage
+    if isinstance(usage.get("output_tokens_details"), dict):
+        usage["output_tokens"] += spent
+        usage["total_tokens"] += spent
+        usage["output_tokens_details"]["reasoning_tokens"] = spent
+
+
+def _add_logprobs(outcome: Outcome, top: int) -> None:
+    """Per-token log probabilities on every output_text part (``include: message.output_text.logprobs``)."""
+    for item in outcome.output:
+        for part in item.get("content") or [] if item.get("type") == "message" else []:
+            if part.get("type") != "output_text" or "logprobs" not in part:
+                continue
+            entries = []
+            for n, piece in enumerate(_text_pieces(part.get("text", "")) if part.get("text") else []):
+                alts = [{"token": piece, "logprob": -0.01, "bytes": list(piece.encode())}]
+                alts += [{"token": f"alt{k}", "logprob": -5.0 - k, "bytes": list(f"alt{k}".encode())}
+                         for k in range(1, top)]
+                entries.append({"token": piece, "logprob": -0.01, "bytes": list(piece.encode()),
+                                "top_logprobs": alts[:top]})
+            part["logprobs"] = entries
 
 
 def outcome_for(reply: Reply, input_tokens: int, max_output_tokens: int | None, behaviour: Behaviour) -> Outcome:
@@ -187,6 +277,7 @@ def render_response(record: Record, behaviour: Behaviour, *, status: str | None 
         "parallel_tool_calls": p["parallel_tool_calls"],
         "previous_response_id": p["previous_response_id"],
         "prompt_cache_key": p["prompt_cache_key"],
+        "prompt_cache_retention": p.get("prompt_cache_retention"),
         "reasoning": copy.deepcopy(p["reasoning"]),
         "safety_identifier": p["safety_identifier"],
         "service_tier": p["service_tier"],
@@ -205,12 +296,24 @@ def render_response(record: Record, behaviour: Behaviour, *, status: str | None 
             for part in item.get("content") or []) + " (sdk)"
     if "user" in p:
         body["user"] = p["user"]
+    if "prompt_cache_options" in p:
+        body["prompt_cache_options"] = dict(p["prompt_cache_options"])
+    if "conversation" in p:
+        body["conversation"] = dict(p["conversation"])
+    if "moderation" in p and not snapshot:
+        body["moderation"] = {side: _moderation_result(p["moderation"]) for side in ("input", "output")}
     if record.usage is not None and not snapshot:
         body["usage"] = copy.deepcopy(record.usage)
     body["metadata"] = {} if behaviour.dev("no_metadata_echo") else dict(p["metadata"])
     if behaviour.dev("missing_required_field_status"):
         del body["status"]
     return body
+
+
+def _moderation_result(param: dict[str, Any]) -> dict[str, Any]:
+    """The reference's moderation never flags anything (its model only says tokens)."""
+    return {"type": "moderation_result", "model": param["model"], "flagged": False, "categories": {},
+            "category_scores": {}, "category_applied_input_types": {}}
 
 
 # --- canonical event sequence -------------------------------------------------------------
@@ -243,8 +346,7 @@ def build_events(record: Record, behaviour: Behaviour) -> list[dict[str, Any]]:
         elif item["type"] == "function_call":
             _function_events(emit, index, item)
         else:
-            emit("response.output_item.added", output_index=index, item=copy.deepcopy(item))
-            emit("response.output_item.done", output_index=index, item=copy.deepcopy(item))
+            tool_events(emit, index, item, record.params.get("tools"))
     terminal = TERMINAL.get(record.status)
     if terminal is not None:
         emit(terminal, response=render_response(record, behaviour))
@@ -262,6 +364,7 @@ def _message_events(emit: Any, index: int, item: dict[str, Any], behaviour: Beha
         for piece in _text_pieces(text):
             emit("response.output_text.delta", item_id=item_id, output_index=index, content_index=c_index,
                  delta=piece, logprobs=[])
+        annotation_events(emit, item_id, index, c_index, part)
         emit("response.output_text.done", item_id=item_id, output_index=index, content_index=c_index,
              text=text, logprobs=[])
         emit("response.content_part.done", item_id=item_id, output_index=index, content_index=c_index,

@@ -23,6 +23,7 @@ from ._api import Api, Json, Stream
 from ._behaviours import Behaviour
 from ._errors import ApiError, render_error
 from ._streaming import dumps, writes
+from . import _websocket as ws
 
 MAX_BODY = 8 * 1024 * 1024
 DRAIN_LIMIT = 64 * 1024 * 1024
@@ -35,6 +36,9 @@ ROUTES: list[tuple[re.Pattern[str], dict[str, str]]] = [
     (re.compile(r"^/v1/responses/([^/]+)/cancel$"), {"POST": "cancel"}),
     (re.compile(r"^/v1/responses/([^/]+)/input_items$"), {"GET": "input_items"}),
     (re.compile(r"^/v1/responses/([^/]+)$"), {"GET": "retrieve", "DELETE": "delete"}),
+    (re.compile(r"^/v1/conversations$"), {"POST": "conversations.create"}),
+    (re.compile(r"^/v1/conversations/([^/]+)$"), {"GET": "conversations.retrieve"}),
+    (re.compile(r"^/v1/conversations/([^/]+)/items$"), {"GET": "conversations.items"}),
 ]
 
 
@@ -42,11 +46,13 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], api: Api, api_key: str | None, verbose: bool) -> None:
+    def __init__(self, address: tuple[str, int], api: Api, api_key: str | None, verbose: bool,
+                 websocket: bool = True) -> None:
         super().__init__(address, _Handler)
         self.api = api
         self.api_key = api_key
         self.verbose = verbose
+        self.websocket = websocket
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if self.verbose:
@@ -75,6 +81,9 @@ class _Handler(BaseHTTPRequestHandler):
             sys.stderr.write(f"[reference] {self.address_string()} {format % args}\n")
 
     def do_GET(self) -> None:
+        if ws.is_upgrade(self.headers):
+            self._upgrade()
+            return
         self._dispatch("GET")
 
     def do_POST(self) -> None:
@@ -162,6 +171,29 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error(ApiError(500, "The server had an error while processing your request.", None,
                                       "server_error", "server_error"), request_id)
 
+    def _upgrade(self) -> None:
+        """Switch ``GET /v1/responses`` to the WebSocket transport (see ``_websocket``)."""
+        request_id = f"req_{uuid.uuid4().hex}"
+        self.close_connection = True
+        try:
+            self._check_auth()
+            path = urlsplit(self.path).path.rstrip("/")
+            if path != "/v1/responses" or not self.server.websocket:
+                raise ApiError(404, f"Invalid URL (WebSocket {urlsplit(self.path).path}).", None, "unknown_url")
+            problem = ws.handshake_problem(self.headers)
+            if problem is not None:
+                raise ApiError(problem[0], problem[1], None, "invalid_websocket_handshake")
+        except ApiError as err:
+            self._send_error(err, request_id)
+            return
+        self.send_response(101)
+        self.send_header("Upgrade", "websocket")
+        self.send_header("Connection", "Upgrade")
+        self.send_header("Sec-WebSocket-Accept", ws.accept_key(self.headers["Sec-WebSocket-Key"].strip()))
+        self._common_headers(request_id)
+        self.end_headers()
+        ws.serve(ws.Connection(self.connection, self.rfile, self.behaviour), self.server.api)
+
     def _check_auth(self) -> None:
         key = self.server.api_key
         if key is None or self.behaviour.dev("no_auth_check"):
@@ -188,6 +220,13 @@ class _Handler(BaseHTTPRequestHandler):
                                f"{', '.join(sorted(methods))}.", None, "method_not_allowed")
             api = self.server.api
             ident = unquote(m.group(1)) if m.groups() else ""
+            if action.startswith("conversations."):
+                handler = getattr(api.conversations, action.split(".", 1)[1])
+                if action == "conversations.create":
+                    return handler(_parse_json(raw, required=False))  # type: ignore[no-any-return]
+                if action == "conversations.items":
+                    return handler(ident, query)  # type: ignore[no-any-return]
+                return handler(ident)  # type: ignore[no-any-return]
             if action in ("create", "input_tokens", "compact"):
                 body = _parse_json(raw, required=action == "create")
                 return getattr(api, action)(body)  # type: ignore[no-any-return]
@@ -269,9 +308,10 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not valid JSON")
 
 
-def make_server(host: str, port: int, api: Api, api_key: str | None, verbose: bool) -> _Server:
+def make_server(host: str, port: int, api: Api, api_key: str | None, verbose: bool,
+                websocket: bool = True) -> _Server:
     if ":" in host:
         class _Server6(_Server):
             address_family = socket.AF_INET6
-        return _Server6((host, port), api, api_key, verbose)
-    return _Server((host, port), api, api_key, verbose)
+        return _Server6((host, port), api, api_key, verbose, websocket)
+    return _Server((host, port), api, api_key, verbose, websocket)

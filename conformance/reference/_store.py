@@ -43,10 +43,25 @@ class Record:
     stored: bool = True
     finished: threading.Event = field(default_factory=threading.Event)
     pending: Any = None  # the computed outcome a background response will publish
+    conversation: Any = None  # the Conversation this response adds its items to
 
     @property
     def context(self) -> list[dict[str, Any]]:
         return self.context_before + self.input_items + self.output
+
+
+@dataclass
+class Conversation:
+    """A conversation (``/conversations``): the items every response made in it has added."""
+
+    id: str
+    created_at: int
+    metadata: dict[str, Any]
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        return {"id": self.id, "object": "conversation", "created_at": self.created_at,
+                "metadata": dict(self.metadata)}
 
 
 class Store:
@@ -56,6 +71,17 @@ class Store:
         self.lock = threading.RLock()
         self._records: dict[str, Record] = {}
         self._items: dict[str, dict[str, Any]] = {}
+        self._conversations: dict[str, Conversation] = {}
+
+    def add_conversation(self, conversation: Conversation) -> None:
+        with self.lock:
+            self._conversations[conversation.id] = conversation
+            for item in conversation.items:
+                self.index_item(item)
+
+    def conversation(self, conversation_id: str) -> Conversation | None:
+        with self.lock:
+            return self._conversations.get(conversation_id)
 
     def put(self, record: Record) -> None:
         with self.lock:

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._behaviours import Behaviour
+from ._tool_events import tool_deviations
 
 TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 DELTA = "response.output_text.delta"
@@ -108,6 +109,7 @@ def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str
         for n, e in enumerate(evs):
             e["sequence_number"] = n
     for e in evs:
+        tool_deviations(e, behaviour)
         etype = e.get("type")
         if etype == "response.output_text.done" and dev("delta_text_mismatch"):
             e["text"] = e.get("text", "") + " (edited)"

@@ -1,0 +1,58 @@
+"""The ``coverage`` sub-command's work, kept out of cli.py (which only parses and dispatches)."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from ..cases import CaseFormatError, load_all
+from .claims import UnknownElementError
+from .observed import ResultsError, observed_elements
+from .readme import update_readme
+from .render import render_html, render_text
+from .report import build_report
+
+__all__ = ["CoverageUsageError", "run_coverage"]
+
+
+class CoverageUsageError(Exception):
+    """Bad input (cases, results file, paths): one line for the CLI's exit code 2."""
+
+
+def _write(path: Path, text: str) -> None:
+    """Atomic write, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def run_coverage(
+    cases_dir: Path,
+    profile: str = "openai",
+    json_path: Path | None = None,
+    html_path: Path | None = None,
+    results: Path | None = None,
+    readme: Path | None = None,
+    details: bool = True,
+) -> str:
+    """Compute coverage, write the requested files, and return the console text."""
+    if not cases_dir.is_dir():
+        raise CoverageUsageError(f"--cases {cases_dir}: not a directory")
+    try:
+        if readme is not None:
+            changed = update_readme(readme, cases_dir)
+            return f"{readme}: coverage section {'updated' if changed else 'already current'}"
+        cases = load_all(cases_dir)
+        observed = observed_elements(results) if results is not None else None
+        report = build_report(cases, profile, observed, str(results) if results else None)
+    except (CaseFormatError, UnknownElementError, ResultsError, OSError) as exc:
+        raise CoverageUsageError(str(exc)) from None
+    if json_path is not None:
+        _write(json_path, json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
+    if html_path is not None:
+        _write(html_path, render_html(report) + "\n")
+    return render_text(report, details=details)
