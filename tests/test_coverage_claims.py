@@ -9,7 +9,12 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import CaseFormatError, load_cases
-from conformance.coverage import UnknownElementError, build_report, case_claims, claims_of
+from conformance.coverage import (
+    UnknownElementError,
+    build_report,
+    case_claims,
+    claims_of,
+)
 from conformance.coverage.claims import ALTERNATIVE, EXERCISED, REFERENCE
 
 HEADER = "cases:\n"

@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conformance.coverage.readme import END, START, current_section, readme_section, update_readme
+from conformance.coverage.readme import (
+    END,
+    START,
+    current_section,
+    readme_section,
+    update_readme,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 

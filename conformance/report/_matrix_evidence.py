@@ -25,7 +25,7 @@ class Budget:
     headers: int = 40
 
 
-PASS_BUDGET = Budget(body=1500, events=24, event_chars=300, request=1500, curl=2000)
+PASS_BUDGET = Budget(body=800, events=12, event_chars=240, request=800, curl=1200, headers=8)
 FULL_BUDGET = Budget(body=16_000, events=300, event_chars=2000, request=8000, curl=8000)
 
 

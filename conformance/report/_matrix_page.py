@@ -108,7 +108,8 @@ function openEvidence(key, fromHash){
       var t=add(d,'div',''); add(t,'b','',c.name); t.appendChild(document.createTextNode(' ['+c.step+'] '+c.outcome+(c.severity==='warning'?' (warning)':'')));
       if(c.message){ add(d,'div','check-message',c.message); }
       if(c.spec_ref){ add(d,'div','meta','spec: '+c.spec_ref); }
-      if(c.findings.length){ var fl=add(d,'ul',''); c.findings.forEach(function(f){ add(fl,'li','',(f.path||'$')+': '+f.message); }); }
+      var fs=c.findings.filter(function(f){ return c.findings.length>1||(f.path||'$')+': '+f.message!==c.message; });
+      if(fs.length){ var fl=add(d,'ul',''); fs.forEach(function(f){ add(fl,'li','',(f.path||'$')+': '+f.message); }); }
     });
   }
   ev.exchanges.forEach(function(x){
