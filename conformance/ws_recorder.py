@@ -29,8 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._exchange import Exchange, RecordedRequest, SSEEvent
-from .recorder import TERMINAL_EVENTS, Limits, Target
 from ._redact import Redactor
+from .recorder import TERMINAL_EVENTS, Limits, Target
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: statuses with which a failed upgrade clearly declines the transport (the case becomes ``unsupported``)
@@ -300,7 +300,7 @@ class WSRecorder:
         conn.sock.settimeout(remaining)
         try:
             chunk = conn.sock.recv(65536)
-        except (socket.timeout, TimeoutError):
+        except TimeoutError:
             raise _Timeout from None
         if not chunk:
             return False

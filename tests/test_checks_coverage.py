@@ -143,6 +143,64 @@ DEVIATIONS: dict[str, tuple[Callable[[], Exchange], str]] = {
 }
 
 
+# ---- built-in tool streams (conformance/checks/tools.py), hand-built like the real API's
+
+def _tool_stream(item: Json, during: list[Json], request: Json, opened: Json | None = None) -> list[Json]:
+    """A stream for ``make_response([item])`` with ``during`` between the item's added and done events."""
+    events = stream_events_for(make_response([item], request=request))
+    at = index_of(events, "response.output_item.added")
+    events[at]["item"] = opened if opened is not None else events[at]["item"]
+    ref = {"output_index": 0, "item_id": item["id"]}
+    events[at + 1:at + 1] = [{**ref, **e} for e in during]
+    renumber(events)
+    return events
+
+
+WEB_REQUEST: Json = {"model": "gpt-4o", "input": "Search.", "tools": [{"type": "web_search_preview"}]}
+WEB_EVENTS = _tool_stream({"id": "ws_1", "type": "web_search_call", "status": "completed",
+                           "action": {"type": "search", "query": "python"}},
+                          [{"type": "response.web_search_call.in_progress"},
+                           {"type": "response.web_search_call.searching"},
+                           {"type": "response.web_search_call.completed"}], WEB_REQUEST)
+CUSTOM_REQUEST: Json = {"model": "gpt-4o", "input": "Run.", "tools": [{"type": "custom", "name": "run_sql"}]}
+CUSTOM_EVENTS = _tool_stream({"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_1", "name": "run_sql",
+                              "input": "SELECT 1"},
+                             [{"type": "response.custom_tool_call_input.delta", "delta": "SELE"},
+                              {"type": "response.custom_tool_call_input.delta", "delta": "CT 1"},
+                              {"type": "response.custom_tool_call_input.done", "input": "SELECT 1"}], CUSTOM_REQUEST,
+                             opened={"id": "ctc_1", "type": "custom_tool_call", "call_id": "call_1",
+                                     "name": "run_sql", "input": ""})
+PNG_B64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR42mP4//8/AAX+Av4zEpUUAAAAAElFTkSuQmCC"
+IMAGE_REQUEST: Json = {"model": "gpt-4o", "input": "Draw.", "tools": [{"type": "image_generation", "partial_images": 2}]}
+IMAGE_EVENTS = _tool_stream({"id": "ig_1", "type": "image_generation_call", "status": "completed", "result": PNG_B64},
+                            [{"type": "response.image_generation_call.in_progress"},
+                             {"type": "response.image_generation_call.generating"},
+                             {"type": "response.image_generation_call.partial_image", "partial_image_index": 0,
+                              "partial_image_b64": PNG_B64},
+                             {"type": "response.image_generation_call.partial_image", "partial_image_index": 1,
+                              "partial_image_b64": PNG_B64},
+                             {"type": "response.image_generation_call.completed"}], IMAGE_REQUEST)
+CITED = {**message_item("See python.org."), "content": [{"type": "output_text", "text": "See python.org.",
+                                                          "logprobs": [], "annotations": [
+    {"type": "url_citation", "url": "https://python.org/", "title": "Python", "start_index": 4, "end_index": 99}]}]}
+
+DEVIATIONS.update({
+    "stream.tool_events": (_events(_set("response.web_search_call.searching", ["type"],
+                                        "response.file_search_call.searching"), WEB_EVENTS, request=WEB_REQUEST),
+                           "event 4 (response.file_search_call.searching) refers to output_index 0, a web_search_call "
+                           "item (expected file_search_call)"),
+    "stream.tool_input_accumulation": (
+        _events(_set("response.custom_tool_call_input.done", ["input"], "SELECT 2"), CUSTOM_EVENTS,
+                request=CUSTOM_REQUEST),
+        "response.custom_tool_call_input.done is \"SELECT 2\" but concatenated deltas is \"SELECT 1\""),
+    "stream.partial_images": (_events(_set("response.image_generation_call.partial_image", ["partial_image_index"], 1),
+                                      IMAGE_EVENTS, request=IMAGE_REQUEST),
+                              "partial_image_index is 1, expected 0"),
+    "response.tool_items": (lambda: json_exchange(make_response([CITED]), request=WEB_REQUEST),
+                            "url_citation spans [4, 99) but the text has 15 characters"),
+})
+
+
 def test_every_check_has_a_deviation() -> None:
     missing = sorted(set(REGISTRY) - set(DEVIATIONS))
     stale = sorted(set(DEVIATIONS) - set(REGISTRY))

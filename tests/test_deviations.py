@@ -64,7 +64,7 @@ PROOFS: dict[str, tuple[str, str]] = {
     "stream.sequence_number": ("missing_sequence_number", "streaming.text"),
     "stream.terminal_event": ("no_terminal_event", "streaming.text"),
     "stream.text_accumulation": ("delta_text_mismatch", "streaming.text"),
-    "ws.text_frames": ("ws_binary_frames", "websocket.sequential"),
+    "ws.text_frames": ("ws_binary_frames", "streaming.websocket_sequential"),
     # built-in tools (conformance/checks/tools.py)
     "response.tool_items": ("annotation_out_of_range", "tools.web_search"),
     "stream.tool_events": ("tool_event_type_mismatch", "streaming.web_search"),
@@ -73,6 +73,40 @@ PROOFS: dict[str, tuple[str, str]] = {
 }
 
 CASES: dict[str, Case] = {c.id: c for c in load_all(ROOT / "cases")}
+
+#: deviation -> cases that must not pass under it: proof that those cases (built from existing
+#: assertions) really judge the behaviour they claim, rather than passing on any server.
+CASE_PROOFS: dict[str, tuple[str, ...]] = {
+    "accept_invalid_enum_values": (
+        "errors.service_tier_invalid", "errors.truncation_invalid", "errors.include_invalid",
+        "errors.reasoning_effort_invalid", "errors.reasoning_summary_invalid",
+        "errors.prompt_cache_retention_invalid", "errors.prompt_cache_options_invalid_ttl",
+        "errors.prompt_cache_options_invalid_mode", "errors.moderation_invalid_mode"),
+    "accept_wrong_types": (
+        "errors.store_wrong_type", "errors.stream_wrong_type", "errors.background_wrong_type",
+        "errors.parallel_tool_calls_wrong_type", "errors.instructions_wrong_type", "errors.user_wrong_type",
+        "errors.prompt_cache_key_wrong_type"),
+    "accept_invalid_ranges": (
+        "errors.top_logprobs_out_of_range", "errors.top_logprobs_negative", "errors.safety_identifier_too_long",
+        "errors.context_management_empty", "errors.context_management_threshold_too_low",
+        "errors.input_items_limit_out_of_range"),
+    "failed_without_error": ("state.status_background_failed",),
+    "logprobs_ignored": ("parameters.include_output_text_logprobs",),
+    "encrypted_content_ignored": ("parameters.include_reasoning_encrypted_content",),
+    "background_ignored": ("state.status_background_queued_then_completed", "state.status_background_cancelled",
+                           "state.status_background_incomplete"),
+    "cancel_not_effective": ("state.status_background_cancelled",),
+    "input_items_ignore_limit": ("endpoints.input_items_pagination",),
+    "store_ignored": ("input.item_reference", "endpoints.delete_result", "parameters.include_input_image_url"),
+    "ignore_system_role": ("input.system_content_parts", "input.developer_content_parts"),
+    "probes_ignored": ("input.file_data_pdf", "input.file_data_text", "input.compaction_item",
+                       "parameters.conversation", "input.assistant_output_message"),
+    "ignore_tool_choice": ("parameters.tool_choice_allowed_tools_required",),
+    "input_tokens_wrong_shape": ("endpoints.input_tokens",),
+    "delete_wrong_shape": ("endpoints.delete_result",),
+    "unknown_id_500": ("errors.delete_unknown_id", "errors.cancel_unknown_id", "errors.input_items_unknown_id"),
+    "validation_500": ("extensions.max_tokens_alias", "extensions.chat_shaped_function_tool"),
+}
 
 
 def run_cases(cases: list[Case], deviations: tuple[str, ...] = (), variants: tuple[str, ...] = ()) -> list[CaseResult]:
@@ -106,6 +140,14 @@ def test_deviation_makes_check_fail(name: str) -> None:
     )
     if REGISTRY.get(name, None) is None or REGISTRY[name].severity == "error":
         assert result.outcome is Outcome.FAIL
+
+
+@pytest.mark.parametrize("deviation", sorted(CASE_PROOFS))
+def test_deviation_makes_cases_fail(deviation: str) -> None:
+    assert deviation in DEVIATIONS, f"unknown deviation {deviation}"
+    results = run_cases([CASES[case_id] for case_id in CASE_PROOFS[deviation]], deviations=(deviation,))
+    passed = [r.case.id for r in results if r.outcome is Outcome.PASS]
+    assert not passed, f"these cases still pass under deviation {deviation}: {passed}"
 
 
 def test_undeviated_server_passes_every_case() -> None:

@@ -350,3 +350,26 @@ def test_tool_item_rules(items: list[Json], request_tools: list[Json], expected:
     request = {"model": "m", "input": "x", "tools": request_tools}
     ex = json_exchange(_response_with(items, request), request=request)
     assert expected in messages("response.tool_items", ex)
+
+
+# ------------------------------------------------------------------------------ cases
+
+
+def test_every_builtin_tool_case_needs_the_tool() -> None:
+    """Under ``builtin_tools_ignored`` (the model answers in text) every built-in tool case fails: each one
+    asserts on its tool's items or events, not only on generic structure."""
+    from pathlib import Path
+
+    from conformance._verdict import Outcome
+    from conformance.cases import load_all
+    from conformance.engine import judge, record_case
+    from conformance.recorder import Limits, Recorder, Target
+
+    root = Path(__file__).resolve().parent.parent / "cases"
+    cases = [c for c in load_all(root) if Path(c.file).name in ("builtin_tools.yaml", "streaming_tools.yaml")]
+    assert len(cases) >= 20
+    key = "sk-builtin-test"
+    with ReferenceServer(api_key=key, deviations=("builtin_tools_ignored",)) as srv, \
+            Recorder(Target(srv.base_url, MODEL_NAME, api_key=key), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
+        outcomes = {c.id: judge(record_case(c, rec)).outcome for c in cases}
+    assert all(o is Outcome.FAIL for o in outcomes.values()), outcomes

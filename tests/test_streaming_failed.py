@@ -11,7 +11,14 @@ from __future__ import annotations
 import copy
 
 import pytest
-from _exchanges import make_response, renumber, run, stream_events_for, stream_exchange, ws_exchange
+from _exchanges import (
+    make_response,
+    renumber,
+    run,
+    stream_events_for,
+    stream_exchange,
+    ws_exchange,
+)
 
 from conformance._verdict import Outcome
 

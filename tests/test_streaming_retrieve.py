@@ -18,9 +18,9 @@ CASES = {c.id: c for c in load_all(ROOT / "cases") if c.id.startswith("streaming
 
 
 def _run(case_id: str, deviations: tuple[str, ...] = (), variants: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    with ReferenceServer(api_key=KEY, deviations=deviations, variants=variants) as srv:
-        with Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
-            return judge(record_case(CASES[case_id], rec))
+    with ReferenceServer(api_key=KEY, deviations=deviations, variants=variants) as srv, \
+            Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
+        return judge(record_case(CASES[case_id], rec))
 
 
 @pytest.mark.parametrize("case_id", sorted(CASES))

@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from _exchanges import context, run, stream_events_for, make_response, ws_exchange
+from _exchanges import context, make_response, run, stream_events_for, ws_exchange
 
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
@@ -26,13 +26,14 @@ from conformance.ws_recorder import WSRecorder
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-websocket-test-key-0001"
-CASES = {c.id: c for c in load_all(ROOT / "cases") if c.id.startswith("websocket.")}
+CASES = {c.id: c for c in load_all(ROOT / "cases") if c.id.startswith("streaming.websocket_")}
 
 
 def _run(case_ids: list[str], limits: Limits | None = None, **server: object) -> list:
-    with ReferenceServer(api_key=KEY, **server) as srv:  # type: ignore[arg-type]
-        with Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), limits or Limits(idle_timeout_s=5, deadline_s=20)) as rec:
-            return [judge(record_case(CASES[c], rec)) for c in case_ids]
+    limits = limits or Limits(idle_timeout_s=5, deadline_s=20)
+    with ReferenceServer(api_key=KEY, **server) as srv, \
+            Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), limits) as rec:  # type: ignore[arg-type]
+        return [judge(record_case(CASES[c], rec)) for c in case_ids]
 
 
 # ------------------------------------------------------------------ raw protocol against the reference
@@ -270,7 +271,7 @@ def test_loader_rejects_bad_websocket_steps(tmp_path: Path, request_yaml: str, m
 def test_websocket_cases_pass_against_the_reference() -> None:
     results = _run(sorted(CASES))
     assert [(r.case.id, r.outcome.value, r.message) for r in results if r.outcome is not Outcome.PASS] == []
-    sequential = next(r for r in results if r.case.id == "websocket.sequential")
+    sequential = next(r for r in results if r.case.id == "streaming.websocket_sequential")
     turn = sequential.exchanges[0]
     names = {c.name for c in sequential.checks}
     assert {"stream.lifecycle", "stream.text_accumulation", "stream.event_schema", "stream.final_response",
@@ -285,16 +286,16 @@ def test_a_provider_without_websocket_is_unsupported_never_failed() -> None:
 
 
 WS_PROOFS = [
-    ("ws.text_frames", "ws_binary_frames", "websocket.sequential"),
-    ("stream.event_schema", "ws_error_event_shape", "websocket.previous_response_not_found"),
-    ("stream.terminal_event", "no_terminal_event", "websocket.sequential"),
-    ("stream.lifecycle", "delta_before_item_added", "websocket.sequential"),
-    ("stream.text_accumulation", "delta_text_mismatch", "websocket.continuation"),
-    ("stream.sequence_number", "missing_sequence_number", "websocket.sequential"),
-    ("stream.event_json", "non_json_event_data", "websocket.sequential"),
-    ("stream.final_response", "terminal_status_mismatch", "websocket.sequential"),
-    ("expect.output_text", "store_ignored", "websocket.continuation"),
-    ("expect.json", "accept_unknown_previous_response", "websocket.previous_response_not_found"),
+    ("ws.text_frames", "ws_binary_frames", "streaming.websocket_sequential"),
+    ("stream.event_schema", "ws_error_event_shape", "streaming.websocket_previous_response_not_found"),
+    ("stream.terminal_event", "no_terminal_event", "streaming.websocket_sequential"),
+    ("stream.lifecycle", "delta_before_item_added", "streaming.websocket_sequential"),
+    ("stream.text_accumulation", "delta_text_mismatch", "streaming.websocket_continuation"),
+    ("stream.sequence_number", "missing_sequence_number", "streaming.websocket_sequential"),
+    ("stream.event_json", "non_json_event_data", "streaming.websocket_sequential"),
+    ("stream.final_response", "terminal_status_mismatch", "streaming.websocket_sequential"),
+    ("expect.output_text", "store_ignored", "streaming.websocket_continuation"),
+    ("expect.json", "accept_unknown_previous_response", "streaming.websocket_previous_response_not_found"),
 ]
 
 
@@ -306,7 +307,7 @@ def test_websocket_deviation_fails_the_check(check: str, deviation: str, case_id
 
 
 def test_server_closing_between_turns_fails_the_sequential_case() -> None:
-    (result,) = _run(["websocket.sequential"], deviations=("no_terminal_event",))
+    (result,) = _run(["streaming.websocket_sequential"], deviations=("no_terminal_event",))
     assert any(c.name == "engine.websocket" and "already closed" in c.message for c in result.checks)
 
 

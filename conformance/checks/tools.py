@@ -170,6 +170,8 @@ def tool_input_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
     for index, data in stream_events(ex):
         kind = data.get("type")
         out = ref_of(data.get("output_index"))
+        if not isinstance(kind, str):
+            continue
         if kind in ("response.output_item.added", "response.output_item.done") and isinstance(data.get("item"), dict):
             ids[out] = ref_of(data["item"].get("id"))
         if kind in STREAMED_INPUTS and isinstance(data.get("delta"), str):
@@ -187,10 +189,10 @@ def tool_input_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
                 chain.append(("concatenated deltas", "".join(deltas[key]), f"events[{index}]"))
             chain.append((kind, data.get(field), f"events[{index}].{field}"))
         elif kind == "response.shell_call_command.delta" and isinstance(data.get("delta"), str):
-            key = (out, data.get("command_index"))
+            key = (out, ref_of(data.get("command_index")))
             deltas.setdefault(key, []).append(data["delta"])
         elif kind == "response.shell_call_command.done":
-            key = (out, data.get("command_index"))
+            key = (out, ref_of(data.get("command_index")))
             chain = links.setdefault(key, [])
             if key in deltas and not resumed:
                 chain.append(("concatenated deltas", "".join(deltas[key]), f"events[{index}]"))
@@ -337,11 +339,11 @@ def tool_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
                 yield Finding(f"{kind}.call_id {call_id!r} repeats output[{call_ids[call_id]}]'s", f"{where}.call_id")
             else:
                 call_ids[call_id] = index
-        if kind == "custom_tool_call" and customs is not None and item.get("name") not in customs:
+        if kind == "custom_tool_call" and customs is not None and not _member(item.get("name"), customs):
             yield Finding(f"custom_tool_call.name {short(item.get('name'))} is not one of the request's custom tools "
                           f"{sorted(customs)}", f"{where}.name")
         if isinstance(kind, str) and kind.startswith("mcp_") and kind != "mcp_approval_response" \
-                and labels is not None and item.get("server_label") not in labels:
+                and labels is not None and not _member(item.get("server_label"), labels):
             yield Finding(f"{kind}.server_label {short(item.get('server_label'))} is not one of the request's MCP "
                           f"servers {sorted(labels)}", f"{where}.server_label")
         if kind in ("mcp_call", "mcp_approval_request") and isinstance(item.get("arguments"), str):
@@ -355,6 +357,10 @@ def tool_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         if kind == "image_generation_call" and item.get("status") == "completed" and not _is_base64(item.get("result")):
             yield Finding(f"completed image_generation_call has result {short(item.get('result'), 40)}, expected "
                           "base64 image data", f"{where}.result")
+
+
+def _member(value: Any, names: set[str]) -> bool:
+    return isinstance(value, str) and value in names
 
 
 def _annotation(ann: dict[str, Any], text: str, where: str) -> Iterator[Finding]:

@@ -19,11 +19,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from . import _websocket as ws
 from ._api import Api, Json, Stream
 from ._behaviours import Behaviour
 from ._errors import ApiError, render_error
 from ._streaming import dumps, writes
-from . import _websocket as ws
 
 MAX_BODY = 8 * 1024 * 1024
 DRAIN_LIMIT = 64 * 1024 * 1024
