@@ -18,6 +18,8 @@ from . import __version__
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 REPO_ROOT = Path(__file__).resolve().parent.parent
+#: Packaged pytest config for `run`: isolates a run from any pytest.ini/pyproject nearby.
+RUN_INI = Path(__file__).with_name("pytest-run.ini")
 
 
 class UsageError(Exception):
@@ -164,10 +166,13 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     stem = f"{slug(sess.target.provider)}__{slug(sess.target.model)}"
     reports: Path = args.reports
     json_path = json_path or reports / f"{stem}.json"
+    if json_path.exists() and not json_path.is_file():
+        sess.close()
+        raise UsageError(f"--json {json_path}: not a regular file")
     opts.json_path = json_path
     pytest_args = [
         str(args.cases), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
-        f"--rootdir={REPO_ROOT}", "-c", str(_empty_ini()),
+        f"--rootdir={REPO_ROOT}", "-c", str(RUN_INI),
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
         f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
         "-rfE", "--tb=short",
@@ -212,20 +217,6 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     if any(r.outcome.value == "error" for r in results) or rc == pytest.ExitCode.INTERRUPTED:
         return EXIT_INCONCLUSIVE
     return EXIT_OK
-
-
-def _empty_ini() -> Path:
-    """An empty pytest config so the user's own pytest.ini/pyproject settings never leak into a run.
-
-    Not ``os.devnull``: pytest 9 refuses a config path that is not a .ini/.cfg/.toml file,
-    and a container whose /dev/null was replaced by a regular file breaks it outright.
-    """
-    import tempfile
-
-    path = Path(tempfile.gettempdir()) / f"responses-conformance-{os.getuid() if hasattr(os, 'getuid') else 0}-empty.ini"
-    if not path.is_file() or path.stat().st_size:
-        path.write_text("", encoding="utf-8")
-    return path
 
 
 def _apply_provider_settings(sess: Any, spec: Any) -> None:

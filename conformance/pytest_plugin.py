@@ -202,7 +202,10 @@ def yaml_excerpt(path: Path, line: int, span: int = 12) -> list[str]:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "capability(name): the Responses API capability a case exercises")
-    config.stash[OPTIONS_KEY] = options_from_config(config)
+    opts = options_from_config(config)
+    if opts.json_path is not None and opts.json_path.exists() and not opts.json_path.is_file():
+        raise pytest.UsageError(f"--conformance-json {opts.json_path}: not a regular file")
+    config.stash[OPTIONS_KEY] = opts
 
 
 def _where(expected: Any) -> str:

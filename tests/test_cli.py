@@ -177,11 +177,23 @@ def test_judge_passes_a_recorded_reference_response_and_stream(tmp_path: Path) -
     assert proc.stdout.count("PASS") == 2
 
 
-def test_plain_pytest_collects_and_runs_cases() -> None:
+def test_plain_pytest_collects_and_runs_cases(tmp_path: Path) -> None:
+    out = tmp_path / "plain.json"
     proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-k", "basic.text or input.string",
-                           "--conformance-json", os.devnull], cwd=ROOT, capture_output=True, text=True, timeout=240)
+                           "--conformance-json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "2 passed" in proc.stdout
+    assert {c["id"] for c in json.loads(out.read_text())["cases"]} == {"basic.text", "input.string"}
+
+
+def test_results_never_replace_a_special_file(tmp_path: Path) -> None:
+    from conformance.report import write_results
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    with pytest.raises(ValueError, match="not a regular file"):
+        write_results(fifo, {"x": 1})
+    assert fifo.is_fifo()
 
 
 def test_serve_requires_the_key_and_lists_deviations(tmp_path: Path) -> None:

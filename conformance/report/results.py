@@ -92,7 +92,13 @@ def build_results(results: Iterable[CaseResult], meta: Mapping[str, Any]) -> dic
 
 
 def write_results(path: Path, document: Mapping[str, Any]) -> None:
-    """Write atomically so an interrupted run never leaves a half-written results file."""
+    """Write atomically so an interrupted run never leaves a half-written results file.
+
+    The atomic rename would replace a device or FIFO (``/dev/null``!) with a plain file, so
+    anything but a regular file or a new path is refused.
+    """
+    if path.exists() and not path.is_file():
+        raise ValueError(f"{path}: not a regular file; refusing to replace it with the results")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
