@@ -136,8 +136,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     return _run_target(args, opts, cases, json_path=args.json)
 
 
-def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None,
-                provider_spec: Any = None) -> int:
+def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None) -> int:
     """One pytest session against one provider/model; writes its JSON, HTML and JUnit reports."""
     from .baseline import BaselineError, baseline_path_for, load_baseline
     from .recorder import ConfigError
@@ -145,8 +144,6 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
 
     try:
         sess = ConformanceSession(opts)
-        if provider_spec is not None:
-            _apply_provider_settings(sess, provider_spec)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
     problem = sess.preflight()
@@ -219,32 +216,6 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     return EXIT_OK
 
 
-def _apply_provider_settings(sess: Any, spec: Any) -> None:
-    """Auth header/scheme and rate limit from a providers file, which RunOptions does not carry.
-
-    The session's recorder is rebuilt around the adjusted target (before anything was sent),
-    so redaction, curl lines and preflight all use the provider's real auth scheme.
-    """
-    import dataclasses
-
-    from .config import ThrottledRecorder
-    from .engine import Scheduler
-    from .recorder import Recorder
-
-    auth = spec.auth
-    if auth.header == "Authorization" and auth.scheme == "Bearer" and not spec.requests_per_minute:
-        return
-    target = dataclasses.replace(sess.target, auth_header=auth.header, auth_scheme=auth.scheme)
-    sess.scheduler.shutdown()
-    sess.recorder.close()
-    if spec.requests_per_minute:
-        recorder: Recorder = ThrottledRecorder(target, sess.opts.limits, requests_per_minute=spec.requests_per_minute)
-    else:
-        recorder = Recorder(target, sess.opts.limits)
-    sess.target, sess.recorder = target, recorder
-    sess.scheduler = Scheduler(recorder, sess.opts.concurrency)
-
-
 def _names(raw: str | None) -> list[str]:
     return [n.strip() for n in (raw or "").split(",") if n.strip()]
 
@@ -282,13 +253,14 @@ def _run_config(args: argparse.Namespace) -> int:
     for t, headers in planned:
         p = t.provider
         opts = RunOptions(
-            base_url=p.base_url, model=t.model.name, api_key_env=p.auth.env, headers=headers, provider=p.name,
+            base_url=p.base_url, model=t.model.name, api_key_env=p.auth.env, auth_header=p.auth.header,
+            auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
         )
         print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
         try:
-            code = _run_target(args, opts, cases, provider_spec=p)
+            code = _run_target(args, opts, cases)
         except UsageError as exc:
             print(f"responses-conformance: error: {t.label}: {exc}", file=sys.stderr)
             code = EXIT_USAGE

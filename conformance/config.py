@@ -286,6 +286,7 @@ def _provider(reader: _Reader, raw: Any, line: int, index: int, defaults: dict[s
         idle_timeout_s=settings.get("timeout_idle", base.idle_timeout_s),
         deadline_s=settings.get("timeout_deadline", base.deadline_s),
         retries=settings.get("retries", base.retries),
+        requests_per_minute=settings.get("requests_per_minute"),
     )
     auth: Auth = settings.get("auth", Auth())
     if embedded and auth.env:
@@ -359,28 +360,5 @@ def unknown_capabilities(target: RunTarget, known: Iterable[str]) -> list[str]:
     return [c for c in target.skip_capabilities if c not in known_set]
 
 
-class ThrottledRecorder(Recorder):
-    """A recorder that spaces requests to honour a provider's requests-per-minute limit.
-
-    Why here and not in the engine: the limit is a property of the provider entry, and
-    spacing the requests at the one network seam covers every step of every case.
-    """
-
-    def __init__(self, *args: Any, requests_per_minute: float, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._interval = 60.0 / requests_per_minute
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def record(self, *args: Any, **kwargs: Any) -> Any:
-        with self._lock:
-            now = time.monotonic()
-            wait = max(0.0, self._next - now)
-            self._next = max(now, self._next) + self._interval
-        if wait:
-            time.sleep(wait)
-        return super().record(*args, **kwargs)
-
-
 __all__ = ["EMBEDDED", "Auth", "ModelSpec", "ProviderSpec", "ProvidersFile", "ProvidersFileError", "RunTarget",
-           "ThrottledRecorder", "check_auth_env", "load_providers", "resolve_headers", "unknown_capabilities"]
+           "check_auth_env", "load_providers", "resolve_headers", "unknown_capabilities"]

@@ -44,6 +44,7 @@ class Limits:
     max_events: int = 50_000
     retries: int = 2
     max_retry_after_s: float = 30.0
+    requests_per_minute: float | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,8 @@ class Recorder:
         self.limits = limits or Limits()
         self.redactor = Redactor.for_target(target)
         timeout = httpx.Timeout(connect=self.limits.connect_timeout_s, read=None, write=30.0, pool=None)
+        self._pace_lock = threading.Lock()
+        self._next_send = 0.0
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
                                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
 
@@ -118,6 +121,7 @@ class Recorder:
         stream = _is_stream_request(method, path, body) if stream is None else stream
         attempt = 0
         while True:
+            self._pace()
             ex = self._record_once(step, method, path, body, stream, auth, headers or {})
             if ex.status in (429, 503) and attempt < self.limits.retries:
                 attempt += 1
@@ -126,6 +130,18 @@ class Recorder:
             if ex.status == 429:
                 ex.error_kind, ex.error = "rate_limited", f"HTTP 429 after {attempt + 1} attempts"
             return ex
+
+    def _pace(self) -> None:
+        """Space requests to honour a provider's requests-per-minute limit (all threads share it)."""
+        rpm = self.limits.requests_per_minute
+        if not rpm:
+            return
+        with self._pace_lock:
+            now = time.monotonic()
+            wait = max(0.0, self._next_send - now)
+            self._next_send = max(now, self._next_send) + 60.0 / rpm
+        if wait:
+            time.sleep(wait)
 
     def _retry_delay(self, ex: Exchange, attempt: int) -> float:
         raw = ex.header("retry-after")

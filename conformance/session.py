@@ -29,6 +29,8 @@ class RunOptions:
     base_url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
+    auth_header: str = "Authorization"
+    auth_scheme: str = "Bearer"
     headers: Sequence[str] = ()
     provider: str | None = None
     profile: str = "openai"
@@ -72,7 +74,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
             raise ConfigError(f"--api-key-env {opts.api_key_env}: environment variable is not set or empty")
     provider = opts.provider or (re.sub(r"^https?://", "", opts.base_url).split("/")[0] or "custom")
     return Target(opts.base_url, opts.model, api_key=key, api_key_env=opts.api_key_env, headers=headers,
-                  provider=provider)
+                  provider=provider, auth_header=opts.auth_header, auth_scheme=opts.auth_scheme)
 
 
 class ConformanceSession:

@@ -156,3 +156,17 @@ def test_custom_auth_header_is_used_and_redacted() -> None:
 def test_bad_base_url_is_config_error(url: str) -> None:
     with pytest.raises(ConfigError, match="--base-url"):
         Target(url, "m")
+
+
+def test_requests_per_minute_spaces_requests_across_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("404 Not Found", {"Content-Length": "0", "Connection": "close"}))
+
+    with hostile_server(script) as url:
+        rec = Recorder(Target(url, "m"), Limits(requests_per_minute=600))  # one request per 0.1 s
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(lambda i: rec.record(f"s{i}", "GET", "/responses/x"), range(5)))
+        assert time.monotonic() - t0 >= 0.38
