@@ -221,10 +221,7 @@ class Recorder:
                 item = chunks.get(timeout=wait)
             except queue.Empty:
                 if terminal_at is None:
-                    if time.monotonic() - t0 >= limits.deadline_s:
-                        ex.error_kind, ex.error = "deadline", f"response not finished within the {limits.deadline_s}s deadline"
-                    else:
-                        ex.error_kind, ex.error = "idle_timeout", f"no bytes received for {limits.idle_timeout_s}s (stream stalled)"
+                    mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if item is _EOF:
                 break
@@ -260,6 +257,14 @@ class Recorder:
             ex.error_kind, ex.error = "redirect", f"HTTP {ex.status} redirect to {location}; redirects are not followed (use the final URL as --base-url)"
         elif ex.status >= 500:
             ex.error_kind, ex.error = "server_error", f"HTTP {ex.status} server error (inconclusive)"
+
+
+def mark_stalled(ex: Exchange, limits: Limits, t0: float, what: str, unit: str) -> None:
+    """Nothing arrived in time: past the overall deadline, or idle too long (a stall). Both inconclusive."""
+    if time.monotonic() - t0 >= limits.deadline_s:
+        ex.error_kind, ex.error = "deadline", f"{what} not finished within the {limits.deadline_s}s deadline"
+    else:
+        ex.error_kind, ex.error = "idle_timeout", f"no {unit} received for {limits.idle_timeout_s}s ({what} stalled)"
 
 
 def _event_type(event: SSEEvent) -> str | None:

@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from ._exchange import Exchange, RecordedRequest, SSEEvent
 from ._redact import Redactor
-from .recorder import TERMINAL_EVENTS, Limits, Target
+from .recorder import TERMINAL_EVENTS, Limits, Target, mark_stalled
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #: statuses with which a failed upgrade clearly declines the transport (the case becomes ``unsupported``)
@@ -237,10 +237,7 @@ class WSRecorder:
                 frame = self._read_frame(conn, wait)
             except _Timeout:
                 if ended_at is None:
-                    if time.monotonic() - t0 >= limits.deadline_s:
-                        ex.error_kind, ex.error = "deadline", f"turn not finished within the {limits.deadline_s}s deadline"
-                    else:
-                        ex.error_kind, ex.error = "idle_timeout", f"no frame received for {limits.idle_timeout_s}s (turn stalled)"
+                    mark_stalled(ex, limits, t0, "turn", "frame")
                 break
             except _TooLarge as exc:
                 ex.body_truncated = True
