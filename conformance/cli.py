@@ -70,6 +70,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--deviate", action="append", default=[], metavar="NAME")
     serve.add_argument("--variant", action="append", default=[], metavar="NAME")
     serve.add_argument("--list-deviations", action="store_true", help="list deviations and variants, then exit")
+    serve.add_argument("--profile", default="openai", choices=["openai", "openresponses"],
+                       help="spec the served objects follow (openresponses: the Open Responses shapes)")
 
     judge = sub.add_parser("judge", help="judge a saved response body or SSE transcript offline")
     judge.add_argument("files", nargs="+", type=Path)
@@ -229,7 +231,7 @@ def _run_config(args: argparse.Namespace) -> int:
         raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "
                          "(put those in the providers file)")
     cases = _load_cases(args)
-    known_caps = {c for case in cases for c in case.capabilities}
+    known_caps = {c for case in cases for c in case.needs}
     try:
         providers = load_providers(args.config)
         targets = providers.targets(_names(args.provider), _names(args.model))
@@ -296,12 +298,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  {name:<36} {text}")
         return EXIT_OK
     try:
-        server = ReferenceServer(args.host, args.port, api_key=args.api_key, deviations=args.deviate, variants=args.variant)
+        server = ReferenceServer(args.host, args.port, api_key=args.api_key, deviations=args.deviate, variants=args.variant,
+                                 profile=args.profile)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     except OSError as exc:
         raise UsageError(f"--port {args.port}: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
-    print(f"reference server listening on {server.base_url}" + (" (bearer key required)" if args.api_key else ""), flush=True)
+    print(f"reference server listening on {server.base_url}" + (" (bearer key required)" if args.api_key else "")
+          + (f" (profile {args.profile})" if args.profile != "openai" else ""), flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

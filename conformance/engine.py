@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._exchange import Exchange
-from ._verdict import CheckResult, Outcome
+from ._verdict import CheckResult, Finding, Outcome
 from .cases import Case, Step, evaluate, resolve
 from .cases.paths import lookup
 from .checks import CheckContext, endpoint_of, run_checks
@@ -59,6 +59,8 @@ class CaseResult:
 
 
 def _expects_success(step: Step) -> bool:
+    if step.transport == "sdk":  # an SDK step expecting the call to succeed
+        return any(e.name == "sdk_ok" and e.arg is True for e in step.expect)
     statuses = step.expected_statuses()
     return bool(statuses) and all(200 <= s < 300 for s in statuses)
 
@@ -99,6 +101,10 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
                   connections: dict[str, WSConnection]) -> None:
     ws: WSRecorder | None = None
     for step in case.steps:
+        if step.transport == "sdk":
+            if not _record_sdk_step(case, recorder, env, rec, step):
+                break
+            continue
         try:
             path = resolve(step.path, rec.variables, recorder.target.model, env)
             body = resolve(step.body, rec.variables, recorder.target.model, env)
@@ -123,6 +129,26 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
             break
         if not _capture(step, ex, rec):
             break
+
+
+def _record_sdk_step(case: Case, recorder: Recorder, env: Mapping[str, str], rec: CaseRecording, step: Step) -> bool:
+    """``transport: sdk``: call the official SDK through the recorder (conformance/sdk); False stops the case."""
+    from .sdk import record_sdk_step
+
+    try:
+        args = resolve(step.args, rec.variables, recorder.target.model, env)
+    except (KeyError, ValueError) as exc:
+        rec.problems.append(CheckResult("engine.resolve", Outcome.FAIL, str(exc), "", step.name))
+        return False
+    exchanges = record_sdk_step(recorder, step.name, str(step.call), args, auth=step.auth)
+    rec.exchanges.extend(exchanges)
+    ex = exchanges[-1]
+    if any(e.inconclusive for e in exchanges):
+        return False
+    if is_decline(case, step, ex):
+        rec.declined_step = step.name
+        return False
+    return _capture(step, ex, rec)
 
 
 def _poll(recorder: Recorder, step: Step, path: str, body: Any, headers: dict[str, str], ex: Exchange) -> Exchange:
@@ -162,6 +188,22 @@ def _record_turn(ws: WSRecorder, step: Step, path: str, body: Any, headers: dict
     return ex
 
 
+def _advisory(results: list[CheckResult]) -> list[CheckResult]:
+    """Automatic checks on an SDK step's traffic are reported as warnings, never fail the sdk case.
+
+    The sdk group answers "does the official SDK work against this endpoint"; whether the same
+    traffic conforms to the spec is the spec groups' verdict (the same checks, on raw cases), so a
+    violation the SDK tolerates is shown here without being counted twice.
+    """
+    out: list[CheckResult] = []
+    for r in results:
+        if r.outcome is Outcome.FAIL:
+            r = CheckResult(r.name, Outcome.PASS, f"in the SDK's traffic (judged by the spec cases): {r.message}",
+                            r.spec_ref, r.step, "warning", list(r.findings) or [Finding(r.message)])
+        out.append(r)
+    return out
+
+
 def final_body(ex: Exchange) -> Any:
     """The Response a step produced: the JSON body, or the terminal event's ``response`` when streamed."""
     if ex.events is None:
@@ -177,7 +219,8 @@ def final_body(ex: Exchange) -> Any:
 
 
 def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
-    body = final_body(ex)
+    sdk = getattr(ex, "sdk", None)  # an SDK step captures from what the SDK returned
+    body = sdk.get("value") if isinstance(sdk, dict) else final_body(ex)
     for name, path in step.capture.items():
         found = lookup(body, path) if body is not None else []
         if not found:
@@ -192,7 +235,12 @@ def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
 def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] = ()) -> CaseResult:
     """Turn a recording into a verdict: pure, repeatable, no network."""
     case = rec.case
+    outside_reason = profile_skip_reason(case, profile)
+    if outside_reason is not None:  # its requests leave the profile's spec: not judgeable against it
+        return CaseResult(case, Outcome.SKIPPED, outside_reason, [], rec.exchanges, rec.duration_s)
     steps = {s.name: s for s in case.steps}
+    step_index = {s.name: i for i, s in enumerate(case.steps)}
+    outside = _expectations_outside(case, profile)
     skip = set(case.disabled_checks) | set(disabled)
     checks: list[CheckResult] = []
     inconclusive: list[Exchange] = []
@@ -214,10 +262,18 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             profile=profile,
             transport="websocket" if websocket else "http",
         )
-        checks.extend(run_checks(ex, ctx, disabled=skip))
+        if ex.request.method != "SDK":  # "SDK": the SDK raised before sending anything (no exchange to check)
+            found = run_checks(ex, ctx, disabled=skip)
+            checks.extend(_advisory(found) if step.transport == "sdk" else found)
         if rec.declined_step == ex.step:
             continue
-        for exp in step.expect:
+        if step.transport == "sdk" and getattr(ex, "sdk", None) is None:
+            continue  # an earlier request of a multi-request SDK call: automatic checks only
+        for ei, exp in enumerate(step.expect):
+            reason = outside.get((step_index[ex.step], ei))
+            if reason is not None:  # names an element this profile's spec lacks: not judgeable, never a fail
+                checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, reason, "", ex.step))
+                continue
             checks.append(evaluate(exp, ex, rec.variables, model=rec.model, env=rec.env, profile=profile))
     checks.extend(rec.problems)
     failed = [c for c in checks if c.outcome is Outcome.FAIL]
@@ -236,6 +292,19 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
         outcome = Outcome.PASS
         message = ""
     return CaseResult(case, outcome, message, checks, rec.exchanges, rec.duration_s, usage_tokens(rec.exchanges))
+
+
+def _expectations_outside(case: Case, profile: str) -> dict[tuple[int, int], str]:
+    from .coverage.profile import expectations_outside  # the coverage claims: one derivation, shared
+
+    return expectations_outside(case, profile)
+
+
+def profile_skip_reason(case: Case, profile: str) -> str | None:
+    """``not in the <profile> spec: ...`` when the case's requests use elements ``profile``'s spec lacks."""
+    from .coverage.profile import skip_reason
+
+    return skip_reason(case, profile)
 
 
 def usage_tokens(exchanges: Iterable[Exchange]) -> dict[str, int]:

@@ -16,7 +16,7 @@ import pytest
 
 from ._verdict import Outcome
 from .cases import Case, CaseFormatError, load_cases
-from .engine import CaseResult, judge, skipped
+from .engine import CaseResult, judge, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
 from .report import build_results, format_summary, write_results
 from .session import ConformanceSession, RunOptions
@@ -118,8 +118,11 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         sess = self._session()
-        declined = sorted(set(self.case.capabilities) & set(sess.opts.skip_capabilities))
-        if declined:
+        declined = sorted(set(self.case.needs) & set(sess.opts.skip_capabilities))
+        outside = profile_skip_reason(self.case, sess.opts.profile)
+        if outside is not None:
+            self.result = skipped(self.case, outside)
+        elif declined:
             self.result = skipped(self.case, f"skipped (declared): target declares {', '.join(declined)} unavailable")
         else:
             recording = sess.scheduler.submit(self.case).result()
@@ -188,6 +191,12 @@ def format_failure(result: CaseResult) -> str:
         if ex.step in failing_steps:
             lines.append(f"  reproduce [{ex.step}]: {ex.curl}")
             lines.append(f"  got HTTP {ex.status}: {ex.text[:400] if ex.events is None else f'{len(ex.events)} events'}")
+            sdk = getattr(ex, "sdk", None)
+            if isinstance(sdk, dict):
+                exc = sdk.get("exception") or {}
+                lines.append(f"  sdk [{ex.step}]: openai {sdk.get('sdk_version')} {sdk.get('call')} -> "
+                             + (f"returned {sdk.get('type')}" if sdk.get("ok") else
+                                f"raised {exc.get('type')} ({exc.get('stage')}): {str(exc.get('message'))[:200]}"))
     return "\n".join(lines)
 
 
@@ -254,7 +263,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     sess = _ensure_session(session.config)
     skip = set(sess.opts.skip_capabilities)
     for item in items:
-        if not skip & set(item.case.capabilities):
+        if not skip & set(item.case.needs) and profile_skip_reason(item.case, sess.opts.profile) is None:
             sess.scheduler.submit(item.case)
 
 

@@ -20,8 +20,8 @@ from referencing.jsonschema import DRAFT202012
 from conformance._verdict import Finding
 
 __all__ = [
-    "MAX_FINDINGS", "PROFILES", "event_schema_name", "has_schema", "index", "schema_root", "spec_info",
-    "validate", "validator",
+    "MAX_FINDINGS", "PROFILES", "equivalent", "event_schema_name", "has_schema", "index", "schema_root",
+    "spec_info", "validate", "validator",
 ]
 
 PROFILES = ("openai", "openresponses")
@@ -78,6 +78,29 @@ def _resolve_name(name: str, profile: str) -> str | None:
 def has_schema(name: str, profile: str = "openai") -> bool:
     """True if ``name`` is a bundled component (or an alias of one) in ``profile``."""
     return _resolve_name(name, profile) is not None
+
+
+def equivalent(name: str, profile: str = "openai") -> str | None:
+    """The component of ``profile`` that stands for ``name`` (a component of any profile), or None.
+
+    ``name`` itself or its alias when ``profile`` has it; otherwise, when another profile names it as the
+    schema of a role (``error_object``, ``response_error``...), an output item type or an event type, the
+    component ``profile`` gives the same role/type (``ResponseError`` → ``Error`` in openresponses). None
+    when ``profile`` has no counterpart (e.g. ``ErrorResponse``: Open Responses declares no HTTP error body).
+    """
+    if has_schema(name, profile):
+        return name
+    mine = index(profile)
+    for other in PROFILES:
+        if other == profile:
+            continue
+        theirs = index(other)
+        for key in ("roles", "output_items", "events"):
+            for role, component in theirs.get(key, {}).items():
+                target = mine.get(key, {}).get(role)
+                if component == name and isinstance(target, str) and has_schema(target, profile):
+                    return target
+    return None
 
 
 @lru_cache(maxsize=None)

@@ -77,6 +77,12 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
                   provider=provider, auth_header=opts.auth_header, auth_scheme=opts.auth_scheme)
 
 
+def _sdk_version() -> str | None:
+    from .sdk import sdk_version
+
+    return sdk_version()
+
+
 class ConformanceSession:
     """Owns everything a run needs and tears it down; results are kept for the reporters."""
 
@@ -94,7 +100,8 @@ class ConformanceSession:
 
             key = "sk-ref-" + secrets.token_hex(12)
             try:
-                self.server = ReferenceServer(api_key=key, deviations=opts.deviations, variants=opts.variants).start()
+                self.server = ReferenceServer(api_key=key, deviations=opts.deviations, variants=opts.variants,
+                                              profile=opts.profile).start()
             except ValueError as exc:
                 raise ConfigError(str(exc)) from None
             self.target = build_target(opts, self.server.base_url, key)
@@ -139,6 +146,7 @@ class ConformanceSession:
             "complete": complete,
             "deviations": list(self.opts.deviations),
             "variants": list(self.opts.variants),
+            "sdk_version": _sdk_version(),
         }
 
     def close(self) -> None:

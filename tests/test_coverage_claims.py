@@ -269,3 +269,44 @@ def test_websocket_body_counts_as_a_create_body(tmp_path: Path) -> None:
     assert ex["parameter_options"] == {"truncation=auto"}
     assert ex["input_items"] == {"message"} and ex["stream_events"] == {"response.created"}
     assert ex["endpoints"] == {"WS /responses"}  # outside the HTTP endpoint list
+
+
+EVENT_CARRIED = """
+- id: t.carried
+  title: t
+  group: streaming
+  spec: [openai-openapi.yaml#/components/schemas/Response]
+  capabilities: [streaming]
+  steps:
+    - name: create
+      request:
+        body:
+          model: !model
+          stream: true
+          input:
+            - {type: reasoning, id: rs_1, summary: [], content: [{type: reasoning_text, text: t}]}
+            - {type: computer_call_output, call_id: c, output: {type: computer_screenshot, image_url: "https://x/y.png"}}
+      expect:
+        - json: {source: events, path: "[type=response.queued].response.status", equals: queued}
+        - json: {source: events, path: "[type=response.created].response.status", in: [queued, in_progress]}
+        - json: {source: events, path: "[type=response.output_item.added].item.status", equals: in_progress}
+        - json: {source: events, path: "[type=response.output_item.added].item.type", equals: function_call}
+        - json: {source: events, path: "[type=response.content_part.added].part.type", equals: refusal}
+        - json: {source: events, path: "[type=response.reasoning_summary_part.added].part.type", equals: summary_text}
+        - json: {path: "output[type=reasoning].summary[type=summary_text].text", type: string}
+"""
+
+
+def test_event_carried_elements_are_claimed(tmp_path: Path) -> None:
+    """The Response / item / part an event carries claims its status or type; summaries claim their parts."""
+    got = _by_kind(_write(tmp_path, EVENT_CARRIED))
+    ex = got[EXERCISED]
+    assert ex["response_status"] == {"queued"}
+    assert got[ALTERNATIVE]["response_status"] == {"queued", "in_progress"}
+    assert ex["item_status"] == {"in_progress"}
+    assert ex["output_items"] == {"function_call", "reasoning"}
+    assert ex["output_content_parts"] == {"refusal", "summary_text"}
+    assert ex["input_content_parts"] == {"reasoning_text", "computer_screenshot"}
+    with pytest.raises(UnknownElementError):
+        claims_of(load_cases(_write(tmp_path, EVENT_CARRIED.replace("equals: in_progress", "equals: thinking"),
+                                    "bad.yaml")))

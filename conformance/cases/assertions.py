@@ -81,6 +81,10 @@ class _Inconclusive(Exception):
     """The assertion cannot judge (e.g. the schema module is unavailable): outcome ``error``."""
 
 
+class _NotInProfile(Exception):
+    """The assertion names something the selected profile's spec lacks: outcome ``skipped`` (never a fail)."""
+
+
 class CaptureError(LookupError):
     """A ``capture:`` path matched nothing in the step's response."""
 
@@ -395,8 +399,13 @@ def _schema_errors(name: str, instance: Any) -> list[str]:
         import jsonschema
     except ImportError:  # pragma: no cover - jsonschema is a hard dependency
         jsonschema = None  # type: ignore[assignment]
+    profile = _PROFILE.get()
+    if profile is not None and not schemas.has_schema(name, profile) and hasattr(schemas, "equivalent"):
+        counterpart = schemas.equivalent(name, profile)
+        if counterpart is None and any(schemas.has_schema(name, p) for p in schemas.PROFILES):
+            raise _NotInProfile(f"not in the {profile} spec: schema {name}")
+        name = counterpart or name
     try:
-        profile = _PROFILE.get()
         result = schemas.validate(name, instance) if profile is None else schemas.validate(name, instance, profile=profile)
     except LookupError as exc:
         raise _Inconclusive(f"unknown schema {name!r}: {exc}") from None
@@ -550,6 +559,10 @@ def _value_problem(op: str, expected: Any, value: Any) -> str | None:
 
 def _json_source(arg: dict[str, Any], ex: Exchange) -> Any:
     source = arg.get("source", "response")
+    if source == "sdk":
+        from ..sdk.assertions import sdk_value
+
+        return sdk_value(ex)
     if source == "events":
         if ex.events is None:
             raise _Fail("source: events needs a streamed step, but no events were recorded")
@@ -569,8 +582,9 @@ def _json_source(arg: dict[str, Any], ex: Exchange) -> Any:
 def _json(arg: Any, ex: Exchange) -> Problems:
     """Values at ``path`` satisfy every given operator (all matches must; at least one must exist).
 
-    ``source``: ``response`` (default: the body, or a stream's terminal response), ``body``, or
-    ``events`` (the list of event data objects of a streamed step).
+    ``source``: ``response`` (default: the body, or a stream's terminal response), ``body``,
+    ``events`` (the list of event data objects of a streamed step) or ``sdk`` (what the official SDK
+    returned, ``model_dump``-ed: an SDK step's object, e.g. a deleted-response confirmation or a page).
     Operators: equals, not_equals, matches, in, type, contains, length, gt, gte, lt, lte
     (each applies to every match and needs >= 1 match), ``exists: true|false`` and
     ``count: N | {min, max}`` (number of matches).
@@ -622,6 +636,11 @@ def _output_text(arg: Any, ex: Exchange) -> Problems:
     if not found:
         yield Finding(f"response has no assistant message with output_text (output item types: {types})", "$.output")
         return
+    yield from text_findings(arg, text)
+
+
+def text_findings(arg: Mapping[str, Any], text: str) -> Problems:
+    """``equals`` / ``token`` / ``contains`` / ``not_contains`` / ``matches`` on an assistant text."""
     if "equals" in arg and text != arg["equals"]:
         yield Finding(f"expected output text {_short(arg['equals'])}, got {_short(text)}")
     if "token" in arg and normalize_token(text) != arg["token"]:
@@ -823,7 +842,11 @@ def _events(arg: Any, ex: Exchange) -> Problems:
         yield Finding("expected a streamed response, but no events were recorded "
                       f"(content-type {ex.header('content-type')!r})")
         return
-    types = event_types(ex)
+    yield from event_type_findings(arg, event_types(ex))
+
+
+def event_type_findings(arg: Mapping[str, Any], types: list[str]) -> Problems:
+    """``first`` / ``last`` / ``includes`` / ``excludes`` / ``order`` over a list of event types."""
     seq = _compress(types)
     if not types:
         yield Finding("the stream contained no typed events")
@@ -941,6 +964,8 @@ def evaluate(
         findings = [Finding(str(exc))]
     except _Inconclusive as exc:
         return CheckResult(name, Outcome.ERROR, str(exc), spec_ref, exchange.step)
+    except _NotInProfile as exc:
+        return CheckResult(name, Outcome.SKIPPED, str(exc), spec_ref, exchange.step)
     except Exception as exc:  # an assertion must report odd input, never crash the run
         findings = [Finding(f"assertion crashed on this input: {type(exc).__name__}: {exc}")]
     finally:
@@ -970,3 +995,8 @@ def capture_value(exchange: Exchange, path: str) -> Any:
         raise CaptureError(f"cannot capture {path!r}: it matched nothing in the response {_short(doc, 200)}")
     return matches[0][1]
 
+
+
+# The official-SDK assertions (sdk_ok, sdk_output_text, ...) live with the SDK runner; importing
+# them here registers them in ASSERTIONS (conformance/sdk/assertions.py never imports openai eagerly).
+from ..sdk import assertions as _sdk_assertions  # noqa: E402,F401

@@ -127,6 +127,8 @@ class Step:
     transport: str = "http"  # or "websocket": body is a response.create client event on `connection`
     connection: str | None = None  # websocket steps naming the same connection share one socket
     repeat_until: RepeatUntil | None = None
+    call: str | None = None  # transport "sdk": the official SDK method to call (conformance/sdk)
+    args: Any = None  # transport "sdk": its keyword arguments (tags allowed)
 
     def expected_statuses(self) -> tuple[int, ...]:
         """Every status code the ``status`` expectations of this step accept (empty if none)."""
@@ -150,6 +152,13 @@ class Step:
         )
 
 
+#: Pseudo-capability of the *model*: following the deterministic probes. Declared unavailable for a mock
+#: or random-weight model, every case with a behavioural assertion becomes ``skipped (declared)``.
+MODEL_BEHAVIOUR = "model_behaviour"
+BEHAVIOURAL_ASSERTIONS = frozenset({"output_text", "function_call", "json_output",
+                                    "sdk_output_text", "sdk_function_call", "sdk_parsed"})
+
+
 @dataclass(frozen=True)
 class Case:
     """One conformance case: metadata for reports/filters plus its ordered steps."""
@@ -170,6 +179,17 @@ class Case:
     def core(self) -> bool:
         """A core case may never be answered with ``unsupported``."""
         return "core" in self.capabilities
+
+    @property
+    def behavioural(self) -> bool:
+        """Whether a step asserts what a probe-following model replies (docs/DESIGN.md probe table)."""
+        return any(exp.name in BEHAVIOURAL_ASSERTIONS for step in self.steps for exp in step.expect)
+
+    @property
+    def needs(self) -> tuple[str, ...]:
+        """What a target must offer to run this case: its capabilities, plus ``model_behaviour`` when
+        behavioural (a mock or random-weight model declares ``{model_behaviour: false}``)."""
+        return self.capabilities + ((MODEL_BEHAVIOUR,) if self.behavioural else ())
 
 
 # ---------------------------------------------------------------------------- YAML -> data
@@ -440,7 +460,10 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
                 raise ctx.error(sbase + ("name",), f"duplicate step name {step['name']!r}")
             step_names.add(step["name"])
             request = step.get("request", {})
-            if request.get("transport") != "websocket":
+            _check_sdk_request(ctx, sbase, step, request)
+            if request.get("transport") == "sdk":
+                pass
+            elif request.get("transport") != "websocket":
                 if "connection" in request:
                     raise ctx.error(sbase + ("request", "connection"), "connection needs transport: websocket",
                                     key=True)
@@ -448,13 +471,14 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
                 key = "method" if "method" in request else "stream"
                 raise ctx.error(sbase + ("request", key), f"{key} does not apply to a websocket step (every "
                                 "turn is a response.create client event answered by streamed events)", key=True)
-            for key in ("method", "stream", "auth", "transport", "connection"):
+            for key in ("method", "stream", "auth", "transport", "connection", "call"):
                 for tag in iter_tags(request.get(key)):
                     raise ctx.error(sbase + ("request", key), f"{tag!r} is not allowed here", line=tag.line)
             for key in ("name", "capture"):
                 for tag in iter_tags(step.get(key)):
                     raise ctx.error(sbase + (key,), f"{tag!r} is not allowed here", line=tag.line)
-            for tag in iter_tags([request.get("path"), request.get("body"), request.get("headers"), step["expect"]]):
+            for tag in iter_tags([request.get("path"), request.get("body"), request.get("headers"), request.get("args"),
+                                  step["expect"]]):
                 if isinstance(tag, Var) and tag.name not in captured:
                     so_far = ", ".join(captured) or "none"
                     raise ctx.error(
@@ -490,9 +514,36 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
             captured.extend(v for v in step.get("capture", {}) if v not in captured)
 
 
+_SDK_FORBIDDEN = ("method", "path", "body", "stream", "headers", "connection")
+
+
+def _check_sdk_request(ctx: _Context, sbase: tuple[Any, ...], step: Mapping[str, Any], request: Mapping[str, Any]) -> None:
+    """``transport: sdk`` takes ``call`` + ``args`` (+ ``auth``); ``call``/``args`` need it."""
+    if request.get("transport") != "sdk":
+        for key in ("call", "args"):
+            if key in request:
+                raise ctx.error(sbase + ("request", key), f"{key} needs transport: sdk", key=True)
+        return
+    if "call" not in request:
+        raise ctx.error(sbase + ("request",), "transport: sdk needs call (the SDK method, e.g. responses.create)")
+    for key in _SDK_FORBIDDEN:
+        if key in request:
+            raise ctx.error(sbase + ("request", key), f"{key} does not apply to an sdk step (the SDK builds the "
+                            "request from call and args)", key=True)
+    if "repeat_until" in step:
+        raise ctx.error(sbase + ("repeat_until",), "repeat_until does not apply to an sdk step")
+    stream = (request.get("args") or {}).get("stream")
+    if stream is not None and not isinstance(stream, bool):
+        raise ctx.error(sbase + ("request", "args", "stream"), "args.stream must be true or false (not a tag): "
+                        "whether the step streams is decided when the file loads")
+
+
 def _stream_of(request: Mapping[str, Any]) -> bool:
     if request.get("transport") == "websocket":
         return True
+    if request.get("transport") == "sdk":
+        args = request.get("args") or {}
+        return request.get("call") == "responses.stream" or args.get("stream") is True
     if "stream" in request:
         return bool(request["stream"])
     body = request.get("body")
@@ -518,10 +569,11 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                 for ei, exp in enumerate(rs["expect"])
                 for name, arg in exp.items()
             )
+            transport = request.get("transport", "http")
             steps.append(
                 Step(
                     name=rs["name"],
-                    method="WS" if request.get("transport") == "websocket" else request.get("method", "POST"),
+                    method={"websocket": "WS", "sdk": "SDK"}.get(transport, request.get("method", "POST")),
                     path=request.get("path", DEFAULT_PATH),
                     body=request.get("body"),
                     stream=_stream_of(request),
@@ -534,6 +586,8 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                     connection=(request.get("connection", "default") if request.get("transport") == "websocket"
                                 else None),
                     repeat_until=_repeat_until(rs.get("repeat_until")),
+                    call=request.get("call"),
+                    args=request.get("args", {}) if transport == "sdk" else None,
                 )
             )
         checks = raw.get("checks", {})

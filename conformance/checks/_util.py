@@ -192,6 +192,24 @@ def validate(name: str, instance: Any, profile: str, prefix: str = "$") -> list[
     return [Finding(f.message, join(prefix, f.path)) for f in found]
 
 
+def has_schema(name: str, profile: str) -> bool:
+    """Does ``profile``'s spec bundle a component ``name`` (or an alias of one)?"""
+    return bool(importlib.import_module("conformance.schemas").has_schema(name, profile))
+
+
+def response_properties(profile: str) -> frozenset[str]:
+    """The properties ``profile``'s spec declares on its Response object (``index.json`` ``response_properties``)."""
+    schemas = importlib.import_module("conformance.schemas")
+    return frozenset(schemas.index(profile).get("response_properties") or ())
+
+
+def role_schema(role: str, profile: str) -> str | None:
+    """The component ``profile``'s spec gives a role (``error_envelope``, ``error_object``...), or None."""
+    schemas = importlib.import_module("conformance.schemas")
+    name = schemas.index(profile).get("roles", {}).get(role)
+    return name if isinstance(name, str) else None
+
+
 def event_schema_name(event_type: str, profile: str, transport: str = "http") -> str | None:
     """The schema of an event ``type``; over WebSocket, ``error`` is the WebSocket error event."""
     schemas = importlib.import_module("conformance.schemas")

@@ -8,7 +8,7 @@ from typing import Any
 from .._exchange import Exchange
 from .._verdict import Finding
 from ._registry import CheckContext, check
-from ._util import SPEC, is_json_media, short, validate
+from ._util import SPEC, is_json_media, role_schema, short, validate
 
 ERROR_RESPONSE_REF = f"{SPEC}#/components/schemas/ErrorResponse"
 
@@ -43,12 +43,14 @@ def _is_error_status(ex: Exchange, ctx: CheckContext) -> bool:
     return _on_api(ctx) and ex.status is not None and ex.status >= 400
 
 
-def _describe_non_envelope(body: Any) -> str:
+def _describe_non_envelope(body: Any, profile: str = "openai") -> str:
     if isinstance(body, dict) and "detail" in body:
         return f"body is {short(body)} (FastAPI-style 'detail'), not the error envelope"
     if isinstance(body, dict) and {"message", "type"} <= body.keys():
-        return (f"body is a bare Error object {short(body)}; expected the envelope {{\"error\": {{...}}}} "
-                "(the spec's 404 for delete/cancel lists bare Error, but 429 and every SDK use the envelope)")
+        why = ("the spec's 404 for delete/cancel lists bare Error, but 429 and every SDK use the envelope"
+               if role_schema("error_envelope", profile) else
+               f"the {profile} spec's error payload travels under an 'error' key, as in its error events")
+        return f"body is a bare Error object {short(body)}; expected the envelope {{\"error\": {{...}}}} ({why})"
     return f"body {short(body)} is not the error envelope {{\"error\": {{\"message\": ..., \"type\": ...}}}}"
 
 
@@ -63,6 +65,10 @@ def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     envelope everywhere and name the bare-``Error`` case explicitly in the finding, so a provider that
     followed the 404 schema literally sees why. ``code``/``param`` may be absent here (their presence is
     ``http.error_schema``'s business), but if present they are strings or null.
+
+    Under a profile whose spec declares no HTTP error body (Open Responses: errors are specified only as
+    the ``error`` streaming event's ``ErrorPayload`` and the WebSocket error envelope, both under an
+    ``error`` key), the same envelope is required: it is the only error shape that spec gives clients.
     """
     if not ex.body:
         yield Finding(f"HTTP {ex.status} with an empty body; expected the error envelope")
@@ -75,7 +81,7 @@ def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         return
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        yield Finding(_describe_non_envelope(body), "$.error")
+        yield Finding(_describe_non_envelope(body, ctx.profile), "$.error")
         return
     for key in ("message", "type"):
         if key not in error:
@@ -90,12 +96,27 @@ def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
 @check("http.error_schema", spec_ref=ERROR_RESPONSE_REF,
        applies=lambda ex, ctx: _on_api(ctx) and ex.status is not None and 400 <= ex.status < 500)
 def error_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
-    """A 4xx body validates against ``ErrorResponse`` (``param`` and ``code`` are required, nullable)."""
+    """A 4xx body validates against ``ErrorResponse`` (``param`` and ``code`` are required, nullable).
+
+    Judged by the active profile: where the spec has an HTTP error envelope (openai ``ErrorResponse``) the
+    body is validated against it; where it has none (Open Responses) the body's ``error`` object is validated
+    against the spec's error payload (``ErrorPayload``: ``type``, ``message``, ``code``, ``param``).
+    """
+    envelope = role_schema("error_envelope", ctx.profile)
+    payload = role_schema("error_object", ctx.profile)
+    name = envelope or payload or "ErrorResponse"
     body = ex.json_or_none()
     if body is None:
-        yield Finding(f"HTTP {ex.status} body is not JSON, so it cannot be an ErrorResponse")
+        yield Finding(f"HTTP {ex.status} body is not JSON, so it cannot be an {name}")
         return
-    yield from validate("ErrorResponse", body, ctx.profile)
+    if envelope is not None or payload is None:
+        yield from validate(name, body, ctx.profile)
+        return
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        yield Finding(f"body {short(body)} has no 'error' object to hold the {ctx.profile} spec's {payload}", "$.error")
+        return
+    yield from validate(payload, error, ctx.profile, "$.error")
 
 
 @check("http.no_error_in_200", spec_ref=f"{SPEC}#/paths/~1responses/post",

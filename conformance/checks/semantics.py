@@ -14,7 +14,7 @@ from typing import Any
 from .._exchange import Exchange
 from .._verdict import Finding
 from ._registry import CheckContext, check
-from ._util import RESPONSE_REF, nonempty_str, numbers_close, short
+from ._util import RESPONSE_REF, nonempty_str, numbers_close, response_properties, short
 from .response import _response, carries_response
 
 Same = Callable[[Any, Any], bool]
@@ -54,6 +54,8 @@ ECHOED: dict[str, tuple[Same, bool]] = {
     "background": (_equal, False),
     "safety_identifier": (_equal, False),
     "prompt_cache_key": (_equal, False),
+    "presence_penalty": (_float, True),  # Open Responses only (not on OpenAI's Response)
+    "frequency_penalty": (_float, True),
 }
 
 
@@ -69,14 +71,16 @@ def echo(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     (``gpt-4o`` → ``gpt-4o-2024-08-06``). Array-form ``instructions`` in the response (a stored prompt) is
     not compared. For ``text.format`` and ``reasoning`` only the discriminating keys (``type``,
     ``effort``) are compared, since servers normalise schemas and add defaults. Tools are compared by
-    function name. A null request value means "default" and is not compared.
+    function name. A null request value means "default" and is not compared. Only fields the active
+    profile's Response declares are compared (``presence_penalty``/``frequency_penalty``: Open Responses).
     """
     sent: dict[str, Any] = ctx.request_body
     body, at = _response(ex, ctx)
     if not nonempty_str(body.get("model")):
         yield Finding(f"model is {short(body.get('model'))}, expected a non-empty string", f"{at}.model")
+    declared = response_properties(ctx.profile)
     for field, (same, required) in ECHOED.items():
-        if field not in sent or sent[field] is None:
+        if field not in sent or sent[field] is None or field not in declared:
             continue
         if field not in body:
             if required:

@@ -118,11 +118,24 @@ def _websocket(step: Step) -> bool:
     return getattr(step, "transport", "http") == "websocket"
 
 
+#: ``transport: sdk`` steps: the endpoint each official-SDK method calls (its ``args`` are that request's body).
+_SDK_ENDPOINTS = {
+    "responses.create": "create", "responses.stream": "create", "responses.parse": "create",
+    "responses.retrieve": "retrieve", "responses.delete": "delete", "responses.cancel": "cancel",
+    "responses.input_items.list": "input_items",
+}
+
+
 def _request_claims(c: _Collector, si: int, step: Step) -> None:
     base = f"steps[{si}].request"
     endpoint = endpoint_of(step.method, static_path(step.path))
-    c.add("endpoints", endpoint if endpoint != "other" else f"{step.method} {static_path(step.path)}", step.line, base)
     body = step.body
+    if getattr(step, "transport", "http") == "sdk":
+        endpoint = _SDK_ENDPOINTS.get(str(getattr(step, "call", "")), "other")
+        body = getattr(step, "args", None) if endpoint == "create" else None
+        c.add("endpoints", endpoint if endpoint != "other" else f"SDK {getattr(step, 'call', '')}", step.line, base)
+    else:
+        c.add("endpoints", endpoint if endpoint != "other" else f"{step.method} {static_path(step.path)}", step.line, base)
     if not isinstance(body, dict):
         return
     where = f"{base}.body"
@@ -161,6 +174,8 @@ def _input_claims(c: _Collector, step: Step, items: list[Any], where: str) -> No
             c.add("input_roles", item.get("role"), step.line, f"{here}.role")
         for key in ("content", "output"):
             parts = item.get(key)
+            if isinstance(parts, dict) and key == "output":  # a single part (computer_call_output's screenshot)
+                c.add("input_content_parts", parts.get("type"), step.line, f"{here}.{key}.type")
             if isinstance(parts, list):
                 for j, part in enumerate(parts):
                     if isinstance(part, dict):
@@ -207,6 +222,17 @@ def _json_claims(c: _Collector, arg: dict[str, Any], line: int, where: str, resp
             filtered("stream_events", segs[0])
             if isinstance(segs[0], (Index, Wildcard)) and segs[1:] == [Key("type")] and value is not None:
                 c.values("stream_events", value, line, where, value_kind)
+            # what an event carries: its response (response.created/queued/in_progress/...), its item
+            # (output_item.added/done) or its part (content_part.*, reasoning_summary_part.*)
+            enames = [s.name if isinstance(s, Key) else None for s in segs[1:]]
+            if enames == ["response", "status"] and value is not None:
+                c.values("response_status", value, line, where, value_kind)
+            elif enames == ["item", "status"] and value is not None:
+                c.values("item_status", value, line, where, value_kind)
+            elif enames == ["item", "type"] and value is not None:
+                c.values("output_items", value, line, where, value_kind)
+            elif enames == ["part", "type"] and value is not None:
+                c.values("output_content_parts", value, line, where, value_kind)
         return
     if not response_doc:
         return
@@ -222,7 +248,7 @@ def _json_claims(c: _Collector, arg: dict[str, Any], line: int, where: str, resp
             c.values("output_items", value, line, where, value_kind)
         elif rnames == ["status"] and value is not None:
             c.values("item_status", value, line, where, value_kind)
-        elif len(rest) >= 2 and rnames[0] == "content" and not isinstance(rest[1], Key):
+        elif len(rest) >= 2 and rnames[0] in ("content", "summary") and not isinstance(rest[1], Key):
             filtered("output_content_parts", rest[1])
             if rnames[2:] == ["type"] and value is not None:
                 c.values("output_content_parts", value, line, where, value_kind)
@@ -278,6 +304,8 @@ def case_claims(case: Case) -> list[Claim]:
     """Every claim of one case, in step order (requests first, then expectations, per step)."""
     c = _Collector(case)
     for si, step in enumerate(case.steps):
+        if getattr(step, "transport", "http") == "sdk":  # SDK compatibility claims no spec surface
+            continue
         _request_claims(c, si, step)
         _expect_claims(c, si, step)
     return c.out

@@ -17,11 +17,11 @@ from collections.abc import Iterable
 from types import TracebackType
 
 from ._api import Api
-from ._behaviours import DEVIATIONS, VARIANTS, Behaviour
+from ._behaviours import DEVIATIONS, PROFILES, VARIANTS, Behaviour
 from ._requests import MODELS
 from ._server import _Server, make_server
 
-__all__ = ["DEVIATIONS", "MODELS", "MODEL_NAME", "VARIANTS", "ReferenceServer"]
+__all__ = ["DEVIATIONS", "MODELS", "MODEL_NAME", "PROFILES", "VARIANTS", "ReferenceServer"]
 
 MODEL_NAME = "reference-1"
 
@@ -31,9 +31,12 @@ class ReferenceServer:
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str | None = None,
                  deviations: Iterable[str] = (), variants: Iterable[str] = (), verbose: bool = False,
-                 websocket: bool = True) -> None:
-        """``websocket=False`` declines the WebSocket transport (upgrades get a 404), like a provider without it."""
-        self.behaviour = Behaviour.create(deviations, variants)
+                 websocket: bool = True, profile: str = "openai") -> None:
+        """``websocket=False`` declines the WebSocket transport (upgrades get a 404), like a provider without it.
+
+        ``profile="openresponses"`` makes every object follow the Open Responses spec where it differs from
+        OpenAI's (extra required Response fields, ``presence_penalty``/``frequency_penalty`` accepted...)."""
+        self.behaviour = Behaviour.create(deviations, variants, profile)
         self._api = Api(self.behaviour)
         self._httpd: _Server = make_server(host, port, self._api, api_key, verbose, websocket)
         self._thread: threading.Thread | None = None
@@ -47,6 +50,10 @@ class ReferenceServer:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{port}/v1"
+
+    @property
+    def profile(self) -> str:
+        return self.behaviour.profile
 
     @property
     def deviations(self) -> frozenset[str]:

@@ -35,6 +35,8 @@ DEVIATIONS: dict[str, str] = {
     "output_index_mismatch": "text delta events carry a wrong output_index",
     "missing_item_id_on_delta": "text delta events lack item_id",
     "replay_ignores_starting_after": "GET ?stream=true&starting_after=N replays from the first event",
+    "no_in_progress_event": "streams never send response.in_progress",
+    "no_reasoning_events": "reasoning items are streamed without reasoning_summary_* / reasoning_text.* events",
     # --- WebSocket transport ----------------------------------------------------------------
     "ws_binary_frames": "WebSocket events are sent as binary frames instead of text frames",
     "ws_error_event_shape": "WebSocket error events use the SSE error shape instead of ResponseWsError",
@@ -108,6 +110,16 @@ DEVIATIONS: dict[str, str] = {
     "tool_event_type_mismatch": "web_search_call items are streamed with response.file_search_call.* events",
     "custom_tool_input_mismatch": "custom_tool_call_input.done input differs from the concatenated deltas",
     "partial_image_index_wrong": "image_generation_call.partial_image events count partial_image_index from 1",
+    "tool_failures_hidden": "MCP list-tools and call failures are streamed as mcp_list_tools/mcp_call .completed",
+    "tool_history_ignored": "the model does not read tool results passed back as history items "
+                            "(MCP output, code interpreter logs, file search results, shell/patch/custom outputs)",
+    # --- Open Responses profile (only change what the server emits under profile="openresponses") ----
+    "or_missing_penalties": "(openresponses) Response objects lack the required presence_penalty/frequency_penalty",
+    "or_penalties_not_echoed": "(openresponses) presence_penalty/frequency_penalty are accepted but reported as 0",
+    "or_snapshot_without_usage": "(openresponses) the early Response snapshots in stream events omit usage "
+                                 "(required, nullable)",
+    "or_openai_reasoning_event_names": "(openresponses) raw reasoning streams as OpenAI's response.reasoning_text.* "
+                                       "instead of response.reasoning.*",
 }
 
 VARIANTS: dict[str, str] = {
@@ -137,17 +149,31 @@ def _check(kind: str, names: Iterable[str], registry: dict[str, str]) -> frozens
     return chosen
 
 
+#: Which spec the server's objects follow: ``openai`` (the OpenAI Responses API) or ``openresponses`` (the
+#: Open Responses spec: its extra required Response fields and its own shapes where the two differ).
+PROFILES: tuple[str, ...] = ("openai", "openresponses")
+
+
 @dataclass(frozen=True)
 class Behaviour:
-    """The switched-on deviations and variants of one server instance."""
+    """The switched-on deviations and variants of one server instance, and the spec profile it follows."""
 
     deviations: frozenset[str] = frozenset()
     variants: frozenset[str] = frozenset()
+    profile: str = "openai"
 
     @classmethod
-    def create(cls, deviations: Iterable[str] = (), variants: Iterable[str] = ()) -> Behaviour:
-        """Validate names against the registries (unknown names raise ``ValueError``)."""
-        return cls(_check("deviation", deviations, DEVIATIONS), _check("variant", variants, VARIANTS))
+    def create(cls, deviations: Iterable[str] = (), variants: Iterable[str] = (),
+               profile: str = "openai") -> Behaviour:
+        """Validate names against the registries (unknown names or profile raise ``ValueError``)."""
+        if profile not in PROFILES:
+            raise ValueError(f"unknown profile: {profile}; valid profiles: {', '.join(PROFILES)}")
+        return cls(_check("deviation", deviations, DEVIATIONS), _check("variant", variants, VARIANTS), profile)
+
+    @property
+    def openresponses(self) -> bool:
+        """Does the server follow the Open Responses spec (``profile="openresponses"``)?"""
+        return self.profile == "openresponses"
 
     def dev(self, name: str) -> bool:
         """Is deviation ``name`` switched on? (Asserts the name exists, to catch typos.)"""

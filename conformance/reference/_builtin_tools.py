@@ -35,6 +35,7 @@ import re
 import struct
 import zlib
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._behaviours import Behaviour
 from ._errors import invalid
@@ -319,6 +320,11 @@ class _Turn:
         label = str(tool.get("server_label"))
         offered = _mcp_tools(tool)
         items: list[dict[str, Any]] = []
+        if _unreachable_server(tool):  # the tools cannot be listed: the model answers without them
+            items.append({"id": new_id("mcpl"), "type": "mcp_list_tools", "server_label": label, "tools": [],
+                          "error": f"Error retrieving tool list from MCP server '{label}': the host of "
+                                   f"{tool.get('server_url')} does not resolve."})
+            return items + [self.message(self.reply())]
         if not any(i.get("type") == "mcp_list_tools" and i.get("server_label") == label for i in self.context):
             items.append({"id": new_id("mcpl"), "type": "mcp_list_tools", "server_label": label, "tools": offered,
                           "error": None})
@@ -412,7 +418,28 @@ def _needs_approval(tool: dict[str, Any], name: str) -> bool:
     return True
 
 
+def _unreachable_server(tool: dict[str, Any]) -> bool:
+    """An MCP server on a ``.invalid`` host (RFC 2606) can never be reached, so listing its tools fails."""
+    url = tool.get("server_url")
+    host = (urlsplit(url).hostname or "") if isinstance(url, str) else ""
+    return host == "invalid" or host.endswith(".invalid")
+
+
+#: the simulated server knows no repository of this owner: calls naming one fail (mcp_tool_execution_error)
+MISSING_REPO_OWNER = "conformance-invalid"
+
+
 def mcp_call(label: str, name: str, arguments: str, approval_request_id: str | None) -> dict[str, Any]:
+    try:
+        repo = json.loads(arguments).get("repoName")
+    except (ValueError, AttributeError):
+        repo = None
+    if isinstance(repo, str) and repo.lower().startswith(MISSING_REPO_OWNER + "/"):
+        return {"id": new_id("mcp"), "type": "mcp_call", "status": "failed", "server_label": label, "name": name,
+                "arguments": arguments, "output": None,
+                "error": {"type": "mcp_tool_execution_error",
+                          "content": [{"type": "text", "text": f"Repository {repo} not found."}]},
+                "approval_request_id": approval_request_id}
     return {"id": new_id("mcp"), "type": "mcp_call", "status": "completed", "server_label": label, "name": name,
             "arguments": arguments, "output": f"Simulated {name} result from the {label} MCP server.",
             "error": None, "approval_request_id": approval_request_id}

@@ -13,10 +13,11 @@ behave the same on the suite's cases:
 2. function result: the last item of the current input is a ``function_call_output``;
 3. ``call the function <name>`` in the latest user message (a declared function tool,
    ``tool_choice`` not ``none``);
-4. JSON, when ``text.format`` is ``json_schema`` / ``json_object``;
-5. the last directive (token, code word, count); user directives beat
+4. a refusal (a ``refusal`` content part) when the latest user message says ``reply with a refusal``;
+5. JSON, when ``text.format`` is ``json_schema`` / ``json_object``;
+6. the last directive (token, code word, count); user directives beat
    instructions/system/developer ones;
-6. ``OK``.
+7. ``OK``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ TOKEN_RE = re.compile(r"reply with exactly the token" + _T, re.IGNORECASE)
 CODE_REQUEST_RE = re.compile(r"reply with exactly the code word", re.IGNORECASE)
 CODE_IS_RE = re.compile(r"the code word is" + _T, re.IGNORECASE)
 COUNT_RE = re.compile(r"count from 1 to (\d+)", re.IGNORECASE)
+REFUSAL_RE = re.compile(r"reply with a refusal\b", re.IGNORECASE)
+REFUSAL = "I'm sorry, but I can't help with that."
 CALL_RE = re.compile(r"call the function\s*[\"'`]?([A-Za-z0-9_-]+)", re.IGNORECASE)
 _VALUE = r"\s+set\s+to\s+(?:\"([^\"]*)\"|'([^']*)'|([^\s,;]+))"
 _ANY_SET_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)" + _VALUE, re.IGNORECASE)
@@ -43,7 +46,7 @@ SYSTEM_ROLES = frozenset({"system", "developer"})
 class Turn:
     """One conversation item as the model sees it."""
 
-    kind: str  # "message" | "function_call" | "function_call_output"
+    kind: str  # "message" | "function_call" | "function_call_output" | "tool_output" (a tool's result text)
     role: str  # message role; "assistant" for function calls, "tool" for outputs
     text: str
     name: str = ""
@@ -65,7 +68,7 @@ class ModelInput:
 class Reply:
     """What the model produced: text, or one function call (``arguments`` is a JSON string)."""
 
-    kind: str  # "text" | "function_call"
+    kind: str  # "text" | "function_call" | "refusal" (``text`` is the refusal message)
     text: str = ""
     name: str = ""
     arguments: str = ""
@@ -297,6 +300,8 @@ def generate(inp: ModelInput, *, probes: bool = True, honour_tool_choice: bool =
             for tool in tools:
                 if tool["name"].lower() == named.lower():
                     return _function_reply(tool, texts)
+    if REFUSAL_RE.search(_latest_user_text(inp) or ""):
+        return Reply("refusal", text=REFUSAL)
     fallback = _directive_reply(inp) or "OK"
     fmt = inp.text_format if isinstance(inp.text_format, dict) else {}
     if honour_format and fmt.get("type") == "json_schema":

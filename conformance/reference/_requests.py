@@ -27,6 +27,8 @@ CREATE_PARAMS = frozenset({
     "stream_options", "temperature", "text", "tool_choice", "tools", "top_logprobs", "top_p",
     "truncation", "user",
 })
+#: Create parameters only the Open Responses spec defines (accepted when the server follows that profile).
+OPENRESPONSES_CREATE_PARAMS = frozenset({"presence_penalty", "frequency_penalty"})
 TOKEN_COUNT_PARAMS = frozenset({
     "model", "input", "previous_response_id", "tools", "text", "reasoning", "truncation",
     "instructions", "personality", "conversation", "tool_choice", "parallel_tool_calls",
@@ -553,7 +555,7 @@ def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) 
 
 def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> Prepared:
     """Validate a ``CreateResponse`` body and resolve its ``previous_response_id`` chain."""
-    check_unknown(body, CREATE_PARAMS)
+    check_unknown(body, CREATE_PARAMS | OPENRESPONSES_CREATE_PARAMS if behaviour.openresponses else CREATE_PARAMS)
     model = check_model(body, behaviour)
     temperature = _range(body, "temperature", 0, 2, behaviour.dev("accept_invalid_temperature"))
     top_p = _range(body, "top_p", 0, 1, behaviour.dev("accept_invalid_top_p"))
@@ -662,6 +664,10 @@ def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> 
         params["moderation"] = moderation
     if conversation is not None:
         params["conversation"] = {"id": conversation.id}
+    if behaviour.openresponses:  # Open Responses: number or null, no range given; echoed (0 by default)
+        for penalty in sorted(OPENRESPONSES_CREATE_PARAMS):
+            value = _opt(body, penalty, _is_number, "a number")
+            params[penalty] = 0.0 if value is None else value
     return Prepared(params=params, input_items=input_items, context_before=context_before,
                     stream=body.get("stream") is True, background=background, store=store_flag,
                     previous=previous, raw=body, include=frozenset(include or ()), conversation=conversation,

@@ -107,7 +107,34 @@ def turns_of(items: list[dict[str, Any]], behaviour: Behaviour) -> list[Turn]:
             turns.append(Turn("function_call_output", "tool", _part_texts(item.get("output"))))
         elif itype == "compaction":
             turns.extend(turns_of(decode_compaction(item.get("encrypted_content")), behaviour))
+        elif itype in TOOL_OUTPUT_TYPES and not behaviour.dev("tool_history_ignored"):
+            text = tool_output_text(item)
+            if text:
+                turns.append(Turn("tool_output", "tool", text, str(itype)))
     return turns
+
+
+#: history items whose results the model reads (the text a tool returned, passed back as input)
+TOOL_OUTPUT_TYPES = frozenset({"mcp_call", "code_interpreter_call", "file_search_call", "local_shell_call_output",
+                               "shell_call_output", "apply_patch_call_output", "custom_tool_call_output"})
+
+
+def tool_output_text(item: dict[str, Any]) -> str:
+    """The text a tool call item (or its output item) returned: MCP output, code interpreter logs, file
+    search result texts, shell stdout, a client tool's output string."""
+    itype = item.get("type")
+    if itype == "code_interpreter_call":
+        return "\n".join(str(o.get("logs")) for o in item.get("outputs") or []
+                         if isinstance(o, dict) and isinstance(o.get("logs"), str))
+    if itype == "file_search_call":
+        return "\n".join(str(r.get("text")) for r in item.get("results") or []
+                         if isinstance(r, dict) and isinstance(r.get("text"), str))
+    output = item.get("output")
+    if itype == "shell_call_output" and isinstance(output, list):
+        return "".join(str(o.get("stdout", "")) for o in output if isinstance(o, dict))
+    if isinstance(output, str):
+        return output
+    return _part_texts(output) if isinstance(output, list) else ""
 
 
 def model_input(instructions: str | None, context_before: list[dict[str, Any]], input_items: list[dict[str, Any]],
@@ -186,6 +213,7 @@ def run_model(prep: Prepared, behaviour: Behaviour) -> Outcome:
 
 
 REASONING_SUMMARY = "Following the request's directive."
+REASONING_TEXT = "The request gives a directive; the reply follows it."
 
 
 def _add_reasoning(outcome: Outcome, prep: Prepared, behaviour: Behaviour) -> None:
@@ -198,11 +226,12 @@ def _add_reasoning(outcome: Outcome, prep: Prepared, behaviour: Behaviour) -> No
     if not isinstance(reasoning, dict) or reasoning.get("effort") == "none" or outcome.status == "failed":
         return
     summary = [{"type": "summary_text", "text": REASONING_SUMMARY}] if reasoning.get("summary") else []
-    item: dict[str, Any] = {"id": new_id("rs"), "type": "reasoning", "summary": summary}
+    item: dict[str, Any] = {"id": new_id("rs"), "type": "reasoning", "summary": summary,
+                            "content": [{"type": "reasoning_text", "text": REASONING_TEXT}]}
     if "reasoning.encrypted_content" in prep.include and not behaviour.dev("encrypted_content_ignored"):
         item["encrypted_content"] = encode_compaction([{"type": "reasoning", "summary": summary}])
     outcome.output.insert(0, item)
-    spent = count_tokens(REASONING_SUMMARY)
+    spent = count_tokens(REASONING_TEXT) + (count_tokens(REASONING_SUMMARY) if summary else 0)
     usage = outcome.usage
     if isinstance(usage.get("output_tokens_details"), dict):
         usage["output_tokens"] += spent
@@ -235,6 +264,10 @@ def outcome_for(reply: Reply, input_tokens: int, max_output_tokens: int | None, 
         if behaviour.dev("function_call_missing_call_id"):
             del item["call_id"]
         return Outcome("completed", [item], _usage(input_tokens, count_tokens(reply.arguments), behaviour), None)
+    if reply.kind == "refusal":
+        refusal = {"id": new_id("msg"), "type": "message", "status": _item_status("completed", behaviour),
+                   "role": "assistant", "content": [{"type": "refusal", "refusal": reply.text}]}
+        return Outcome("completed", [refusal], _usage(input_tokens, count_tokens(reply.text), behaviour), None)
     text = reply.text
     words = text.split()
     truncated = max_output_tokens is not None and len(words) > max_output_tokens
@@ -305,9 +338,29 @@ def render_response(record: Record, behaviour: Behaviour, *, status: str | None 
     if record.usage is not None and not snapshot:
         body["usage"] = copy.deepcopy(record.usage)
     body["metadata"] = {} if behaviour.dev("no_metadata_echo") else dict(p["metadata"])
+    if behaviour.openresponses:
+        _openresponses_fields(body, p, behaviour, snapshot)
     if behaviour.dev("missing_required_field_status"):
         del body["status"]
     return body
+
+
+def _openresponses_fields(body: dict[str, Any], p: dict[str, Any], behaviour: Behaviour, snapshot: bool) -> None:
+    """Open Responses' ``ResponseResource``: what it requires beyond OpenAI's ``Response``.
+
+    ``presence_penalty``/``frequency_penalty`` (numbers), ``usage`` always present (null until known), and
+    the ``json_schema`` format echoed as its ``JsonSchemaResponseFormat`` declares it: ``description``
+    required (nullable) and ``schema`` of type null (the spec does not echo the schema).
+    """
+    if not behaviour.dev("or_missing_penalties"):
+        for penalty in ("presence_penalty", "frequency_penalty"):
+            body[penalty] = 0.0 if behaviour.dev("or_penalties_not_echoed") else p.get(penalty, 0.0)
+    if not (snapshot and behaviour.dev("or_snapshot_without_usage")):
+        body.setdefault("usage", None)
+    fmt = (body.get("text") or {}).get("format")
+    if isinstance(fmt, dict) and fmt.get("type") == "json_schema":
+        fmt.setdefault("description", None)
+        fmt["schema"] = None
 
 
 def _moderation_result(param: dict[str, Any]) -> dict[str, Any]:
@@ -328,12 +381,20 @@ def _arg_pieces(arguments: str, size: int = 8) -> list[str]:
     return [arguments[i:i + size] for i in range(0, len(arguments), size)] or [""]
 
 
+#: Events Open Responses names differently (same fields): its raw reasoning text events.
+OPENRESPONSES_EVENT_NAMES = {"response.reasoning_text.delta": "response.reasoning.delta",
+                             "response.reasoning_text.done": "response.reasoning.done"}
+
+
 def build_events(record: Record, behaviour: Behaviour) -> list[dict[str, Any]]:
     """The full, conformant event sequence of a finished record (wire deviations come later)."""
     events: list[dict[str, Any]] = []
 
+    renamed = OPENRESPONSES_EVENT_NAMES if behaviour.openresponses and not behaviour.dev(
+        "or_openai_reasoning_event_names") else {}
+
     def emit(etype: str, **fields: Any) -> None:
-        events.append({"type": etype, "sequence_number": len(events), **fields})
+        events.append({"type": renamed.get(etype, etype), "sequence_number": len(events), **fields})
 
     first = "queued" if record.background else "in_progress"
     emit("response.created", response=render_response(record, behaviour, status=first, snapshot=True))
@@ -345,6 +406,8 @@ def build_events(record: Record, behaviour: Behaviour) -> list[dict[str, Any]]:
             _message_events(emit, index, item, behaviour)
         elif item["type"] == "function_call":
             _function_events(emit, index, item)
+        elif item["type"] == "reasoning":
+            _reasoning_events(emit, index, item)
         else:
             tool_events(emit, index, item, record.params.get("tools"))
     terminal = TERMINAL.get(record.status)
@@ -358,6 +421,9 @@ def _message_events(emit: Any, index: int, item: dict[str, Any], behaviour: Beha
     emit("response.output_item.added", output_index=index,
          item={**{k: v for k, v in item.items() if k != "content"}, "status": "in_progress", "content": []})
     for c_index, part in enumerate(item["content"]):
+        if part.get("type") == "refusal":
+            _refusal_events(emit, item_id, index, c_index, part)
+            continue
         text = part.get("text", "")
         emit("response.content_part.added", item_id=item_id, output_index=index, content_index=c_index,
              part=text_part("", behaviour))
@@ -368,6 +434,43 @@ def _message_events(emit: Any, index: int, item: dict[str, Any], behaviour: Beha
         emit("response.output_text.done", item_id=item_id, output_index=index, content_index=c_index,
              text=text, logprobs=[])
         emit("response.content_part.done", item_id=item_id, output_index=index, content_index=c_index,
+             part=copy.deepcopy(part))
+    emit("response.output_item.done", output_index=index, item=copy.deepcopy(item))
+
+
+def _refusal_events(emit: Any, item_id: str, index: int, c_index: int, part: dict[str, Any]) -> None:
+    refusal = part.get("refusal", "")
+    emit("response.content_part.added", item_id=item_id, output_index=index, content_index=c_index,
+         part={"type": "refusal", "refusal": ""})
+    for piece in _text_pieces(refusal):
+        emit("response.refusal.delta", item_id=item_id, output_index=index, content_index=c_index, delta=piece)
+    emit("response.refusal.done", item_id=item_id, output_index=index, content_index=c_index, refusal=refusal)
+    emit("response.content_part.done", item_id=item_id, output_index=index, content_index=c_index,
+         part=copy.deepcopy(part))
+
+
+def _reasoning_events(emit: Any, index: int, item: dict[str, Any]) -> None:
+    """A reasoning item: its raw reasoning text (``reasoning_text.*``), then each summary part
+    (``reasoning_summary_part.added`` -> ``reasoning_summary_text.delta``* -> ``.done`` -> ``_part.done``)."""
+    item_id = item["id"]
+    emit("response.output_item.added", output_index=index,
+         item={**copy.deepcopy(item), "summary": [], **({"content": []} if "content" in item else {})})
+    for c_index, part in enumerate(item.get("content") or []):
+        text = part.get("text", "")
+        for piece in _text_pieces(text):
+            emit("response.reasoning_text.delta", item_id=item_id, output_index=index, content_index=c_index,
+                 delta=piece)
+        emit("response.reasoning_text.done", item_id=item_id, output_index=index, content_index=c_index, text=text)
+    for s_index, part in enumerate(item.get("summary") or []):
+        text = part.get("text", "")
+        emit("response.reasoning_summary_part.added", item_id=item_id, output_index=index, summary_index=s_index,
+             part={"type": "summary_text", "text": ""})
+        for piece in _text_pieces(text):
+            emit("response.reasoning_summary_text.delta", item_id=item_id, output_index=index,
+                 summary_index=s_index, delta=piece)
+        emit("response.reasoning_summary_text.done", item_id=item_id, output_index=index, summary_index=s_index,
+             text=text)
+        emit("response.reasoning_summary_part.done", item_id=item_id, output_index=index, summary_index=s_index,
              part=copy.deepcopy(part))
     emit("response.output_item.done", output_index=index, item=copy.deepcopy(item))
 

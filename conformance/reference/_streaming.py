@@ -104,6 +104,12 @@ def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str
         drop |= {"response.function_call_arguments.delta", "response.function_call_arguments.done"}
     if dev("no_terminal_event"):
         drop |= TERMINAL_TYPES
+    if dev("no_in_progress_event"):
+        drop.add("response.in_progress")
+    if dev("no_reasoning_events"):
+        drop |= {"response.reasoning_summary_part.added", "response.reasoning_summary_part.done",
+                 "response.reasoning_summary_text.delta", "response.reasoning_summary_text.done",
+                 "response.reasoning_text.delta", "response.reasoning_text.done"}
     if drop:
         evs = [e for e in evs if e.get("type") not in drop]
         for n, e in enumerate(evs):

@@ -9,8 +9,9 @@ in-progress state), the tool's own progress/delta events, then ``response.output
   -> ``.interpreting`` -> ``.completed``
 * ``image_generation_call``: ``.in_progress`` -> ``.generating`` -> ``.partial_image`` x ``partial_images``
   -> ``.completed``
-* ``mcp_list_tools``: ``mcp_list_tools.in_progress`` -> ``.completed``
+* ``mcp_list_tools``: ``mcp_list_tools.in_progress`` -> ``.completed`` (``.failed`` when the item has an ``error``)
 * ``mcp_call``: ``mcp_call.in_progress`` -> ``mcp_call_arguments.delta``* -> ``.done`` -> ``mcp_call.completed``
+  (``.failed`` when the call failed)
 * ``custom_tool_call``: ``custom_tool_call_input.delta``* -> ``.done``
 * ``shell_call``: per command ``shell_call_command.added`` -> ``.delta``* -> ``.done``
 * ``shell_call_output``: per command ``shell_call_output_content.delta`` -> ``.done``
@@ -60,9 +61,9 @@ def tool_events(emit: Emit, index: int, item: dict[str, Any], tools: Any) -> Non
     elif itype == "image_generation_call":
         added["result"] = None
     elif itype == "mcp_list_tools":
-        added["tools"] = []
+        added.update(tools=[], error=None)
     elif itype == "mcp_call":
-        added.update(arguments="", output=None)
+        added.update(arguments="", output=None, error=None)
     elif itype == "custom_tool_call":
         added["input"] = ""
     elif itype == "shell_call":
@@ -92,7 +93,7 @@ def tool_events(emit: Emit, index: int, item: dict[str, Any], tools: Any) -> Non
         emit("response.image_generation_call.completed", **ref)
     elif itype == "mcp_list_tools":
         emit("response.mcp_list_tools.in_progress", **ref)
-        emit("response.mcp_list_tools.completed", **ref)
+        emit("response.mcp_list_tools.failed" if item.get("error") else "response.mcp_list_tools.completed", **ref)
     elif itype == "mcp_call":
         emit("response.mcp_call.in_progress", **ref)
         arguments = item.get("arguments") or ""
@@ -133,5 +134,7 @@ def tool_deviations(event: dict[str, Any], behaviour: Behaviour) -> None:
         event["type"] = etype.replace("web_search_call", "file_search_call")
     if behaviour.dev("custom_tool_input_mismatch") and etype == "response.custom_tool_call_input.done":
         event["input"] = str(event.get("input")) + " (edited)"
+    if behaviour.dev("tool_failures_hidden") and etype in ("response.mcp_list_tools.failed", "response.mcp_call.failed"):
+        event["type"] = etype.replace(".failed", ".completed")
     if behaviour.dev("partial_image_index_wrong") and etype == "response.image_generation_call.partial_image":
         event["partial_image_index"] = int(event.get("partial_image_index", 0)) + 1

@@ -213,8 +213,11 @@ def ws_error(err: ApiError, behaviour: Behaviour) -> dict[str, Any]:
     if behaviour.dev("ws_error_event_shape"):  # the SSE ResponseErrorEvent shape instead
         return {"type": "error", "code": err.code, "message": err.message, "param": err.param,
                 "sequence_number": 0}
+    code = err.code
+    if code is None and behaviour.openresponses:  # Open Responses' WebSocketErrorEvent: code is a string
+        code = err.type
     return {"type": "error", "status": err.status,
-            "error": {"type": err.type, "code": err.code, "message": err.message, "param": err.param}}
+            "error": {"type": err.type, "code": code, "message": err.message, "param": err.param}}
 
 
 def serve(conn: Connection, api: Any) -> None:

@@ -18,10 +18,12 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("streaming", "Streaming events"),
     ("endpoints", "Endpoints"),
     ("errors", "Errors"),
+    ("sdk", "Official SDK"),
     ("extensions", "Extensions"),
 )
 AREA_TITLES = dict(AREAS)
-EXCLUDED_FROM_SCORE = frozenset({"extensions"})
+# not spec conformance: vendor extensions, and whether the official SDK copes (reported separately)
+EXCLUDED_FROM_SCORE = frozenset({"extensions", "sdk"})
 
 GROUP_AREAS: Mapping[str, str] = {
     "parameters": "parameters", "params": "parameters", "structured_output": "parameters", "sampling": "parameters",
@@ -32,6 +34,7 @@ GROUP_AREAS: Mapping[str, str] = {
     "endpoints": "endpoints", "state": "endpoints", "conversation": "endpoints", "compaction": "endpoints",
     "errors": "errors", "error": "errors", "auth": "errors",
     "extensions": "extensions", "extension": "extensions", "openresponses": "extensions",
+    "sdk": "sdk",
 }
 
 
@@ -53,10 +56,10 @@ def area_title(area: str) -> str:
 
 def area_order(area: str) -> tuple[int, str]:
     keys = [a for a, _ in AREAS]
-    # unknown areas sort before extensions (which is always last: it is not scored)
+    # unknown areas sort before sdk and extensions (always last: they are not scored)
     if area in keys:
         idx = keys.index(area)
-        return (idx if area != "extensions" else 1000, area)
+        return (1000 + idx if area in EXCLUDED_FROM_SCORE else idx, area)
     return (len(keys), area)
 
 

@@ -71,6 +71,8 @@ def slim_exchange(ex: Mapping[str, Any], budget: Budget) -> dict[str, Any]:
         out["events_total"] = total if isinstance(total, int) else len(events)
     else:
         out["body"] = clip(ex.get("body", ""), budget.body)
+    if isinstance(ex.get("sdk"), Mapping):  # an sdk step: what the official SDK returned or raised
+        out["sdk"] = _json_text(ex["sdk"], budget.body)
     return out
 
 

@@ -118,6 +118,7 @@ function openEvidence(key, fromHash){
     var cp=pre(body,x.curl,'curl');
     if(x.req_body){ add(body,'div','meta','request body'); pre(body,x.req_body,'req'); }
     if(x.error){ add(body,'div','meta','error'); pre(body,x.error,'err'); }
+    if(x.sdk){ add(body,'div','meta','official SDK outcome (what the openai package returned or raised)'); pre(body,x.sdk,'sdk'); }
     if(x.headers&&x.headers.length){ add(body,'div','meta','response headers'); pre(body,x.headers.map(function(p){return p[0]+': '+p[1];}).join('\n'),'hdr'); }
     if(x.events){
       add(body,'div','meta','event transcript ('+x.events_total+' events'+(x.events_total>x.events.length?', first '+x.events.length+' shown':'')+')');
@@ -198,7 +199,7 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
     generated = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     w(f'<header><h1>{_e(title)}</h1><div class="meta">{len(matrix.rows)} cases \u00d7 {len(cols)} provider/model columns, '
       f"from {len(matrix.sources)} results file(s); generated {_e(generated)}. "
-      "Score = passes / (passes + failures), leaving out extensions, declined (unsupported), skipped and inconclusive cases. "
+      "Score = passes / (passes + failures), leaving out extensions, the official-SDK group, declined (unsupported), skipped and inconclusive cases. "
       "Click a cell for its evidence.</div>")
     w('<div class="controls"><fieldset class="legend"><legend>legend</legend>')
     for o in ("pass", "fail", "unsupported", "error", "skipped", "missing"):

@@ -57,7 +57,20 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
         "error_kind": ex.error_kind,
         "error": ex.error,
         "curl": ex.curl,
+        **_sdk_evidence(ex),
     }
+
+
+def _sdk_evidence(ex: Exchange) -> dict[str, Any]:
+    """An SDK step's outcome (what the official SDK returned or raised), bounded like the body."""
+    sdk = getattr(ex, "sdk", None)
+    if not isinstance(sdk, dict):
+        return {}
+    text = json.dumps(sdk, ensure_ascii=False, default=str)
+    if len(text) <= MAX_BODY_CHARS:
+        return {"sdk": sdk}
+    return {"sdk": {k: v for k, v in sdk.items() if k not in ("value", "output_parsed")}
+                   | {"value": _clip(json.dumps(sdk.get("value"), ensure_ascii=False, default=str), MAX_BODY_CHARS)}}
 
 
 def case_entry(result: CaseResult) -> dict[str, Any]:
