@@ -295,7 +295,8 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
 
 
 def _expectations_outside(case: Case, profile: str) -> dict[tuple[int, int], str]:
-    from .coverage.profile import expectations_outside  # the coverage claims: one derivation, shared
+    # the coverage claims decide (one derivation, shared with `responses-conformance coverage`)
+    from .coverage.profile import expectations_outside
 
     return expectations_outside(case, profile)
 

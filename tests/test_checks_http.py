@@ -89,6 +89,11 @@ def test_error_schema_routes_through_conformance_schemas(monkeypatch: pytest.Mon
 
     monkeypatch.setattr(schemas, "validate", fake)
     ex = json_exchange(_error(), status=400)
-    found = findings("http.error_schema", ex, context(ex, profile="openresponses"))
-    assert calls == [("ErrorResponse", _error(), "openresponses")]
+    found = findings("http.error_schema", ex, context(ex, profile="openai"))
+    assert calls == [("ErrorResponse", _error(), "openai")]
     assert found == [Finding("fake violation", "$.error.code")]
+    # Open Responses declares no HTTP error envelope: the "error" object is judged as its ErrorPayload
+    calls.clear()
+    found = findings("http.error_schema", ex, context(ex, profile="openresponses"))
+    assert calls == [("ErrorPayload", _error()["error"], "openresponses")]
+    assert found == [Finding("fake violation", "$.error.error.code")]

@@ -36,6 +36,13 @@ PROOFS: dict[str, tuple[str, str]] = {
     "expect.output_text": ("ignore_instructions", "parameters.instructions"),
     "expect.response_status": ("missing_required_field_status", "basic.text"),
     "expect.schema": ("input_items_missing_pagination_fields", "endpoints.input_items"),
+    # official SDK (conformance/sdk/assertions.py): each fails where the SDK itself is broken by the deviation
+    "expect.sdk_ok": ("non_json_event_data", "sdk.create_stream"),
+    "expect.sdk_error": ("delete_not_effective", "sdk.delete"),
+    "expect.sdk_output_text": ("probes_ignored", "sdk.create"),
+    "expect.sdk_parsed": ("json_format_ignored", "sdk.parse"),
+    "expect.sdk_events": ("events_after_terminal", "sdk.create_stream"),
+    "expect.sdk_function_call": ("function_arguments_object", "sdk.function_call_roundtrip"),
     "expect.status": ("auth_403", "errors.invalid_auth"),
     "http.error_envelope": ("error_detail_envelope", "errors.input_wrong_type"),
     "http.error_schema": ("error_missing_fields", "errors.input_wrong_type"),
@@ -94,8 +101,7 @@ CASE_PROOFS: dict[str, tuple[str, ...]] = {
     "logprobs_ignored": ("parameters.include_output_text_logprobs",),
     "encrypted_content_ignored": ("parameters.include_reasoning_encrypted_content",),
     "background_ignored": ("state.status_background_queued_then_completed", "state.status_background_cancelled",
-                           "state.status_background_incomplete", "streaming.background",
-                           "streaming.background_failed"),
+                           "state.status_background_incomplete", "streaming.background"),
     "no_in_progress_event": ("streaming.in_progress_event", "streaming.background"),
     "no_content_part_events": ("streaming.refusal", "streaming.in_progress_event"),
     "no_reasoning_events": ("streaming.reasoning_summary", "streaming.reasoning_text"),
@@ -118,6 +124,22 @@ CASE_PROOFS: dict[str, tuple[str, ...]] = {
     "unknown_id_500": ("errors.delete_unknown_id", "errors.cancel_unknown_id", "errors.input_items_unknown_id"),
     "validation_500": ("extensions.max_tokens_alias", "extensions.chat_shaped_function_tool"),
 }
+
+#: the official-SDK group (cases/sdk.yaml): deviations under which the SDK itself breaks (merged into
+#: CASE_PROOFS, so entries for the same deviation elsewhere are kept)
+SDK_CASE_PROOFS: dict[str, tuple[str, ...]] = {
+    "store_ignored": ("sdk.retrieve", "sdk.input_items_list", "sdk.delete"),
+    # the SDK's stream accumulator (responses.stream()) cannot rebuild the response
+    "no_content_part_events": ("sdk.stream_helper", "sdk.stream_parse"),
+    "output_index_mismatch": ("sdk.stream_helper", "sdk.stream_parse"),
+    "response_id_unstable": ("sdk.stream_helper", "sdk.stream_parse"),
+    "no_terminal_event": ("sdk.create_stream", "sdk.stream_helper", "sdk.stream_parse"),
+    "final_response_text_mismatch": ("sdk.create_stream", "sdk.stream_helper"),
+    "auth_403": ("sdk.auth_error",),
+    "retrieve_differs": ("sdk.retrieve",),
+}
+for _deviation, _cases in SDK_CASE_PROOFS.items():
+    CASE_PROOFS[_deviation] = CASE_PROOFS.get(_deviation, ()) + _cases
 
 
 def run_cases(cases: list[Case], deviations: tuple[str, ...] = (), variants: tuple[str, ...] = ()) -> list[CaseResult]:
@@ -169,8 +191,27 @@ def test_undeviated_server_passes_every_case() -> None:
     assert not warnings
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
-def test_benign_variant_passes_every_case(variant: str) -> None:
-    results = run_cases(list(CASES.values()), variants=(variant,))
-    bad = [(r.case.id, r.outcome.value, r.message) for r in results if r.outcome is not Outcome.PASS]
+#: Valid SSE that the official SDK mis-reads: with ``id:`` lines, the openai package's SSE decoder
+#: dispatches an empty event on the blank line after a ``: keep-alive`` comment and fails to
+#: JSON-decode it (conformance/sdk/_decoder.py). Each variant alone is read fine; together they are
+#: a benign combination under which every spec case must still pass, and exactly these sdk streaming
+#: cases must fail - with the SDK-tolerance verdict, never as a spec violation.
+SDK_DECODER_EXEMPT: dict[tuple[str, ...], tuple[str, ...]] = {
+    ("id_retry_lines", "sse_comments"): ("sdk.create_stream", "sdk.stream_helper", "sdk.stream_parse"),
+}
+BENIGN = [(v,) for v in sorted(VARIANTS)] + sorted(SDK_DECODER_EXEMPT)
+
+
+@pytest.mark.parametrize("variants", BENIGN, ids=["+".join(v) for v in BENIGN])
+def test_benign_variant_passes_every_case(variants: tuple[str, ...]) -> None:
+    from conformance.sdk._decoder import TOLERANCE_PREFIX
+
+    exempt = SDK_DECODER_EXEMPT.get(variants, ())
+    results = run_cases(list(CASES.values()), variants=variants)
+    bad = [(r.case.id, r.outcome.value, r.message) for r in results
+           if r.outcome is not Outcome.PASS and r.case.id not in exempt]
     assert not bad
+    tolerance = [(r.case.id, r.outcome.value, r.message) for r in results if r.case.id in exempt]
+    assert len(tolerance) == len(exempt)
+    assert all(outcome == "fail" and message.startswith(f"expect.sdk_ok: {TOLERANCE_PREFIX}")
+               for _, outcome, message in tolerance), tolerance

@@ -124,7 +124,8 @@ def test_two_providers_two_models_show_the_differences(tmp_path: Path) -> None:
     scores = [c.score(matrix.rows) for c in matrix.columns]
     assert scores[0]["percent"] == scores[1]["percent"] == 100.0
     assert scores[2]["percent"] is not None and scores[2]["percent"] < 100.0
-    assert scores[3]["scored"] == scores[2]["scored"] - len(tools)
+    scored_tools = [r.id for r in matrix.rows if "tools" in r.capabilities and r.area not in ("sdk", "extensions")]
+    assert scores[3]["scored"] == scores[2]["scored"] - len(scored_tools)
     assert 'data-differs="1"' in page and 'data-differs="0"' in page
     # symbols as well as colours: readable without colour
     assert "\u2713" in page and "\u2717" in page and "\u2013" in page

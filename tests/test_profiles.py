@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from conformance import schemas
 from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
 from conformance.cases import Case, evaluate, load_all, load_cases
@@ -21,7 +22,6 @@ from conformance.checks import CheckContext, run_checks
 from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import DEVIATIONS, MODEL_NAME, ReferenceServer
-from conformance import schemas
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-profile-test-key-0001"
@@ -70,9 +70,10 @@ def _penalty_case(tmp_path: Path) -> Case:
 
 def run_cases(cases: list[Case], profile: str, server_profile: str | None = None,
               deviations: tuple[str, ...] = ()) -> list[CaseResult]:
-    with ReferenceServer(api_key=KEY, deviations=deviations, profile=server_profile or profile) as server:
-        with Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-            return [judge(record_case(case, rec), profile) for case in cases]
+    server = ReferenceServer(api_key=KEY, deviations=deviations, profile=server_profile or profile)
+    limits = Limits(idle_timeout_s=10, deadline_s=30)
+    with server, Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), limits) as rec:
+        return [judge(record_case(case, rec), profile) for case in cases]
 
 
 # ---------------------------------------------------------------- which cases leave the profile
@@ -190,3 +191,19 @@ def test_schema_assertion_without_counterpart_is_skipped_not_failed() -> None:
     result = evaluate({"schema": "ErrorResponse"}, ex, {}, profile=OR)
     assert result.outcome is Outcome.SKIPPED and result.message == "not in the openresponses spec: schema ErrorResponse"
     assert evaluate({"schema": "ErrorResponse"}, ex, {}, profile="openai").outcome is Outcome.PASS
+
+
+def test_sdk_steps_name_their_endpoint() -> None:
+    if "sdk.retrieve" not in CASES:
+        pytest.skip("no sdk cases")
+    assert profile_skip_reason(CASES["sdk.retrieve"], OR) == "not in the openresponses spec: endpoints: retrieve"
+    assert profile_skip_reason(CASES["sdk.create"], OR) is None
+
+
+def test_serve_and_run_take_a_profile() -> None:
+    from conformance.cli import build_parser
+
+    assert build_parser().parse_args(["serve", "--profile", OR]).profile == OR
+    assert build_parser().parse_args(["run", "--profile", OR]).profile == OR
+    with pytest.raises(ValueError, match="unknown profile"):
+        ReferenceServer(profile="nope")

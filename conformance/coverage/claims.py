@@ -300,11 +300,15 @@ def _expect_claims(c: _Collector, si: int, step: Step) -> None:
 # ---------------------------------------------------------------------------- API
 
 
-def case_claims(case: Case) -> list[Claim]:
-    """Every claim of one case, in step order (requests first, then expectations, per step)."""
+def case_claims(case: Case, *, sdk: bool = False) -> list[Claim]:
+    """Every claim of one case, in step order (requests first, then expectations, per step).
+
+    ``sdk=True`` also derives what ``transport: sdk`` steps send (the endpoint their SDK method calls, their
+    ``args`` as the create body): the profile derivation (:mod:`.profile`) needs it; coverage does not count it.
+    """
     c = _Collector(case)
     for si, step in enumerate(case.steps):
-        if getattr(step, "transport", "http") == "sdk":  # SDK compatibility claims no spec surface
+        if getattr(step, "transport", "http") == "sdk" and not sdk:  # SDK compatibility claims no spec surface
             continue
         _request_claims(c, si, step)
         _expect_claims(c, si, step)

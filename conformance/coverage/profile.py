@@ -54,7 +54,7 @@ def format_elements(claims: Iterable[Claim]) -> str:
 def outside_profile(case: Case, profile: str, claims: list[Claim] | None = None) -> list[Claim]:
     """The request claims of ``case`` naming elements another profile's spec defines but ``profile``'s lacks."""
     elements = _elements(profile)
-    return [c for c in (case_claims(case) if claims is None else claims)
+    return [c for c in (case_claims(case, sdk=True) if claims is None else claims)
             if c.category in REQUEST_CATEGORIES and _REQUEST_WHERE.match(c.where) and _foreign(c, elements)]
 
 
@@ -72,7 +72,7 @@ def expectations_outside(case: Case, profile: str, claims: list[Claim] | None = 
     """
     elements = _elements(profile)
     found: dict[tuple[int, int], list[Claim]] = {}
-    for claim in case_claims(case) if claims is None else claims:
+    for claim in case_claims(case, sdk=True) if claims is None else claims:
         m = _EXPECT_WHERE.match(claim.where)
         if m is None or claim.kind != EXERCISED or not elements.get(claim.category) or not _foreign(claim, elements):
             continue

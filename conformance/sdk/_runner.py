@@ -17,7 +17,7 @@ from __future__ import annotations
 import traceback
 import warnings
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 from .._exchange import Exchange, RecordedRequest
 from ..recorder import Recorder
@@ -47,7 +47,7 @@ def text_format_model(spec: Any) -> Any:
     definitions: dict[str, Any] = {}
     for field, kind in spec["fields"].items():
         if isinstance(kind, list) and len(kind) == 1 and kind[0] in _TYPES:
-            definitions[field] = (list[_TYPES[kind[0]]], ...)
+            definitions[field] = (cast(Any, list)[_TYPES[kind[0]]], ...)
         elif kind in _TYPES:
             definitions[field] = (_TYPES[kind], ...)
         else:
