@@ -51,6 +51,33 @@ def _set(event_type: str, path: list[str | int], value: object, nth: int = 0) ->
     return change
 
 
+def _reasoning_stream(done_text: str) -> list[Json]:
+    """A message stream with a reasoning item (one summary part) streamed before the message."""
+    summary = {"type": "summary_text", "text": "Think hard."}
+    item = {"type": "reasoning", "id": "rs_1", "summary": [summary], "status": "completed"}
+    final = make_response([item, message_item()])
+    events = stream_events_for(final)
+    rest = [e for e in events[2:] if e.get("output_index") != 0 or e["type"].startswith("response.content")]
+    for e in rest:
+        if "output_index" in e:
+            e["output_index"] = 1
+    head = [
+        {"type": "response.output_item.added", "output_index": 0, "item": {**item, "summary": []}},
+        {"type": "response.reasoning_summary_part.added", "item_id": "rs_1", "output_index": 0, "summary_index": 0,
+         "part": {"type": "summary_text", "text": ""}},
+        *({"type": "response.reasoning_summary_text.delta", "item_id": "rs_1", "output_index": 0, "summary_index": 0,
+           "delta": d} for d in ("Think ", "hard.")),
+        {"type": "response.reasoning_summary_text.done", "item_id": "rs_1", "output_index": 0, "summary_index": 0,
+         "text": done_text},
+        {"type": "response.reasoning_summary_part.done", "item_id": "rs_1", "output_index": 0, "summary_index": 0,
+         "part": summary},
+        {"type": "response.output_item.done", "output_index": 0, "item": item},
+    ]
+    out = events[:2] + head + rest
+    renumber(out)
+    return out
+
+
 def _drop(event_type: str, renumbered: bool = True) -> Callable[[list[Json]], None]:
     def change(events: list[Json]) -> None:
         del events[index_of(events, event_type)]
@@ -133,6 +160,9 @@ DEVIATIONS: dict[str, tuple[Callable[[], Exchange], str]] = {
     "stream.text_accumulation": (_events(_set("response.output_text.done", ["text"], "Hello there, world?")),
                                  "response.output_text.done is \"Hello there, world?\" but concatenated deltas is "
                                  "\"Hello there, world!\""),
+    "stream.reasoning_accumulation": (
+        lambda: stream_exchange(_reasoning_stream("Think first.")),
+        "response.reasoning_summary_text.done is \"Think first.\" but concatenated deltas is \"Think hard.\""),
     "stream.function_args_accumulation": (
         _events(_set("response.function_call_arguments.done", ["arguments"], '{"city": "Rome"}'),
                 FUNCTION_EVENTS, request=function_request()),
@@ -226,3 +256,10 @@ def test_every_check_has_spec_ref_and_description(name: str) -> None:
     assert chk.spec_ref.startswith("openai-openapi.yaml#/"), chk.spec_ref
     assert chk.description and not chk.description.endswith(","), chk.description
     assert chk.severity in ("error", "warning")
+
+
+def test_valid_reasoning_stream_has_no_findings() -> None:
+    """The benign counterpart of the reasoning-accumulation deviation: a consistent reasoning stream passes."""
+    ex = stream_exchange(_reasoning_stream("Think hard."))
+    failed = [r for r in run(ex) if r.outcome is Outcome.FAIL]
+    assert not failed, [(r.name, r.message) for r in failed]

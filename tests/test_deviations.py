@@ -71,6 +71,7 @@ PROOFS: dict[str, tuple[str, str]] = {
     "stream.sequence_number": ("missing_sequence_number", "streaming.text"),
     "stream.terminal_event": ("no_terminal_event", "streaming.text"),
     "stream.text_accumulation": ("delta_text_mismatch", "streaming.text"),
+    "stream.reasoning_accumulation": ("reasoning_summary_mismatch", "streaming.reasoning_summary"),
     "ws.text_frames": ("ws_binary_frames", "streaming.websocket_sequential"),
     # built-in tools (conformance/checks/tools.py)
     "response.tool_items": ("annotation_out_of_range", "tools.web_search"),

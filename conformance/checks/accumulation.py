@@ -237,3 +237,70 @@ def final_output_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     if final_type == "response.completed" and not is_resumed(ex) and len(output) > len(announced):
         yield Finding(f"the terminal response has {len(output)} output item(s) but the stream announced "
                       f"{len(announced)}", f"events[{final_index}].response.output")
+
+
+#: (delta event, done event, item field, index field, done-part event or None) per reasoning family.
+_REASONING_FAMILIES = (
+    ("response.reasoning_summary_text.delta", "response.reasoning_summary_text.done", "summary", "summary_index",
+     "response.reasoning_summary_part.done"),
+    ("response.reasoning_text.delta", "response.reasoning_text.done", "content", "content_index", None),
+    # Open Responses names raw reasoning events response.reasoning.* (same fields)
+    ("response.reasoning.delta", "response.reasoning.done", "content", "content_index", None),
+)
+
+
+def _part_text(item: Any, field_name: str, i: int) -> Any:
+    parts = item.get(field_name) if isinstance(item, dict) else None
+    if isinstance(parts, list) and 0 <= i < len(parts) and isinstance(parts[i], dict):
+        return parts[i].get("text")
+    return None
+
+
+@check("stream.reasoning_accumulation",
+       spec_ref=f"{SPEC}#/components/schemas/ResponseReasoningSummaryTextDeltaEvent", applies=sse_200)
+def reasoning_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
+    """Per reasoning item and part: summary / reasoning-text deltas == ``.done`` == part == item == terminal.
+
+    A client showing "thinking" live builds it from the deltas; the stored item is what it keeps:
+    they must be the same text.
+    """
+    told: dict[Key, Told] = {}
+    where: dict[Key, tuple[str, str]] = {}  # key -> (item field, index field)
+    ids: dict[Any, Any] = {}
+    for index, data in stream_events(ex):
+        kind = data.get("type")
+        if kind in ("response.output_item.added", "response.output_item.done") and isinstance(data.get("item"), dict):
+            ids[ref_of(data.get("output_index"))] = ref_of(data["item"].get("id"))
+        for delta_type, done_type, field_name, index_field, part_done in _REASONING_FAMILIES:
+            if kind not in (delta_type, done_type, part_done) or not is_int(data.get(index_field)):
+                continue
+            key = (ref_of(data.get("item_id", data.get("output_index"))), field_name, data[index_field])
+            where[key] = (field_name, index_field)
+            record = told.setdefault(key, Told())
+            if kind == delta_type and isinstance(data.get("delta"), str):
+                record.deltas.append(data["delta"])
+                record.delta_at = index if record.delta_at is None else record.delta_at
+            elif kind == done_type:
+                record.versions[kind] = (data.get("text"), f"events[{index}].text")
+            elif kind == part_done and isinstance(data.get("part"), dict):
+                record.versions[kind] = (data["part"].get("text"), f"events[{index}].part.text")
+    for index, data in stream_events(ex):
+        if data.get("type") != "response.output_item.done" or not isinstance(data.get("item"), dict):
+            continue
+        item = data["item"]
+        for key, record in told.items():
+            if key[0] is not None and key[0] in (item.get("id"), data.get("output_index")):
+                value = _part_text(item, key[1], key[2])
+                if value is not None:
+                    record.versions["response.output_item.done"] = (value, f"events[{index}].item.{key[1]}[{key[2]}].text")
+    final_type, output, final_index = _final_items(ex)
+    if final_type is not None:
+        for key, record in told.items():
+            located = _find_final(output, key[0], _index_of(ids, key[0]))
+            if located is None:
+                continue
+            value = _part_text(located[1], key[1], key[2])
+            if value is not None:
+                record.versions["terminal response"] = (
+                    value, f"events[{final_index}].response.output[{located[0]}].{key[1]}[{key[2]}].text")
+    yield from _compare(told, "reasoning text of", is_resumed(ex))

@@ -27,6 +27,7 @@ DEVIATIONS: dict[str, str] = {
     "final_output_items_mismatch": "the terminal response's output item ids differ from the streamed items",
     "function_args_mismatch": "function_call_arguments.done arguments differ from the concatenated deltas",
     "delta_text_mismatch": "response.output_text.done text differs from the concatenated deltas",
+    "reasoning_summary_mismatch": "response.reasoning_summary_text.done text differs from its concatenated deltas",
     "final_response_text_mismatch": "the terminal event's response text differs from the deltas",
     "terminal_status_mismatch": "response.completed carries a response whose status is in_progress",
     "event_name_mismatch": "the SSE event: line of delta events differs from data.type",

@@ -119,6 +119,8 @@ def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str
         etype = e.get("type")
         if etype == "response.output_text.done" and dev("delta_text_mismatch"):
             e["text"] = e.get("text", "") + " (edited)"
+        if etype == "response.reasoning_summary_text.done" and dev("reasoning_summary_mismatch"):
+            e["text"] = e.get("text", "") + " (edited)"
         if etype in TERMINAL_TYPES and isinstance(e.get("response"), dict):
             if dev("final_response_text_mismatch"):
                 part = _first_text(e["response"])
