@@ -255,7 +255,7 @@ class Recorder:
         if 300 <= ex.status < 400:
             location = ex.header("location") or "?"
             ex.error_kind, ex.error = "redirect", f"HTTP {ex.status} redirect to {location}; redirects are not followed (use the final URL as --base-url)"
-        elif ex.status >= 500:
+        elif ex.status >= 500 and ex.status != 501:  # 501 Not Implemented is a decline, judged as such
             ex.error_kind, ex.error = "server_error", f"HTTP {ex.status} server error (inconclusive)"
 
 
