@@ -8,7 +8,6 @@ or 5xx, but no failures).
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import os
 import re
-import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._yamlfile import LineDict, YamlFileError, line_of, load_yaml
-from .recorder import Limits, Recorder
+from .recorder import Limits
 
 EMBEDDED = "embedded"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")

@@ -42,6 +42,7 @@ __all__ = [
     "load_all",
     "load_cases",
     "output_text",
+    "response_document",
     "parse_path",
     "resolve",
 ]
