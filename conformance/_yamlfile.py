@@ -40,7 +40,7 @@ class LineList(list):  # type: ignore[type-arg]
         return self.lines[index] if 0 <= index < len(self.lines) else self.line
 
 
-def _yaml12_resolvers() -> dict[Any, list[tuple[str, Any]]]:
+def yaml12_resolvers() -> dict[Any, list[tuple[str, Any]]]:
     """YAML 1.2 booleans only (``no``/``on`` stay strings) and no timestamps."""
     bool_tag = "tag:yaml.org,2002:bool"
     out: dict[Any, list[tuple[str, Any]]] = {}
@@ -56,7 +56,7 @@ def _yaml12_resolvers() -> dict[Any, list[tuple[str, Any]]]:
 class _Loader(yaml.SafeLoader):
     """Private loader: mappings/sequences come back as LineDict/LineList; YAML 1.2 scalars."""
 
-    yaml_implicit_resolvers = _yaml12_resolvers()
+    yaml_implicit_resolvers = yaml12_resolvers()
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> LineDict:

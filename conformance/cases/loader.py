@@ -23,6 +23,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
 from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
 from .assertions import ASSERTIONS, Expectation, expected_statuses
 from .paths import PathSyntaxError, parse_path
@@ -193,23 +194,6 @@ class Case:
 
 
 # ---------------------------------------------------------------------------- YAML -> data
-
-
-def _yaml12_resolvers() -> dict[Any, list[tuple[str, Any]]]:
-    """SafeLoader's implicit resolvers minus timestamps, with YAML 1.2 booleans only."""
-    bool_tag = "tag:yaml.org,2002:bool"
-    out: dict[Any, list[tuple[str, Any]]] = {}
-    for first, entries in yaml.SafeLoader.yaml_implicit_resolvers.items():
-        kept = [
-            (tag, regexp)
-            for tag, regexp in entries
-            if tag not in ("tag:yaml.org,2002:timestamp", bool_tag)
-        ]
-        if first and first in "tTfF":
-            kept.append((bool_tag, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")))
-        if kept:
-            out[first] = kept
-    return out
 
 
 class _CaseYamlLoader(yaml.SafeLoader):
