@@ -84,7 +84,7 @@ def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
 
 def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = None) -> CaseRecording:
     """Run the steps of ``case`` in order; stop at the first inconclusive or declined step."""
-    env = dict(os.environ) if env is None else env
+    env = os.environ if env is None else env
     rec = CaseRecording(case, model=recorder.target.model, env=env)
     t0 = time.monotonic()
     connections: dict[str, WSConnection] = {}

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from .results import clip
+
 
 @dataclass(frozen=True)
 class Budget:
@@ -27,11 +29,6 @@ class Budget:
 
 PASS_BUDGET = Budget(body=800, events=12, event_chars=240, request=800, curl=1200, headers=8)
 FULL_BUDGET = Budget(body=16_000, events=300, event_chars=2000, request=8000, curl=8000)
-
-
-def clip(text: Any, limit: int) -> str:
-    text = "" if text is None else str(text)
-    return text if len(text) <= limit else text[:limit] + f"\u2026 [{len(text) - limit} more characters clipped]"
 
 
 def _json_text(value: Any, limit: int) -> str:

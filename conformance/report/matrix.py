@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of, area_order, area_title
-from ._matrix_evidence import clip, slim_case
+from ._matrix_evidence import slim_case
+from .results import clip
 
 OUTCOMES = ("pass", "fail", "unsupported", "error", "skipped")
 

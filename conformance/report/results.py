@@ -24,8 +24,10 @@ MAX_EVENT_CHARS = 4 * 1024
 MAX_EVENTS = 2000
 
 
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit] + f"... [{len(text) - limit} more characters clipped]"
+def clip(text: Any, limit: int) -> str:
+    """Server text bounded to ``limit`` characters, saying how much was cut (None becomes "")."""
+    text = "" if text is None else str(text)
+    return text if len(text) <= limit else text[:limit] + f"\u2026 [{len(text) - limit} more characters clipped]"
 
 
 def exchange_evidence(ex: Exchange) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
     events = None
     if ex.events is not None:
         events = [
-            {"index": i, "event": e.event, "id": e.id, "data": _clip(e.data, MAX_EVENT_CHARS), "arrival_s": round(e.arrival_s, 4)}
+            {"index": i, "event": e.event, "id": e.id, "data": clip(e.data, MAX_EVENT_CHARS), "arrival_s": round(e.arrival_s, 4)}
             for i, e in enumerate(ex.events[:MAX_EVENTS])
         ]
     return {
@@ -47,7 +49,7 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
         },
         "status": ex.status,
         "headers": [[k, v] for k, v in ex.headers],
-        "body": _clip(ex.text, MAX_BODY_CHARS) if ex.events is None else "",
+        "body": clip(ex.text, MAX_BODY_CHARS) if ex.events is None else "",
         "body_bytes": len(ex.body),
         "body_truncated": ex.body_truncated,
         "events": events,
@@ -70,7 +72,7 @@ def _sdk_evidence(ex: Exchange) -> dict[str, Any]:
     if len(text) <= MAX_BODY_CHARS:
         return {"sdk": sdk}
     return {"sdk": {k: v for k, v in sdk.items() if k not in ("value", "output_parsed")}
-                   | {"value": _clip(json.dumps(sdk.get("value"), ensure_ascii=False, default=str), MAX_BODY_CHARS)}}
+                   | {"value": clip(json.dumps(sdk.get("value"), ensure_ascii=False, default=str), MAX_BODY_CHARS)}}
 
 
 def case_entry(result: CaseResult) -> dict[str, Any]:
