@@ -10,6 +10,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The events that end a Responses API stream (exactly one per stream).
+TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+
 
 @dataclass(frozen=True)
 class SSEEvent:

@@ -16,7 +16,7 @@ from typing import Any
 
 from ._exchange import Exchange
 from ._verdict import CheckResult, Finding, Outcome
-from .cases import Case, Step, evaluate, resolve
+from .cases import Case, Step, evaluate, resolve, response_document
 from .cases.paths import lookup
 from .checks import CheckContext, endpoint_of, run_checks
 from .recorder import Recorder
@@ -24,7 +24,6 @@ from .ws_recorder import WS_DECLINE_STATUSES, WSConnection, WSRecorder
 
 #: HTTP statuses with which a provider can *clearly decline* an optional feature.
 DECLINE_STATUSES = frozenset({400, 404, 405, 422, 501})
-TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 
 
 @dataclass
@@ -205,17 +204,11 @@ def _advisory(results: list[CheckResult]) -> list[CheckResult]:
 
 
 def final_body(ex: Exchange) -> Any:
-    """The Response a step produced: the JSON body, or the terminal event's ``response`` when streamed."""
-    if ex.events is None:
-        return ex.json_or_none()
-    for event in reversed(ex.events):
-        try:
-            data = event.json()
-        except ValueError:
-            continue
-        if isinstance(data, dict) and data.get("type") in TERMINAL_EVENTS:
-            return data.get("response")
-    return None
+    """The Response a step produced (JSON body, or the terminal event's ``response``), or None."""
+    try:
+        return response_document(ex)
+    except ValueError:
+        return None
 
 
 def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:

@@ -20,11 +20,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._exchange import Exchange, RecordedRequest, SSEEvent
+from ._exchange import TERMINAL_EVENTS, Exchange, RecordedRequest, SSEEvent
 from ._redact import Redactor
 from .sse import SSEParser
 
-TERMINAL_EVENTS = frozenset({"response.completed", "response.incomplete", "response.failed"})
 _EOF = object()
 
 

@@ -14,8 +14,7 @@ from .assertions import (
     output_text,
     response_document,
 )
-from .loader import (CAPABILITIES, GROUPS, Case, CaseFormatError, RepeatUntil, ResolvedRequest, Step, load_all,
-                     load_cases)
+from .loader import CAPABILITIES, GROUPS, Case, CaseFormatError, RepeatUntil, ResolvedRequest, Step, load_all, load_cases
 from .paths import PathSyntaxError, find, parse_path
 
 __all__ = [

@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
-from .._exchange import Exchange, SSEEvent
+from .._exchange import TERMINAL_EVENTS, Exchange, SSEEvent
 from .._verdict import CheckResult, Finding, Outcome
 from ._tags import ResolveError, resolve
 from .paths import PathSyntaxError, find_located, parse_path
@@ -45,7 +45,6 @@ __all__ = [
 
 SPEC = "openai-openapi.yaml#"
 _PROFILE: ContextVar[str | None] = ContextVar("conformance_cases_schema_profile", default=None)
-TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
 
 
 @dataclass(frozen=True)

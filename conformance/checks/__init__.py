@@ -3,7 +3,7 @@
 Modules are imported in report order: HTTP, the Response object, request echo, then streams.
 """
 
-from . import http  # noqa: F401  (registers checks)
+from . import http  # noqa: F401, I001  (registers checks; order is report order)
 from . import response  # noqa: F401
 from . import semantics  # noqa: F401
 from . import streaming  # noqa: F401

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._exchange import TERMINAL_EVENTS
 from ..checks._registry import endpoint_of
 
 __all__ = ["OBSERVABLE", "ResultsError", "observed_elements"]
@@ -21,7 +22,6 @@ __all__ = ["OBSERVABLE", "ResultsError", "observed_elements"]
 # Categories that a results file can show.
 OBSERVABLE = ("endpoints", "output_items", "output_content_parts", "response_status", "item_status",
               "incomplete_reasons", "stream_events")
-_TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
 
 class ResultsError(ValueError):
@@ -80,7 +80,7 @@ def _exchange_elements(ex: dict[str, Any], base_url: str) -> Iterator[tuple[str,
             if isinstance(etype, str) and etype:
                 yield "stream_events", etype
             if isinstance(data, dict):
-                if etype in _TERMINAL:
+                if etype in TERMINAL_EVENTS:
                     yield from _response_elements(data.get("response"))
                 if isinstance(data.get("item"), dict):
                     yield from _item_elements(data["item"])

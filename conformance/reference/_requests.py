@@ -8,9 +8,9 @@ below are the spec's.  Every rejection is an :class:`ApiError` carrying the offe
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._behaviours import Behaviour
 from ._builtin_tools import validate_tool
