@@ -196,6 +196,16 @@ def test_tag_swallowing_comma_gets_a_hint(tmp_path: Path) -> None:
     assert err.line == 10 and "hint" in str(err)
 
 
+def test_comma_splitting_an_unquoted_flow_value_is_rejected(tmp_path: Path) -> None:
+    # {content: a, b c} silently sent {"content": "a", "b c": null}: two shipped cases did (docs/peers.md)
+    text = GOOD.replace("            input: Reply with exactly the token X.",
+                        "            input: [{role: user, content: Reply with the token X, nothing else.}]")
+    err = error_of(write(tmp_path, text))
+    assert err.line == 12 and "'nothing else.' is a key without a value" in str(err)
+    load_cases(write(tmp_path, text.replace("content: Reply with the token X, nothing else.",
+                                            'content: "Reply with the token X, nothing else."')))
+
+
 def test_unknown_assertion(tmp_path: Path) -> None:
     err = error_of(write(tmp_path, GOOD.replace("- status: 200", "- statuss: 200")))
     assert str(err).startswith(f"{err.file}:15: case 'input.string': steps[0].expect[0]")

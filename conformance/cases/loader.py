@@ -260,6 +260,11 @@ class _Builder:
                     raise self.fail(key_node, f"mapping keys must be strings, got {key!r} (quote it)")
                 if key in out:
                     raise self.fail(key_node, f"duplicate key {key!r}")
+                if (node.flow_style and " " in key and isinstance(value_node, yaml.ScalarNode)
+                        and value_node.value == "" and value_node.tag == "tag:yaml.org,2002:null"):
+                    # {content: a, b c}: the comma ended the unquoted value and 'b c' became a key
+                    raise self.fail(key_node, f"{key!r} is a key without a value: in a flow mapping {{...}} a comma "
+                                              "ends an unquoted value; quote the text that contains it")
                 self.key_lines[path + (key,)] = key_node.start_mark.line + 1
                 out[key] = self.build(value_node, path + (key,))
             return out

@@ -114,6 +114,13 @@ DEVIATIONS: dict[str, str] = {
     "tool_failures_hidden": "MCP list-tools and call failures are streamed as mcp_list_tools/mcp_call .completed",
     "tool_history_ignored": "the model does not read tool results passed back as history items "
                             "(MCP output, code interpreter logs, file search results, shell/patch/custom outputs)",
+    # --- namespaces, tool search, programmatic tool calling ------------------------------------
+    "namespace_dropped": "function calls to a namespaced function lack the namespace field",
+    "deferred_tools_loaded_upfront": "defer_loading is ignored: deferred functions are callable at once and "
+                                     "tool_search never runs",
+    "tool_search_output_ignored": "tools loaded by a tool_search_output item are not made callable",
+    "program_ignored": "programmatic tool calling is ignored: no program item, function calls are made directly, "
+                       "a function result for a program's call is answered without a program_output",
     # --- Open Responses profile (only change what the server emits under profile="openresponses") ----
     "or_missing_penalties": "(openresponses) Response objects lack the required presence_penalty/frequency_penalty",
     "or_penalties_not_echoed": "(openresponses) presence_penalty/frequency_penalty are accepted but reported as 0",

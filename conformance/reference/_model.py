@@ -72,6 +72,7 @@ class Reply:
     text: str = ""
     name: str = ""
     arguments: str = ""
+    namespace: str = ""  # a namespaced function's namespace (``NamespaceToolParam``)
 
 
 def count_tokens(text: str | None) -> int:
@@ -274,7 +275,7 @@ def _directive_reply(inp: ModelInput) -> str | None:
 def _function_reply(tool: dict[str, Any], texts: list[str]) -> Reply:
     params = tool.get("parameters")
     args = object_for(params, texts) if isinstance(params, dict) else {}
-    return Reply("function_call", name=tool["name"], arguments=json.dumps(args))
+    return Reply("function_call", name=tool["name"], arguments=json.dumps(args), namespace=str(tool.get("namespace") or ""))
 
 
 def _function_output_text(turn: Turn) -> str:

@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 
 from ._behaviours import Behaviour
 from ._builtin_tools import validate_tool
+from ._deferred_tools import validate as validate_deferred
+from ._deferred_tools import validate_function_extras
 from ._errors import ApiError, invalid
 from ._store import Record, Store, new_id
 
@@ -260,15 +262,15 @@ def _metadata(body: dict[str, Any]) -> dict[str, str] | None:
     return dict(meta)
 
 
-def normalize_tools(raw: Any) -> list[dict[str, Any]]:
+def normalize_tools(raw: Any, param: str = "tools") -> list[dict[str, Any]]:
     """Validate ``tools`` and normalize function tools to the spec's ``FunctionTool`` shape."""
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise _type_error("tools", "an array", raw)
+        raise _type_error(param, "an array", raw)
     tools: list[dict[str, Any]] = []
     for i, tool in enumerate(raw):
-        where = f"tools[{i}]"
+        where = f"{param}[{i}]"
         if not isinstance(tool, dict):
             raise _type_error(where, "an object", tool)
         ttype = tool.get("type")
@@ -277,6 +279,9 @@ def normalize_tools(raw: Any) -> list[dict[str, Any]]:
         if ttype not in TOOL_TYPES:
             raise invalid(f"Invalid value: '{ttype}'. Supported values are: {', '.join(sorted(TOOL_TYPES))}.",
                           f"{where}.type")
+        if ttype in ("namespace", "tool_search", "programmatic_tool_calling"):
+            tools.append(validate_deferred(tool, where, normalize_tools))  # _deferred_tools
+            continue
         if ttype != "function":
             tools.append(validate_tool(tool, where))  # built-in tools: _builtin_tools
             continue
@@ -300,7 +305,8 @@ def normalize_tools(raw: Any) -> list[dict[str, Any]]:
         if any(t.get("type") == "function" and t.get("name") == name for t in tools):
             raise invalid(f"Duplicate function name '{name}' in tools.", f"{where}.name")
         tools.append({"type": "function", "name": name, "description": description,
-                      "parameters": params, "strict": True if strict is None else strict})
+                      "parameters": params, "strict": True if strict is None else strict,
+                      **validate_function_extras(tool, where)})
     return tools
 
 
@@ -523,9 +529,19 @@ def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) 
         return {"id": _given_id(item, "message"), "type": "message", "role": role, "status": "completed",
                 "content": _parts(item["content"], where, role)}
     if itype == "function_call":
-        return {"id": _given_id(item, itype), "type": "function_call",
+        call = {"id": _given_id(item, itype), "type": "function_call",
                 "call_id": _require_str(item, "call_id", where), "name": _require_str(item, "name", where),
                 "arguments": _require_str(item, "arguments", where), "status": "completed"}
+        if isinstance(item.get("namespace"), str):
+            call["namespace"] = item["namespace"]
+        caller = item.get("caller")
+        if caller is not None:
+            if not isinstance(caller, dict) or caller.get("type") not in ("direct", "program") or (
+                    caller.get("type") == "program" and not isinstance(caller.get("caller_id"), str)):
+                raise invalid(f"Invalid value for '{where}.caller': expected {{\"type\": \"direct\"}} or "
+                              "{\"type\": \"program\", \"caller_id\": ...}.", f"{where}.caller")
+            call["caller"] = dict(caller)
+        return call
     if itype == "function_call_output":
         call_id = _require_str(item, "call_id", where)
         output = item.get("output")
@@ -545,11 +561,28 @@ def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) 
         if item.get("role", "developer") != "developer":
             raise invalid("Invalid value: additional_tools items must have role 'developer'.", f"{where}.role")
         out["role"] = "developer"
-        out["tools"] = normalize_tools(item.get("tools") if "tools" in item else [])
+        out["tools"] = normalize_tools(item.get("tools") if "tools" in item else [], f"{where}.tools")
     if itype == "reasoning":
         out.setdefault("summary", [])
     if itype == "compaction":
         _require_str(item, "encrypted_content", where)
+    if itype == "program":
+        for key in ("call_id", "code", "fingerprint"):
+            _require_str(item, key, where)
+    if itype == "program_output":
+        _require_str(item, "call_id", where)
+    if itype in ("tool_search_call", "tool_search_output"):
+        if item.get("execution") is not None and item["execution"] not in ("server", "client"):
+            raise invalid(f"Invalid value: '{item['execution']}'. Supported values are: 'server' and 'client'.",
+                          f"{where}.execution")
+    if itype == "tool_search_call" and not isinstance(item.get("arguments"), dict):
+        raise invalid(f"Missing required parameter: '{where}.arguments'.", f"{where}.arguments",
+                      "missing_required_parameter")
+    if itype == "tool_search_output":
+        if "tools" not in item:
+            raise invalid(f"Missing required parameter: '{where}.tools'.", f"{where}.tools",
+                          "missing_required_parameter")
+        out["tools"] = normalize_tools(item.get("tools"), f"{where}.tools")
     return out
 
 

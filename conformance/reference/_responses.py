@@ -20,6 +20,9 @@ from typing import Any
 
 from ._behaviours import Behaviour
 from ._builtin_tools import respond as builtin_respond
+from ._deferred_tools import callable_functions
+from ._deferred_tools import output_tokens as deferred_output_tokens
+from ._deferred_tools import respond as deferred_respond
 from ._model import ModelInput, Reply, Turn, count_tokens, generate, input_token_count
 from ._requests import Prepared
 from ._store import Record, new_id
@@ -116,7 +119,8 @@ def turns_of(items: list[dict[str, Any]], behaviour: Behaviour) -> list[Turn]:
 
 #: history items whose results the model reads (the text a tool returned, passed back as input)
 TOOL_OUTPUT_TYPES = frozenset({"mcp_call", "code_interpreter_call", "file_search_call", "local_shell_call_output",
-                               "shell_call_output", "apply_patch_call_output", "custom_tool_call_output"})
+                               "shell_call_output", "apply_patch_call_output", "custom_tool_call_output",
+                               "program_output"})
 
 
 def tool_output_text(item: dict[str, Any]) -> str:
@@ -129,6 +133,8 @@ def tool_output_text(item: dict[str, Any]) -> str:
     if itype == "file_search_call":
         return "\n".join(str(r.get("text")) for r in item.get("results") or []
                          if isinstance(r, dict) and isinstance(r.get("text"), str))
+    if itype == "program_output":
+        return str(item.get("result") or "")
     output = item.get("output")
     if itype == "shell_call_output" and isinstance(output, list):
         return "".join(str(o.get("stdout", "")) for o in output if isinstance(o, dict))
@@ -140,16 +146,25 @@ def tool_output_text(item: dict[str, Any]) -> str:
 def model_input(instructions: str | None, context_before: list[dict[str, Any]], input_items: list[dict[str, Any]],
                 params: dict[str, Any], behaviour: Behaviour) -> ModelInput:
     current = turns_of(input_items, behaviour)
-    extra_tools = [t for item in context_before + input_items if item.get("type") == "additional_tools"
-                   for t in item.get("tools") or [] if isinstance(t, dict)]
+    declared = declared_tools(context_before, input_items, params)
+    # functions the model may call: namespaces flattened, deferred ones only once a tool search loaded them
+    functions = callable_functions(declared, context_before + input_items, behaviour)
     return ModelInput(
         instructions=None if behaviour.dev("ignore_instructions") else instructions,
         conversation=turns_of(context_before, behaviour) + current,
         current_input=current,
-        tools=(params.get("tools") or []) + extra_tools,
+        tools=[t for t in declared if t.get("type") not in ("function", "namespace")] + functions,
         tool_choice=params.get("tool_choice", "auto"),
         text_format=(params.get("text") or {}).get("format") or {"type": "text"},
     )
+
+
+def declared_tools(context_before: list[dict[str, Any]], input_items: list[dict[str, Any]],
+                   params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's tools plus those ``additional_tools`` items add, as declared."""
+    extra_tools = [t for item in context_before + input_items if item.get("type") == "additional_tools"
+                   for t in item.get("tools") or [] if isinstance(t, dict)]
+    return (params.get("tools") or []) + extra_tools
 
 
 # --- outcome ---------------------------------------------------------------------------
@@ -194,6 +209,14 @@ def _item_status(status: str, behaviour: Behaviour) -> str:
 def run_model(prep: Prepared, behaviour: Behaviour) -> Outcome:
     """Run the deterministic model for a prepared request and package its output."""
     inp = model_input(prep.params["instructions"], prep.context_before, prep.input_items, prep.params, behaviour)
+    deferred = deferred_respond(  # programs and tool search: _deferred_tools
+        prep.context_before, prep.input_items, inp, declared_tools(prep.context_before, prep.input_items, prep.params),
+        behaviour, lambda after: outcome_for(generate(after), 0, None, behaviour).output,
+        lambda text: {"id": new_id("msg"), "type": "message", "status": _item_status("completed", behaviour),
+                      "role": "assistant", "content": [text_part(text, behaviour)]})
+    if deferred is not None:
+        return Outcome("completed", deferred,
+                       _usage(input_token_count(inp), deferred_output_tokens(deferred), behaviour), None)
     builtin = builtin_respond(prep, inp, behaviour)  # built-in tools (web search, MCP, ...): _builtin_tools
     if builtin is not None:
         items, output_tokens = builtin
@@ -259,6 +282,8 @@ def outcome_for(reply: Reply, input_tokens: int, max_output_tokens: int | None, 
     if reply.kind == "function_call":
         item: dict[str, Any] = {"id": new_id("fc"), "type": "function_call", "status": _item_status("completed", behaviour),
                                 "call_id": new_id("call"), "name": reply.name, "arguments": reply.arguments}
+        if reply.namespace:
+            item["namespace"] = reply.namespace
         if behaviour.dev("function_arguments_object"):
             item["arguments"] = json.loads(reply.arguments)
         if behaviour.dev("function_call_missing_call_id"):
