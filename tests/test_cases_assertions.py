@@ -214,6 +214,15 @@ def test_json_resolves_vars() -> None:
     assert result.outcome is Outcome.ERROR and "variable 'prev' is not defined" in result.message
 
 
+def test_json_compares_with_a_captured_number() -> None:
+    ex = exchange({"object": "response.input_tokens", "input_tokens": 52})
+    passes({"json": {"path": "input_tokens", "gt": Var(name="short")}}, ex, {"short": 20})
+    result = run({"json": {"path": "input_tokens", "gt": Var(name="short")}}, ex, {"short": 52})
+    assert result.outcome is Outcome.FAIL and "expected > 52, got 52" in result.message
+    result = run({"json": {"path": "input_tokens", "lt": Var(name="short")}}, ex, {"short": "52"})
+    assert result.outcome is Outcome.ERROR and "lt needs a number to compare with" in result.message
+
+
 def test_json_on_streams_and_events() -> None:
     events = sse(
         {"type": "response.created", "sequence_number": 0, "response": {"status": "in_progress"}},

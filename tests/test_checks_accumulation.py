@@ -89,6 +89,20 @@ def test_final_output_items_extra_item_in_completed() -> None:
     assert "the terminal response has 2 output item(s) but the stream announced 1" in text
 
 
+def test_final_output_items_matches_an_item_announced_without_output_index() -> None:
+    # llama.cpp's output_item.added carries no output_index: the item was still announced (the missing
+    # field is stream.event_schema's finding, not an unannounced item)
+    def drop_index(events: list[Json]) -> None:
+        for event in events:
+            if event.get("type") in ("response.output_item.added", "response.output_item.done"):
+                event.pop("output_index", None)
+    events = mutate(MESSAGE, drop_index)
+    assert messages("stream.final_output_items", stream_exchange(events)) == ""
+    events = mutate(events, _on("response.completed", lambda e: e["response"]["output"].append(function_call_item())))
+    assert "the terminal response has 2 output item(s) but the stream announced 1 (never announced: output[1])" in \
+        messages("stream.final_output_items", stream_exchange(events))
+
+
 def test_final_output_items_missing_in_completed() -> None:
     events = mutate(MESSAGE, _on("response.completed", lambda e: e["response"].update(output=[])))
     text = messages("stream.final_output_items", stream_exchange(events))

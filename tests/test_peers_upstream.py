@@ -169,6 +169,8 @@ def test_model_behaviour_declaration_skips_behavioural_cases() -> None:
     assert cases["basic.text"].behavioural and MODEL_BEHAVIOUR in cases["basic.text"].needs
     assert not cases["errors.unknown_model"].behavioural
     assert cases["errors.unknown_model"].needs == cases["errors.unknown_model"].capabilities
+    # the refusal probe asserts through events/json, but only a probe-following model can refuse on request
+    assert cases["streaming.refusal"].behavioural and MODEL_BEHAVIOUR in cases["streaming.refusal"].needs
 
 
 def test_model_behaviour_false_runs_only_protocol_cases(tmp_path: Path) -> None:

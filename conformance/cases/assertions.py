@@ -548,6 +548,8 @@ def _value_problem(op: str, expected: Any, value: Any) -> str | None:
             return f"expected something with a length, got {_json_type(value)}"
         return None if _range_ok(len(value), expected) else f"expected length {_range_label(expected)}, got {len(value)}"
     if op in ("gt", "gte", "lt", "lte"):
+        if isinstance(expected, bool) or not isinstance(expected, (int, float)):  # a !var that captured no number
+            raise _Inconclusive(f"{op} needs a number to compare with, got {_json_type(expected)} {_short(expected, 60)}")
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return f"expected a number, got {_json_type(value)} {_short(value, 60)}"
         ok = {"gt": value > expected, "gte": value >= expected, "lt": value < expected, "lte": value <= expected}[op]

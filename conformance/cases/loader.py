@@ -158,6 +158,8 @@ class Step:
 MODEL_BEHAVIOUR = "model_behaviour"
 BEHAVIOURAL_ASSERTIONS = frozenset({"output_text", "function_call", "json_output",
                                     "sdk_output_text", "sdk_function_call", "sdk_parsed"})
+#: Capabilities that are themselves probes a model must follow (the reference model refuses on request).
+BEHAVIOURAL_CAPABILITIES = frozenset({"refusal_probe"})
 
 
 @dataclass(frozen=True)
@@ -183,8 +185,10 @@ class Case:
 
     @property
     def behavioural(self) -> bool:
-        """Whether a step asserts what a probe-following model replies (docs/DESIGN.md probe table)."""
-        return any(exp.name in BEHAVIOURAL_ASSERTIONS for step in self.steps for exp in step.expect)
+        """Whether a step asserts what a probe-following model replies (docs/DESIGN.md probe table), or the
+        case needs a probe capability (``refusal_probe``): either way a random-weight model cannot pass it."""
+        return (any(exp.name in BEHAVIOURAL_ASSERTIONS for step in self.steps for exp in step.expect)
+                or any(cap in BEHAVIOURAL_CAPABILITIES for cap in self.capabilities))
 
     @property
     def needs(self) -> tuple[str, ...]:

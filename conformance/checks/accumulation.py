@@ -217,10 +217,16 @@ def final_output_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     if final_type is None or final_type not in TERMINAL_EVENTS:
         return
     announced: set[int] = set()
+    announced_ids: set[str] = set()  # an item announced without its output_index still was announced
+    added = 0
     for index, data in stream_events(ex):
         out = data.get("output_index")
-        if data.get("type") == "response.output_item.added" and is_int(out):
-            announced.add(out)
+        if data.get("type") == "response.output_item.added":
+            added += 1
+            if is_int(out):
+                announced.add(out)
+            if isinstance(data.get("item"), dict) and isinstance(data["item"].get("id"), str):
+                announced_ids.add(data["item"]["id"])
         if data.get("type") != "response.output_item.done" or not isinstance(data.get("item"), dict) or not is_int(out):
             continue
         item = data["item"]
@@ -234,9 +240,12 @@ def final_output_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
             if item.get(key) is not None and final.get(key) is not None and item[key] != final[key]:
                 yield Finding(f"output_index {out}: streamed item {key} {short(item[key])} but the terminal "
                               f"response has {short(final[key])}", f"events[{final_index}].response.output[{out}].{key}")
-    if final_type == "response.completed" and not is_resumed(ex) and len(output) > len(announced):
+    unannounced = [i for i, item in enumerate(output) if i not in announced
+                   and not (isinstance(item, dict) and item.get("id") in announced_ids)]
+    if final_type == "response.completed" and not is_resumed(ex) and unannounced:
         yield Finding(f"the terminal response has {len(output)} output item(s) but the stream announced "
-                      f"{len(announced)}", f"events[{final_index}].response.output")
+                      f"{added} (never announced: {', '.join(f'output[{i}]' for i in unannounced)})",
+                      f"events[{final_index}].response.output")
 
 
 #: (delta event, done event, item field, index field, done-part event or None) per reasoning family.

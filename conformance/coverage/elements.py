@@ -43,7 +43,8 @@ CATEGORIES: tuple[tuple[str, str, str], ...] = (
     ("input_items", "Input item types", "index.json input_items"),
     ("input_roles", "Input message roles", "role enums of the input message schemas"),
     ("input_content_parts", "Input content part types", "index.json input_content_parts"),
-    ("output_items", "Output item types", "index.json output_items"),
+    ("output_items", "Output item types", "index.json output_items; exercised where the server returns the item "
+     "(a Response's output, the compact output, an input_items page) and a case checks it against its schema"),
     ("output_content_parts", "Output content part types", "index.json output_content_parts"),
     ("response_status", "Response.status values", "index.json response_status"),
     ("item_status", "Output item status values", "status enums of the output item schemas"),

@@ -193,11 +193,13 @@ class Api:
         else:
             page, more = items[:limit], len(items) > limit
         data = copy.deepcopy(page)
+        first_id, last_id = (data[0]["id"], data[-1]["id"]) if data else ("", "")
+        if self.behaviour.dev("input_items_echo_raw"):
+            data = [{k: v for k, v in item.items() if k not in ("status", "id") or item.get("type") == "message"}
+                    for item in data]
         if self.behaviour.dev("input_items_missing_pagination_fields"):
             return Json(200, {"object": "list", "data": data})
-        return Json(200, {"object": "list", "data": data,
-                          "first_id": data[0]["id"] if data else "",
-                          "last_id": data[-1]["id"] if data else "",
+        return Json(200, {"object": "list", "data": data, "first_id": first_id, "last_id": last_id,
                           "has_more": more})
 
     def _conversation_body(self, body: dict[str, Any], allowed: frozenset[str], *, model_required: bool

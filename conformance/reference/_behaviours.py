@@ -105,6 +105,8 @@ DEVIATIONS: dict[str, str] = {
     "input_items_missing_pagination_fields": "input_items lists lack first_id, last_id and has_more",
     "input_tokens_wrong_shape": "input_tokens answers {\"tokens\": N} without object/input_tokens",
     "input_items_ignore_limit": "input_items ignores limit (returns everything, has_more false)",
+    "input_items_echo_raw": "input_items returns tool items as the caller sent them, without the resource's "
+                            "id and status",
     # --- built-in tools -------------------------------------------------------------------
     "builtin_tools_ignored": "built-in tools (web search, MCP, custom...) are ignored: the model answers in text",
     "annotation_out_of_range": "url_citation end_index points past the end of the message text",

@@ -74,6 +74,13 @@ IMAGE_DETAILS = frozenset({"low", "high", "auto", "original"})
 CACHE_RETENTIONS = frozenset({"in_memory", "24h"})
 MODERATION_MODES = frozenset({"score", "block"})
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+#: item types whose stored resource (ItemResource) requires ``status``: a caller may omit it on input
+STATUS_REQUIRED = frozenset({
+    "computer_call", "computer_call_output", "file_search_call", "web_search_call", "tool_search_call",
+    "tool_search_output", "program_output", "image_generation_call", "code_interpreter_call", "local_shell_call",
+    "shell_call", "shell_call_output", "apply_patch_call", "apply_patch_call_output", "custom_tool_call",
+    "custom_tool_call_output",
+})
 ID_PREFIX = {"message": "msg", "function_call": "fc", "function_call_output": "fco", "reasoning": "rs",
              "compaction": "cmp"}
 
@@ -557,6 +564,8 @@ def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) 
         return found
     out = dict(item)
     out["id"] = _given_id(item, itype)
+    if itype in STATUS_REQUIRED and out.get("status") is None:
+        out["status"] = "completed"
     if itype == "additional_tools":
         if item.get("role", "developer") != "developer":
             raise invalid("Invalid value: additional_tools items must have role 'developer'.", f"{where}.role")
