@@ -73,12 +73,18 @@ def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
     """
     if "core" in case.capabilities:
         return False
-    if ex.request.method == "WS":  # a refused upgrade: the provider has no WebSocket transport here
-        return ex.status in WS_DECLINE_STATUSES
+    if ex.request.method == "WS":  # a refused or ignored upgrade: the provider has no WebSocket transport here
+        return ex.status in WS_DECLINE_STATUSES or _upgrade_ignored(ex)
     if ex.status not in DECLINE_STATUSES or not _expects_success(step):
         return False
     body = ex.json_or_none()
     return isinstance(body, dict) and isinstance(body.get("error"), dict)
+
+
+def _upgrade_ignored(ex: Exchange) -> bool:
+    """A 2xx (not 101) answer to the WebSocket handshake: the server ignored ``Upgrade`` (RFC 9110 7.8
+    allows that) and answered the plain ``GET`` over HTTP, e.g. with a list of stored responses."""
+    return ex.request.method == "WS" and ex.status is not None and 200 <= ex.status < 300
 
 
 def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = None) -> CaseRecording:
@@ -250,7 +256,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             endpoint=("create" if ex.status == 101 else "other") if websocket
             else endpoint_of(ex.request.method, ex.request.path),
             request_body=request_body,
-            stream=ex.request.stream,
+            stream=ex.request.stream and not _upgrade_ignored(ex),  # an ignored upgrade is no stream
             expect_status=step.expected_statuses(),
             profile=profile,
             transport="websocket" if websocket else "http",
@@ -279,8 +285,11 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     elif rec.declined_step is not None:
         outcome = Outcome.UNSUPPORTED
         ex = next(e for e in rec.exchanges if e.step == rec.declined_step)
-        err = (ex.json_or_none() or {}).get("error") or {}
-        message = f"provider declined with HTTP {ex.status}: {str(err.get('message', ''))[:300]}"
+        body = ex.json_or_none()
+        err = (body.get("error") if isinstance(body, dict) else None) or {}
+        detail = ("the WebSocket upgrade was ignored (answered over HTTP)" if _upgrade_ignored(ex)
+                  else str(err.get("message", "") if isinstance(err, dict) else err)[:300])
+        message = f"provider declined with HTTP {ex.status}: {detail}"
     else:
         outcome = Outcome.PASS
         message = ""

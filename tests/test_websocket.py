@@ -285,6 +285,39 @@ def test_a_provider_without_websocket_is_unsupported_never_failed() -> None:
     assert all("HTTP 404" in r.message for r in results)
 
 
+
+def test_a_provider_ignoring_the_upgrade_is_unsupported_never_failed() -> None:
+    """A server without WebSocket mode may ignore ``Upgrade`` (RFC 9110 7.8) and answer the GET over HTTP
+    (llama-stack lists its stored responses with 200 JSON): a decline, not a failed stream."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Plain(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            body = json.dumps({"object": "list", "data": [{"id": "resp_x" * 20000}]}).encode()  # > 64 KiB
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+        with Recorder(Target(base, "m", api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
+            results = [judge(record_case(CASES[c], rec)) for c in sorted(CASES)
+                       if "compaction" not in CASES[c].capabilities]
+    finally:
+        httpd.shutdown()
+    assert results and [(r.case.id, r.outcome.value, r.message) for r in results
+                        if r.outcome is not Outcome.UNSUPPORTED] == []
+    assert all("HTTP 200: the WebSocket upgrade was ignored" in r.message for r in results)
+
+
 WS_PROOFS = [
     ("ws.text_frames", "ws_binary_frames", "streaming.websocket_sequential"),
     ("stream.event_schema", "ws_error_event_shape", "streaming.websocket_previous_response_not_found"),

@@ -158,8 +158,10 @@ class Step:
 MODEL_BEHAVIOUR = "model_behaviour"
 BEHAVIOURAL_ASSERTIONS = frozenset({"output_text", "function_call", "json_output",
                                     "sdk_output_text", "sdk_function_call", "sdk_parsed"})
-#: Capabilities that are themselves probes a model must follow (the reference model refuses on request).
-BEHAVIOURAL_CAPABILITIES = frozenset({"refusal_probe"})
+#: Capabilities that make a case behavioural by themselves: a probe only a probe-following model answers
+#: (the reference model refuses on request), or ``model_behaviour`` listed by a case whose verdict depends on
+#: what the model chooses to do although it asserts through ``json`` (e.g. whether it reaches a tool call).
+BEHAVIOURAL_CAPABILITIES = frozenset({"refusal_probe", MODEL_BEHAVIOUR})
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,8 @@ class Case:
     def needs(self) -> tuple[str, ...]:
         """What a target must offer to run this case: its capabilities, plus ``model_behaviour`` when
         behavioural (a mock or random-weight model declares ``{model_behaviour: false}``)."""
-        return self.capabilities + ((MODEL_BEHAVIOUR,) if self.behavioural else ())
+        extra = (MODEL_BEHAVIOUR,) if self.behavioural and MODEL_BEHAVIOUR not in self.capabilities else ()
+        return self.capabilities + extra
 
 
 # ---------------------------------------------------------------------------- YAML -> data

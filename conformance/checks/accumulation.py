@@ -219,7 +219,7 @@ def final_output_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     announced: set[int] = set()
     announced_ids: set[str] = set()  # an item announced without its output_index still was announced
     added = 0
-    for index, data in stream_events(ex):
+    for _index, data in stream_events(ex):
         out = data.get("output_index")
         if data.get("type") == "response.output_item.added":
             added += 1
