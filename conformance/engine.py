@@ -193,7 +193,7 @@ def _record_turn(ws: WSRecorder, step: Step, path: str, body: Any, headers: dict
     return ex
 
 
-def _advisory(results: list[CheckResult]) -> list[CheckResult]:
+def _advisory(results: Iterable[CheckResult]) -> list[CheckResult]:
     """Automatic checks on an SDK step's traffic are reported as warnings, never fail the sdk case.
 
     The sdk group answers "does the official SDK work against this endpoint"; whether the same

@@ -12,8 +12,19 @@ from pathlib import Path
 import pytest
 
 from conformance.baseline import (
-    CHANGED, EXPECTED, OK, REGRESSION, UNEXPECTED_PASS, Baseline, BaselineError, Expectation, classify, gate,
-    load_baseline, updated, write_baseline,
+    CHANGED,
+    EXPECTED,
+    OK,
+    REGRESSION,
+    UNEXPECTED_PASS,
+    Baseline,
+    BaselineError,
+    Expectation,
+    classify,
+    gate,
+    load_baseline,
+    updated,
+    write_baseline,
 )
 from conformance.report.diff import diff_documents, format_diff
 

@@ -17,7 +17,7 @@ import pytest
 from conformance import schemas
 from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
-from conformance.cases import Case, evaluate, load_all, load_cases
+from conformance.cases import Case, evaluate, load_all
 from conformance.checks import CheckContext, run_checks
 from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.recorder import Limits, Recorder, Target

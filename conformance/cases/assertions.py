@@ -1000,4 +1000,4 @@ def capture_value(exchange: Exchange, path: str) -> Any:
 
 # The official-SDK assertions (sdk_ok, sdk_output_text, ...) live with the SDK runner; importing
 # them here registers them in ASSERTIONS (conformance/sdk/assertions.py never imports openai eagerly).
-from ..sdk import assertions as _sdk_assertions  # noqa: F401
+from ..sdk import assertions as _sdk_assertions  # noqa: F401, E402

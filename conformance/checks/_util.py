@@ -10,7 +10,7 @@ import json
 import math
 from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
 from .._exchange import Exchange, SSEEvent
@@ -30,7 +30,7 @@ DONE_SENTINEL = "[DONE]"
 # ---------------------------------------------------------------- values
 
 
-def is_int(value: Any) -> bool:
+def is_int(value: Any) -> TypeGuard[int]:
     """A JSON integer (``bool`` is an ``int`` subclass in Python but not a JSON number)."""
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -39,7 +39,7 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def nonempty_str(value: Any) -> bool:
+def nonempty_str(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value != ""
 
 

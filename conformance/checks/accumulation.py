@@ -292,7 +292,7 @@ def reasoning_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]
             elif kind == done_type:
                 record.versions[kind] = (data.get("text"), f"events[{index}].text")
             elif kind == part_done and isinstance(data.get("part"), dict):
-                record.versions[kind] = (data["part"].get("text"), f"events[{index}].part.text")
+                record.versions[str(kind)] = (data["part"].get("text"), f"events[{index}].part.text")
     for index, data in stream_events(ex):
         if data.get("type") != "response.output_item.done" or not isinstance(data.get("item"), dict):
             continue

@@ -189,13 +189,13 @@ def usage(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(f"usage.{details} is {short(value) if details in use else 'missing'}, expected an object",
                           f"{where}.{details}")
             continue
-        for key in (required, optional):
-            if key is None or (key == optional and key not in value):
+        for field in (required, optional):
+            if field is None or (field == optional and field not in value):
                 continue
-            count = value.get(key)
+            count = value.get(field)
             if not is_int(count) or count < 0:
-                yield Finding(f"usage.{details}.{key} is {short(count) if key in value else 'missing'}, "
-                              "expected an integer >= 0", f"{where}.{details}.{key}")
+                yield Finding(f"usage.{details}.{field} is {short(count) if field in value else 'missing'}, "
+                              "expected an integer >= 0", f"{where}.{details}.{field}")
     cached = (use.get("input_tokens_details") or {}).get("cached_tokens") if isinstance(
         use.get("input_tokens_details"), dict) else None
     if is_int(cached) and "input_tokens" in counts and cached > counts["input_tokens"]:
@@ -309,7 +309,7 @@ def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
 
 def concatenated_output_text(body: dict[str, Any]) -> str:
     """What the SDKs compute as ``output_text``: every output_text part of every message, in order."""
-    texts = []
+    texts: list[str] = []
     for _, item in _output(body):
         if item.get("type") == "message" and isinstance(item.get("content"), list):
             texts.extend(p["text"] for p in item["content"]

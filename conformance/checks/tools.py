@@ -216,7 +216,7 @@ def tool_input_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
                 continue
             value, where = _item_value(final[1], key, fields.get(key))
             if where is not None:
-                chain.append(("terminal response", value, f"events[{found[0]}].response.output[{final[0]}]{where}"))
+                chain.append(("terminal response", value, f"events[{found[0] if found else -1}].response.output[{final[0]}]{where}"))
     for key, chain in links.items():
         for name_a, a, path_b, name_b, b in _chain(chain):
             what = f"output_index {key[0]}" + (f" command_index {key[1]}" if len(key) > 1 else "")

@@ -12,12 +12,21 @@ from typing import Any
 
 from ._behaviours import Behaviour
 from ._errors import ApiError, invalid, not_found
-from ._requests import (COMPACT_PARAMS, TOKEN_COUNT_PARAMS, Prepared, check_model, check_unknown,
-                        normalize_input, normalize_text, normalize_tool_choice, normalize_tools,
-                        prepare_create, resolve_previous)
-from ._responses import (Outcome, build_events, encode_compaction, model_input, now, render_response,
-                         run_model)
 from ._model import count_tokens, input_token_count
+from ._requests import (
+    COMPACT_PARAMS,
+    TOKEN_COUNT_PARAMS,
+    Prepared,
+    check_model,
+    check_unknown,
+    normalize_input,
+    normalize_text,
+    normalize_tool_choice,
+    normalize_tools,
+    prepare_create,
+    resolve_previous,
+)
+from ._responses import Outcome, build_events, encode_compaction, model_input, now, render_response, run_model
 from ._store import Conversation, Record, Store, new_id
 
 BACKGROUND_DELAY_S = 0.3
@@ -184,7 +193,7 @@ class Api:
         items = list(record.input_items)
         if order == "desc":
             items.reverse()
-        after = (query.get("after") or [None])[-1]
+        after = (query.get("after") or [""])[-1]
         if after:
             ids = [i.get("id") for i in items]
             items = items[ids.index(after) + 1:] if after in ids else []

@@ -303,7 +303,7 @@ class _Turn:
 
     def code_interpreter(self, tool: dict[str, Any]) -> list[dict[str, Any]]:
         container = tool.get("container")
-        call = {"id": new_id("ci"), "type": "code_interpreter_call", "status": "completed",
+        call: dict[str, Any] = {"id": new_id("ci"), "type": "code_interpreter_call", "status": "completed",
                 "container_id": container if isinstance(container, str) else new_id("cntr"),
                 "code": CODE, "outputs": None}
         if "code_interpreter_call.outputs" in self.include:
@@ -371,7 +371,7 @@ class _Turn:
     def shell(self, tool: dict[str, Any]) -> list[dict[str, Any]]:
         command = self.value("command", "echo OK")
         self.tokens += count_tokens(command)
-        env = tool.get("environment") if isinstance(tool.get("environment"), dict) else {}
+        env: dict[str, Any] = tool["environment"] if isinstance(tool.get("environment"), dict) else {}
         hosted = env.get("type") in ("container_auto", "container_reference")
         environment: dict[str, Any] | None = None
         if hosted:

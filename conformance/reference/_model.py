@@ -306,7 +306,7 @@ def generate(inp: ModelInput, *, probes: bool = True, honour_tool_choice: bool =
     fallback = _directive_reply(inp) or "OK"
     fmt = inp.text_format if isinstance(inp.text_format, dict) else {}
     if honour_format and fmt.get("type") == "json_schema":
-        schema = fmt.get("schema") if isinstance(fmt.get("schema"), dict) else {}
+        schema: dict[str, Any] = fmt["schema"] if isinstance(fmt.get("schema"), dict) else {}
         if _schema_type(schema) == "object" or "properties" in schema:
             doc: Any = object_for(schema, texts)
         else:

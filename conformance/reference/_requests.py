@@ -536,7 +536,7 @@ def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) 
         return {"id": _given_id(item, "message"), "type": "message", "role": role, "status": "completed",
                 "content": _parts(item["content"], where, role)}
     if itype == "function_call":
-        call = {"id": _given_id(item, itype), "type": "function_call",
+        call: dict[str, Any] = {"id": _given_id(item, itype), "type": "function_call",
                 "call_id": _require_str(item, "call_id", where), "name": _require_str(item, "name", where),
                 "arguments": _require_str(item, "arguments", where), "status": "completed"}
         if isinstance(item.get("namespace"), str):

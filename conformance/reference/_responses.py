@@ -269,7 +269,7 @@ def _add_logprobs(outcome: Outcome, top: int) -> None:
             if part.get("type") != "output_text" or "logprobs" not in part:
                 continue
             entries = []
-            for n, piece in enumerate(_text_pieces(part.get("text", "")) if part.get("text") else []):
+            for piece in _text_pieces(part.get("text", "")) if part.get("text") else []:
                 alts = [{"token": piece, "logprob": -0.01, "bytes": list(piece.encode())}]
                 alts += [{"token": f"alt{k}", "logprob": -5.0 - k, "bytes": list(f"alt{k}".encode())}
                          for k in range(1, top)]

@@ -16,7 +16,7 @@ import time
 import traceback
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from . import _websocket as ws
@@ -192,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Sec-WebSocket-Accept", ws.accept_key(self.headers["Sec-WebSocket-Key"].strip()))
         self._common_headers(request_id)
         self.end_headers()
-        ws.serve(ws.Connection(self.connection, self.rfile, self.behaviour), self.server.api)
+        ws.serve(ws.Connection(self.connection, cast(BinaryIO, self.rfile), self.behaviour), self.server.api)
 
     def _check_auth(self) -> None:
         key = self.server.api_key

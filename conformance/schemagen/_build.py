@@ -340,9 +340,9 @@ def build_profile(profile: Profile, spec_dir: Path) -> dict[str, bytes]:
     _rewrite_unions(defs, conv, unions)
     _open_server_schemas(defs, server, conv)
 
-    for role, name in profile.roles.items():
-        if name is not None and name not in defs:
-            raise KeyError(f"{profile.name}: role {role} -> {name} not bundled")
+    for role, bundled in profile.roles.items():
+        if bundled is not None and bundled not in defs:
+            raise KeyError(f"{profile.name}: role {role} -> {bundled} not bundled")
 
     schema_id = f"{ID_BASE}{profile.name}/components.json"
     components = {"$schema": SCHEMA_DIALECT, "$id": schema_id, "$defs": defs}
@@ -476,7 +476,7 @@ def _endpoints(spec: dict, profile: Profile) -> list[dict]:
             for ct in sorted(req):
                 req_schema = _schema_label(req[ct].get("schema"), spec)
                 break
-            responses: dict[str, dict[str, str]] = {}
+            responses: dict[str, dict[str, str | None]] = {}
             for status, resp in sorted(op.get("responses", {}).items()):
                 if "$ref" in resp:
                     resp = spec["components"]["responses"][resp["$ref"].rsplit("/", 1)[-1]]

@@ -15,6 +15,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import upstream_chat  # noqa: E402
 from fastresponses import (  # noqa: E402
     AgentAdapter,
     AgentRun,
@@ -24,8 +25,6 @@ from fastresponses import (  # noqa: E402
     UsageDelta,
 )
 from fastresponses.models import FunctionCallItem  # noqa: E402
-
-import upstream_chat  # noqa: E402
 
 
 def _dump(obj: Any) -> Any:
