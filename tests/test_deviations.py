@@ -132,7 +132,6 @@ CASE_PROOFS: dict[str, tuple[str, ...]] = {
                        "parameters.conversation", "input.assistant_output_message"),
     "ignore_tool_choice": ("parameters.tool_choice_allowed_tools_required",),
     "input_tokens_wrong_shape": ("endpoints.input_tokens",),
-    "delete_wrong_shape": ("endpoints.delete_result",),
     "unknown_id_500": ("errors.delete_unknown_id", "errors.cancel_unknown_id", "errors.input_items_unknown_id"),
     "validation_500": ("extensions.max_tokens_alias", "extensions.chat_shaped_function_tool"),
 }
