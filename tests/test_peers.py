@@ -33,6 +33,9 @@ KEYWORD = "not sdk"
 MAX_ERRORS: dict[tuple[str, str], int] = {
     ("litellm", "bridged"): 6, ("litellm", "mock"): 24, ("fastresponses", "probe-agent"): 0,
     ("llamacpp", "tiny-random-llama"): 3,
+    # llama-stack: 500s on truncation auto / user 5 / json_schema without name or schema; the MCP cases need
+    # the public MCP server (502 offline)
+    ("llamastack", "upstream/probe"): 12,
 }
 
 
