@@ -210,10 +210,17 @@ def forced_tool(body: dict[str, Any], tools: list[dict[str, Any]], messages: lis
         named = called_name(messages)
         if named:
             for tool in tools:
-                if tool["name"].lower() == named.lower():
+                if names_match(tool["name"], named):
                     return tool
         return tools[0]
     return None
+
+
+def names_match(tool_name: str, named: str) -> bool:
+    """``call the function X`` reaches the tool X, or X inside a namespace: bridges flatten a Responses
+    ``namespace`` tool's functions into chat tools named ``<namespace>__X`` (LiteLLM) or ``<namespace>.X``."""
+    tool_name, named = tool_name.lower(), named.lower()
+    return tool_name == named or tool_name.endswith(("__" + named, "." + named))
 
 
 def called_name(messages: list[dict[str, Any]]) -> str | None:
@@ -238,7 +245,7 @@ def decide(body: dict[str, Any]) -> dict[str, Any]:
     if tools and body.get("tool_choice") != "none":
         named = called_name(messages)
         for tool in tools:
-            if named and tool["name"].lower() == named.lower():
+            if named and names_match(tool["name"], named):
                 return {"call": (tool["name"], json.dumps(_arguments(tool, texts)))}
     reply = directive_reply(messages) or "OK"
     fmt = body.get("response_format") if isinstance(body.get("response_format"), dict) else {}

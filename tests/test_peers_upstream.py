@@ -94,6 +94,14 @@ def test_forced_function_call_with_set_to_arguments(base_url: str) -> None:
     assert text(none) == "OK"
 
 
+def test_a_namespaced_function_flattened_by_a_bridge_is_called_by_its_bare_name(base_url: str) -> None:
+    flat = {"type": "function", "function": {**WEATHER["function"], "name": "crm__get_weather"}}
+    doc = answer(base_url, [{"role": "user", "content": "Call the function get_weather."}], tools=[flat])
+    assert doc["choices"][0]["message"]["tool_calls"][0]["function"]["name"] == "crm__get_weather"
+    other = answer(base_url, [{"role": "user", "content": "Call the function weather."}], tools=[flat])
+    assert text(other) == "OK"  # a suffix of the name is not a namespace match
+
+
 def test_function_result_is_the_last_tool_message(base_url: str) -> None:
     msgs = [{"role": "user", "content": "call the function get_weather"},
             {"role": "assistant", "content": None, "tool_calls": [
