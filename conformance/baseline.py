@@ -228,6 +228,7 @@ def write_baseline(baseline: Baseline) -> None:
     header = ("# responses-conformance baseline: the cases this provider/model is expected not to pass.\n"
               "# A run fails on regressions; with --strict also on unexpected passes (stale entries).\n"
               "# Edit the reasons; regenerate with --update-baseline. See docs/baselines.md.\n")
+    header += "".join(line + "\n" for line in _own_comments(baseline.path, header))
     baseline.path.parent.mkdir(parents=True, exist_ok=True)
     baseline.path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
 
@@ -246,3 +247,19 @@ def baseline_path_for(spec: Path, provider: str, model: str) -> Path:
 
 __all__ = ["Baseline", "BaselineError", "Expectation", "Gate", "GateItem", "baseline_path_for", "classify", "gate",
            "load_baseline", "outcomes_of_document", "updated", "write_baseline"]
+
+
+def _own_comments(path: Path, header: str) -> list[str]:
+    """The comment lines a person added to the file's leading comment block (kept by ``--update-baseline``)."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return []
+    ours = set(header.splitlines())
+    kept: list[str] = []
+    for line in lines:
+        if not line.startswith("#"):
+            break
+        if line not in ours:
+            kept.append(line)
+    return kept

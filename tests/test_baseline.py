@@ -93,6 +93,11 @@ def test_update_keeps_reasons_and_deselected_entries(tmp_path: Path) -> None:
     write_baseline(new)
     again = load_baseline(path)
     assert {k: (v.outcome, v.reason) for k, v in again.entries.items()} == {k: (v.outcome, v.reason) for k, v in new.entries.items()}
+    # a comment a person added to the header survives the next update
+    path.write_text(path.read_text().replace("provider:", "# Reasons written by hand.\nprovider:", 1))
+    write_baseline(updated(again, [("a", "fail", "x")], path, "p", "m"))
+    text = path.read_text()
+    assert text.count("# Reasons written by hand.\n") == 1 and text.count("# responses-conformance baseline") == 1
 
 
 def test_cli_gating_end_to_end(tmp_path: Path) -> None:
