@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--skip-capability", action="append", default=[], metavar="CAP",
                      help="capability the target declares unavailable (its cases become skipped)")
     run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
+    run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the selected cases (round-robin over the "
+                     "sorted case ids; merge the shards' results with `matrix`)")
     run.add_argument("--idle-timeout", type=float, default=60.0)
     run.add_argument("--deadline", type=float, default=180.0)
     run.add_argument("-q", "--quiet", action="store_true")
@@ -132,16 +134,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, headers=args.header,
         provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
         variants=args.variant, skip_capabilities=args.skip_capability,
-        limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline),
+        limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline), shard=_shard(args),
     )
     return _run_target(args, opts, cases, json_path=args.json)
+
+
+def _shard(args: argparse.Namespace) -> Any:
+    from .shard import parse_shard
+
+    if not args.shard:
+        return None
+    try:
+        return parse_shard(args.shard)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None) -> int:
     """One pytest session against one provider/model; writes its JSON, HTML and JUnit reports."""
     from .baseline import BaselineError, baseline_path_for, load_baseline
     from .recorder import ConfigError
-    from .session import ConformanceSession, slug
+    from .session import ConformanceSession, report_stem
 
     try:
         sess = ConformanceSession(opts)
@@ -161,7 +174,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         except BaselineError as exc:
             sess.close()
             raise UsageError(str(exc)) from None
-    stem = f"{slug(sess.target.provider)}__{slug(sess.target.model)}"
+    stem = report_stem(sess.target.provider, sess.target.model, opts.shard)
     reports: Path = args.reports
     json_path = json_path or reports / f"{stem}.json"
     if json_path.exists() and not json_path.is_file():
@@ -183,6 +196,8 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
             pytest_args.append("--update-baseline")
     if args.keyword:
         pytest_args += ["-k", args.keyword]
+    if opts.shard is not None:
+        pytest_args += ["--shard", str(opts.shard)]
     if args.quiet:
         pytest_args.append("-q")
     import pytest
@@ -230,6 +245,7 @@ def _run_config(args: argparse.Namespace) -> int:
         raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "
                          "(put those in the providers file)")
     cases = _load_cases(args)
+    shard = _shard(args)
     known_caps = {c for case in cases for c in case.needs}
     try:
         providers = load_providers(args.config)
@@ -249,7 +265,7 @@ def _run_config(args: argparse.Namespace) -> int:
                   f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
     codes: list[int] = []
     written: list[Path] = []
-    from .session import slug
+    from .session import report_stem
 
     for t, headers in planned:
         p = t.provider
@@ -258,6 +274,7 @@ def _run_config(args: argparse.Namespace) -> int:
             auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
+            shard=shard,
         )
         print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
         try:
@@ -266,7 +283,7 @@ def _run_config(args: argparse.Namespace) -> int:
             print(f"responses-conformance: error: {t.label}: {exc}", file=sys.stderr)
             code = EXIT_USAGE
         codes.append(code)
-        candidate = args.reports / f"{slug(p.name)}__{slug(t.model.name)}.json"
+        candidate = args.reports / f"{report_stem(p.name, t.model.name, shard)}.json"
         if candidate.is_file():
             written.append(candidate)
         print(f"== {t.label}: exit {code}", flush=True)

@@ -20,6 +20,7 @@ from .engine import CaseResult, judge, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
 from .report import build_results, format_summary, write_results
 from .session import ConformanceSession, RunOptions
+from .shard import Shard, parse_shard
 
 if TYPE_CHECKING:
     from .baseline import Baseline, Gate
@@ -48,6 +49,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--variant", action="append", default=[], help="embedded server: switch on a benign variant")
     group.addoption("--skip-capability", action="append", default=[],
                     help="capability the target declares unavailable: its cases are skipped (declared)")
+    group.addoption("--shard", default=None, dest="conformance_shard", metavar="I/N",
+                    help="run only shard I of N (round-robin over the sorted case ids; see conformance/shard.py)")
     group.addoption("--conformance-json", default=None, help="results JSON path (default reports/<provider>__<model>.json)")
     group.addoption("--idle-timeout", type=float, default=60.0, help="seconds without a byte before a stream counts as stalled")
     group.addoption("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
@@ -75,7 +78,18 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         skip_capabilities=config.getoption("skip_capability"),
         json_path=Path(json_path) if json_path else None,
         limits=Limits(idle_timeout_s=config.getoption("idle_timeout"), deadline_s=config.getoption("deadline")),
+        shard=_shard_option(config),
     )
+
+
+def _shard_option(config: pytest.Config) -> Shard | None:
+    raw = config.getoption("conformance_shard")
+    if not raw:
+        return None
+    try:
+        return parse_shard(raw)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _is_case_file(path: Path) -> bool:
@@ -215,6 +229,8 @@ def pytest_configure(config: pytest.Config) -> None:
     if opts.json_path is not None and opts.json_path.exists() and not opts.json_path.is_file():
         raise pytest.UsageError(f"--conformance-json {opts.json_path}: not a regular file")
     config.stash[OPTIONS_KEY] = opts
+    if opts.shard is not None:
+        config.pluginmanager.register(_ShardSelection(opts.shard), "conformance-shard")
 
 
 def _where(expected: Any) -> str:
@@ -245,6 +261,22 @@ def _baseline(config: pytest.Config) -> Baseline | None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Remember every case that exists before -k deselects some: baseline entries for those are not stale."""
     config.stash[KNOWN_IDS_KEY] = [item.case.id for item in items if isinstance(item, CaseItem)]
+
+
+class _ShardSelection:
+    """``--shard I/N``: keeps this shard's cases after -k has deselected (a second hook of the same name
+    cannot live in this module, hence a small plugin object registered by pytest_configure)."""
+
+    def __init__(self, shard: Shard) -> None:
+        self.shard = shard
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_collection_modifyitems(self, config: pytest.Config, items: list[pytest.Item]) -> None:
+        keep = self.shard.select(item.case.id for item in items if isinstance(item, CaseItem))
+        dropped = [item for item in items if isinstance(item, CaseItem) and item.case.id not in keep]
+        if dropped:
+            config.hook.pytest_deselected(items=dropped)
+            items[:] = [item for item in items if not isinstance(item, CaseItem) or item.case.id in keep]
 
 
 def _ensure_session(config: pytest.Config) -> ConformanceSession:

@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .engine import CaseResult, Scheduler
 from .recorder import ConfigError, Limits, Recorder, Target
+from .shard import Shard
 
 EMBEDDED_PROVIDER = "reference"
 EMBEDDED_MODEL = "reference-1"
@@ -40,6 +41,7 @@ class RunOptions:
     skip_capabilities: Sequence[str] = ()
     json_path: Path | None = None
     limits: Limits = field(default_factory=Limits)
+    shard: Shard | None = None  # --shard I/N: this run holds only that share of the cases
 
 
 def parse_header(raw: str) -> tuple[str, str]:
@@ -52,6 +54,12 @@ def parse_header(raw: str) -> tuple[str, str]:
 
 def slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-") or "unnamed"
+
+
+def report_stem(provider: str, model: str, shard: Shard | None = None) -> str:
+    """``<provider>__<model>`` (``__shard2of4`` added for a shard), the name of a run's report files."""
+    stem = f"{slug(provider)}__{slug(model)}"
+    return f"{stem}__{shard.suffix}" if shard else stem
 
 
 def utc_now() -> str:
@@ -127,7 +135,7 @@ class ConformanceSession:
         return None
 
     def default_json_path(self, root: Path) -> Path:
-        return root / "reports" / f"{slug(self.target.provider)}__{slug(self.target.model)}.json"
+        return root / "reports" / f"{report_stem(self.target.provider, self.target.model, self.opts.shard)}.json"
 
     def run_meta(self, complete: bool) -> dict[str, Any]:
         from .schemas import spec_info
@@ -147,6 +155,7 @@ class ConformanceSession:
             "deviations": list(self.opts.deviations),
             "variants": list(self.opts.variants),
             "sdk_version": _sdk_version(),
+            "shard": str(self.opts.shard) if self.opts.shard else None,
         }
 
     def close(self) -> None:
