@@ -75,10 +75,23 @@ def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
         return False
     if ex.request.method == "WS":  # a refused or ignored upgrade: the provider has no WebSocket transport here
         return ex.status in WS_DECLINE_STATUSES or _upgrade_ignored(ex)
-    if ex.status not in DECLINE_STATUSES or not _expects_success(step):
+    if ex.status not in DECLINE_STATUSES or not (_expects_success(step) or _route_missing(step, ex)):
         return False
     body = ex.json_or_none()
     return isinstance(body, dict) and isinstance(body.get("error"), dict)
+
+
+#: sibling endpoints at a fixed path (no id in it): a 404/405/501 there can only mean the route is missing
+FIXED_ROUTE_ENDPOINTS = frozenset({"compact", "input_tokens"})
+
+
+def _route_missing(step: Step, ex: Exchange) -> bool:
+    """An error-case step on a fixed-path sibling endpoint that expects its own 4xx (a 400 for a missing
+    model, say) but is told the route does not exist: the provider lacks the endpoint, so the case's optional
+    capability is declined; it never reached the validation the case judges."""
+    statuses = step.expected_statuses()
+    return (bool(statuses) and all(400 <= s < 500 and s not in (404, 405) for s in statuses)
+            and ex.status in (404, 405, 501) and endpoint_of(ex.request.method, ex.request.path) in FIXED_ROUTE_ENDPOINTS)
 
 
 def _upgrade_ignored(ex: Exchange) -> bool:
