@@ -210,3 +210,27 @@ def test_matrix_command(tmp_path: Path) -> None:
     assert out.read_text().startswith("<!DOCTYPE html>")
     assert main(["matrix", str(tmp_path / "reports"), "-o", str(out)]) == 0  # a directory of results files
     assert main(["matrix", str(tmp_path / "missing.json"), "-o", str(out)]) == 2
+
+
+def test_top_findings_count_each_deviation_once_per_case() -> None:
+    from conformance.report._matrix_findings import top_findings
+
+    def case(cid: str, *findings: tuple[str, str]) -> dict[str, Any]:
+        return {"id": cid, "outcome": "fail", "checks": [
+            {"name": "response.schema", "outcome": "fail", "message": "x",
+             "findings": [{"path": p, "message": m} for p, m in findings]}]}
+
+    cases = [case("a", ("$.output[0].id", "missing"), ("$.output[3].id", "missing")),
+             case("b", ("$.output[1].id", "missing"), ("$.usage", "bad")),
+             {"id": "c", "outcome": "pass", "checks": [{"name": "response.schema", "outcome": "fail", "findings": []}]}]
+    assert top_findings(cases) == [("response.schema: $.output[*].id missing", 2), ("response.schema: $.usage bad", 1)]
+
+
+def test_the_page_lists_each_column_s_most_common_findings(tmp_path: Path) -> None:
+    page = render(load(write_runs(tmp_path, four_runs())))
+    section = page[page.index('<section id="findings">'):page.index("</section>")]
+    assert section.count("<details") == 4
+    # the reference columns fail nothing; the deviated ones name what the deviations broke
+    assert "reference / reference-1: 0 failing case(s)" in section
+    deviated = section.split("deviated / reference-1")[1].split("</details>")[0]
+    assert "&#x27;sequence_number&#x27; is a required property" in deviated  # missing_sequence_number, top of the list

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_title
+from ._matrix_findings import top_findings
 
 if TYPE_CHECKING:
     from .matrix import Matrix
@@ -54,6 +55,7 @@ td.selected{outline:3px solid #0969da;outline-offset:-3px}
 .score{display:block;font-size:16px;margin-top:3px}
 .counts{display:block;font-weight:normal;color:#57606a}
 .col-dev{display:block;font-weight:normal;color:#8a5300;font-size:11px}
+#findings{padding:8px 16px}#findings details{margin:4px 0}#findings code{white-space:pre-wrap;word-break:break-word}
 #evidence{position:fixed;top:0;right:0;width:min(760px,60vw);height:100vh;overflow:auto;background:#fff;
 border-left:2px solid #0969da;box-shadow:-4px 0 16px rgba(0,0,0,.15);padding:12px 16px;box-sizing:border-box;z-index:10}
 #evidence[hidden]{display:none}
@@ -183,6 +185,21 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
+def _findings_section(w: Any, cols: list[Any]) -> None:
+    """Per column, the failing findings that explain the most failed cases (escaped, static)."""
+    w('<section id="findings"><h2>Most common failing findings per column</h2>'
+      '<p class="meta">Each failing check finding, indices normalised, counted once per case it fails: one '
+      "deviation repeated across many cases shows up at the top.</p>")
+    for ci, col in enumerate(cols):
+        top = top_findings(col.cases.values())
+        failing = sum(1 for c in col.cases.values() if c.get("outcome") == "fail")
+        w(f'<details data-col="{ci}"><summary>{_e(col.provider)} / {_e(col.model)}: {failing} failing case(s)</summary>')
+        if top:
+            w("<ol>" + "".join(f"<li><code>{_e(key)}</code> \u2014 {n} case(s)</li>" for key, n in top) + "</ol>")
+        w("</details>")
+    w("</section>")
+
+
 def render_page(matrix: Matrix, blob: str, title: str) -> str:
     """The whole page as one string (the caller writes it)."""
     cols = matrix.columns
@@ -243,7 +260,9 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
                       f'aria-label="{_e(LABELS[o])}">{SYMBOLS[o]}</td>')
             w("</tr>")
         w("</tbody>")
-    w('</table></div><aside id="evidence" hidden aria-label="evidence"><button class="close" type="button">close \u2715</button>'
+    w('</table></div>')
+    _findings_section(w, cols)
+    w('<aside id="evidence" hidden aria-label="evidence"><button class="close" type="button">close \u2715</button>'
       '<div id="evidence-body"></div></aside>')
     w(f'<script type="application/json" id="matrix-data">{blob}</script>')
     w(f"<script>{JS}</script></body></html>")
