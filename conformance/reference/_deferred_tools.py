@@ -36,7 +36,17 @@ from typing import Any
 
 from ._behaviours import Behaviour
 from ._errors import invalid
-from ._model import ModelInput, _all_texts, _called_name, _directive_reply, _latest_user_text, count_tokens, object_for
+from ._model import (
+    ModelInput,
+    Reply,
+    _all_texts,
+    _directive_reply,
+    _latest_user_text,
+    _preferred,
+    count_tokens,
+    generate,
+    object_for,
+)
 from ._store import new_id
 
 SEARCH_TRIGGER = re.compile(r"use the tool[\s_]search tool", re.IGNORECASE)
@@ -71,15 +81,20 @@ def validate(tool: dict[str, Any], where: str, normalize: Any) -> dict[str, Any]
                               "custom tools.", f"{where}.tools[{i}].type")
         out["tools"] = normalize(members, f"{where}.tools")
     elif ttype == "tool_search":
-        execution = tool.get("execution")
-        if execution is not None and execution not in EXECUTIONS:
-            raise invalid(f"Invalid value: '{execution}'. Supported values are: 'server' and 'client'.",
-                          f"{where}.execution")
+        check_execution(tool, where)
         params = tool.get("parameters")
         if params is not None and not isinstance(params, dict):
             raise invalid(f"Invalid type for '{where}.parameters': expected an object.", f"{where}.parameters",
                           "invalid_type")
     return out
+
+
+def check_execution(obj: dict[str, Any], where: str) -> None:
+    """``execution`` of a tool_search tool or item: absent/null, ``server`` or ``client``."""
+    execution = obj.get("execution")
+    if execution is not None and execution not in EXECUTIONS:
+        raise invalid(f"Invalid value: '{execution}'. Supported values are: 'server' and 'client'.",
+                      f"{where}.execution")
 
 
 def validate_function_extras(tool: dict[str, Any], where: str) -> dict[str, Any]:
@@ -158,17 +173,17 @@ def public(tool: dict[str, Any]) -> dict[str, Any]:
 # --- the reply ------------------------------------------------------------------------------
 
 def respond(context: list[dict[str, Any]], current: list[dict[str, Any]], inp: ModelInput, tools: list[dict[str, Any]],
-            behaviour: Behaviour, generate: Any, message: Any) -> list[dict[str, Any]] | None:
+            behaviour: Behaviour, render: Any) -> list[dict[str, Any]] | None:
     """The output items when a program, a tool search or a programmatic call is involved, else ``None``.
 
     ``tools`` are the request's tools as declared (namespaces and deferred functions included);
-    ``generate`` runs the ordinary model on a :class:`ModelInput` and returns its output items (used
-    after a hosted tool search); ``message`` makes an assistant message item from a text.
+    ``render`` turns a model :class:`Reply` into output items, as the ordinary model's replies are (the
+    turn after a hosted tool search, the message after a program's output).
     """
     if behaviour.dev("probes_ignored"):
         return None
     everything = context + current
-    resumed = _resume_program(everything, current, inp, behaviour, message)
+    resumed = _resume_program(everything, current, inp, behaviour, render)
     if resumed is not None:
         return resumed
     choice = inp.tool_choice
@@ -183,12 +198,12 @@ def respond(context: list[dict[str, Any]], current: list[dict[str, Any]], inp: M
     if (search is not None and SEARCH_TRIGGER.search(text) and _deferred(tools)
             and not behaviour.dev("deferred_tools_loaded_upfront")
             and not (current and current[-1].get("type") == "tool_search_output")):
-        return _tool_search(search, inp, tools, behaviour, generate)
+        return _tool_search(search, inp, tools, behaviour, render)
     return None
 
 
 def _tool_search(search: dict[str, Any], inp: ModelInput, tools: list[dict[str, Any]], behaviour: Behaviour,
-                 generate: Any) -> list[dict[str, Any]]:
+                 render: Any) -> list[dict[str, Any]]:
     call_id = new_id("call")
     if search.get("execution") == "client":
         params = search.get("parameters")
@@ -204,17 +219,13 @@ def _tool_search(search: dict[str, Any], inp: ModelInput, tools: list[dict[str, 
     ]
     after = ModelInput(inp.instructions, inp.conversation, inp.current_input,
                        inp.tools + callable_functions([], items, behaviour), inp.tool_choice, inp.text_format)
-    return items + generate(after)
+    return items + render(generate(after))
 
 
 def _program_caller(tools: list[dict[str, Any]], inp: ModelInput) -> dict[str, Any] | None:
     candidates = [f for f in _functions(tools, loaded=False)
                   if isinstance(f.get("allowed_callers"), list) and "programmatic" in f["allowed_callers"]]
-    named = _called_name(inp)
-    for tool in candidates:
-        if named is not None and tool["name"].lower() == named.lower():
-            return tool
-    return candidates[0] if candidates else None
+    return _preferred(inp, candidates)
 
 
 def _program(inp: ModelInput, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -243,7 +254,7 @@ def _program_item(call_id: str, code: str) -> dict[str, Any]:
 
 
 def _resume_program(everything: list[dict[str, Any]], current: list[dict[str, Any]], inp: ModelInput,
-                    behaviour: Behaviour, message: Any) -> list[dict[str, Any]] | None:
+                    behaviour: Behaviour, render: Any) -> list[dict[str, Any]] | None:
     if not current or current[-1].get("type") != "function_call_output":
         return None
     output = current[-1]
@@ -257,18 +268,10 @@ def _resume_program(everything: list[dict[str, Any]], current: list[dict[str, An
     if program is None:
         raise invalid(f"No program item found for caller_id '{caller.get('caller_id')}': pass the program item "
                       "back with the function call.", "input", "program_not_found")
-    result = _output_text(output.get("output"))
+    result = inp.current_input[-1].text  # the function output as the model reads it (its Turn)
     reply = _directive_reply(inp) or result or "OK"
     return [{"id": new_id("po"), "type": "program_output", "call_id": program["call_id"], "result": result,
-             "status": "completed"}, message(reply)]
-
-
-def _output_text(output: Any) -> str:
-    if isinstance(output, str):
-        return output
-    if isinstance(output, list):
-        return "".join(str(p.get("text", "")) for p in output if isinstance(p, dict))
-    return ""
+             "status": "completed"}, *render(Reply("text", text=reply))]
 
 
 def output_tokens(items: list[dict[str, Any]]) -> int:

@@ -14,8 +14,8 @@ from urllib.parse import urlsplit
 
 from ._behaviours import Behaviour
 from ._builtin_tools import validate_tool
+from ._deferred_tools import check_execution, validate_function_extras
 from ._deferred_tools import validate as validate_deferred
-from ._deferred_tools import validate_function_extras
 from ._errors import ApiError, invalid
 from ._store import Record, Store, new_id
 
@@ -581,9 +581,7 @@ def _normalize_item(itype: str, item: dict[str, Any], where: str, store: Store) 
     if itype == "program_output":
         _require_str(item, "call_id", where)
     if itype in ("tool_search_call", "tool_search_output"):
-        if item.get("execution") is not None and item["execution"] not in ("server", "client"):
-            raise invalid(f"Invalid value: '{item['execution']}'. Supported values are: 'server' and 'client'.",
-                          f"{where}.execution")
+        check_execution(item, where)
     if itype == "tool_search_call" and not isinstance(item.get("arguments"), dict):
         raise invalid(f"Missing required parameter: '{where}.arguments'.", f"{where}.arguments",
                       "missing_required_parameter")

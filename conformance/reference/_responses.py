@@ -211,9 +211,7 @@ def run_model(prep: Prepared, behaviour: Behaviour) -> Outcome:
     inp = model_input(prep.params["instructions"], prep.context_before, prep.input_items, prep.params, behaviour)
     deferred = deferred_respond(  # programs and tool search: _deferred_tools
         prep.context_before, prep.input_items, inp, declared_tools(prep.context_before, prep.input_items, prep.params),
-        behaviour, lambda after: outcome_for(generate(after), 0, None, behaviour).output,
-        lambda text: {"id": new_id("msg"), "type": "message", "status": _item_status("completed", behaviour),
-                      "role": "assistant", "content": [text_part(text, behaviour)]})
+        behaviour, lambda reply: outcome_for(reply, 0, None, behaviour).output)
     if deferred is not None:
         return Outcome("completed", deferred,
                        _usage(input_token_count(inp), deferred_output_tokens(deferred), behaviour), None)
