@@ -16,6 +16,7 @@ from typing import Any
 
 from ._exchange import Exchange
 from ._verdict import CheckResult, Finding, Outcome
+from .basis import JudgePolicy
 from .cases import Case, Step, evaluate, resolve, response_document
 from .cases.paths import lookup
 from .checks import CheckContext, endpoint_of, run_checks
@@ -217,7 +218,7 @@ def _advisory(results: Iterable[CheckResult]) -> list[CheckResult]:
     for r in results:
         if r.outcome is Outcome.FAIL:
             r = CheckResult(r.name, Outcome.PASS, f"in the SDK's traffic (judged by the spec cases): {r.message}",
-                            r.spec_ref, r.step, "warning", list(r.findings) or [Finding(r.message)])
+                            r.spec_ref, r.step, "warning", list(r.findings) or [Finding(r.message)], r.basis)
         out.append(r)
     return out
 
@@ -244,8 +245,11 @@ def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
     return True
 
 
-def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] = ()) -> CaseResult:
-    """Turn a recording into a verdict: pure, repeatable, no network."""
+def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] = (),
+          policy: JudgePolicy | None = None) -> CaseResult:
+    """Turn a recording into a verdict: pure, repeatable, no network. ``policy``: how far findings beyond the
+    letter of the spec count (conformance/basis)."""
+    policy = policy or JudgePolicy()
     case = rec.case
     outside_reason = profile_skip_reason(case, profile)
     if outside_reason is not None:  # its requests leave the profile's spec: not judgeable against it
@@ -275,7 +279,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             transport="websocket" if websocket else "http",
         )
         if ex.request.method != "SDK":  # "SDK": the SDK raised before sending anything (no exchange to check)
-            found = run_checks(ex, ctx, disabled=skip)
+            found = run_checks(ex, ctx, disabled=skip, policy=policy)
             checks.extend(_advisory(found) if step.transport == "sdk" else found)
         if rec.declined_step == ex.step:
             continue
@@ -286,7 +290,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             if reason is not None:  # names an element this profile's spec lacks: not judgeable, never a fail
                 checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, reason, "", ex.step))
                 continue
-            checks.append(evaluate(exp, ex, rec.variables, model=rec.model, env=rec.env, profile=profile))
+            checks.append(evaluate(exp, ex, rec.variables, model=rec.model, env=rec.env, profile=profile, policy=policy))
     checks.extend(rec.problems)
     failed = [c for c in checks if c.outcome is Outcome.FAIL]
     if failed:

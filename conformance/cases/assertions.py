@@ -17,11 +17,12 @@ import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .._exchange import TERMINAL_EVENTS, Exchange, SSEEvent
-from .._verdict import CheckResult, Finding, Outcome
+from .._verdict import BASES, CheckResult, Finding, Outcome
+from ..basis import JudgePolicy, classify_result
 from ._tags import ResolveError, resolve
 from .paths import PathSyntaxError, find_located, parse_path
 
@@ -101,6 +102,7 @@ class Assertion:
     doc: str
     validate: ArgValidator | None = None
     streamed_only: bool = False
+    basis: str = "documented"
 
     def spec_ref_for(self, arg: Any) -> str:
         return self.spec_ref(arg) if callable(self.spec_ref) else self.spec_ref
@@ -115,13 +117,19 @@ def assertion(
     spec_ref: str | Callable[[Any], str],
     validate: ArgValidator | None = None,
     streamed_only: bool = False,
+    basis: str,
 ) -> Callable[[AssertFunc], AssertFunc]:
-    """Register ``func`` as the assertion ``name`` (names are unique and stable)."""
+    """Register ``func`` as the assertion ``name`` (names are unique and stable).
+
+    ``basis`` is what its findings rest on by default (``conformance._verdict.BASES``); a case may lower one
+    expectation to ``basis: observed`` in a mapping argument (what OpenAI does but nothing documents)."""
+    if basis not in BASES:
+        raise ValueError(f"assertion {name!r}: basis {basis!r} is not one of {BASES}")
 
     def register(func: AssertFunc) -> AssertFunc:
         if name in ASSERTIONS:
             raise ValueError(f"duplicate assertion name {name!r}")
-        ASSERTIONS[name] = Assertion(name, func, spec_ref, (func.__doc__ or "").strip(), validate, streamed_only)
+        ASSERTIONS[name] = Assertion(name, func, spec_ref, (func.__doc__ or "").strip(), validate, streamed_only, basis)
         return func
 
     return register
@@ -366,7 +374,7 @@ def _range_label(spec: Any) -> str:
 # ---------------------------------------------------------------------------- status
 
 
-@assertion("status", spec_ref=SPEC + "/paths/~1responses/post/responses")
+@assertion("status", basis="error-class", spec_ref=SPEC + "/paths/~1responses/post/responses")
 def _status(arg: Any, ex: Exchange) -> Problems:
     """HTTP status is one of the given codes or classes: ``200``, ``[400, 404]``, ``4xx``."""
     if ex.status is None or ex.status not in expected_statuses(arg):
@@ -430,7 +438,7 @@ def _schema_errors(name: str, instance: Any) -> list[str]:
 
 
 @assertion(
-    "schema",
+    "schema", basis="schema",
     spec_ref=lambda arg: f"{SPEC}/components/schemas/{_schema_name(arg)}",
     validate=_validate_schema_arg,
 )
@@ -462,7 +470,7 @@ def _schema(arg: Any, ex: Exchange) -> Problems:
 _ENVELOPE_KEYS = ("type", "code", "param")
 
 
-@assertion("error_envelope", spec_ref=SPEC + "/components/schemas/ErrorResponse")
+@assertion("error_envelope", basis="error-class", spec_ref=SPEC + "/components/schemas/ErrorResponse")
 def _error_envelope(arg: Any, ex: Exchange) -> Problems:
     """Body is ``{"error": {"message": str, "type": str, "param": str|null, "code": str|null}}``.
 
@@ -579,7 +587,7 @@ def _json_source(arg: dict[str, Any], ex: Exchange) -> Any:
     return _document(ex)
 
 
-@assertion("json", spec_ref=SPEC + "/components/schemas/Response", validate=_validate_json_arg)
+@assertion("json", basis="documented", spec_ref=SPEC + "/components/schemas/Response", validate=_validate_json_arg)
 def _json(arg: Any, ex: Exchange) -> Problems:
     """Values at ``path`` satisfy every given operator (all matches must; at least one must exist).
 
@@ -623,7 +631,7 @@ def _validate_output_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
 
 
 @assertion(
-    "output_text",
+    "output_text", basis="documented",
     spec_ref=SPEC + "/components/schemas/OutputTextContent",
     validate=_validate_output_text_arg,
 )
@@ -702,7 +710,7 @@ def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[s
 
 
 @assertion(
-    "function_call",
+    "function_call", basis="documented",
     spec_ref=SPEC + "/components/schemas/FunctionToolCall",
     validate=_validate_function_call_arg,
 )
@@ -755,7 +763,7 @@ def _validate_json_output_arg(arg: Any) -> Iterator[tuple[str, str]]:
 
 
 @assertion(
-    "json_output",
+    "json_output", basis="documented",
     spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema",
     validate=_validate_json_output_arg,
 )
@@ -784,7 +792,7 @@ def _json_output(arg: Any, ex: Exchange) -> Problems:
 # ---------------------------------------------------------------------------- status fields
 
 
-@assertion("response_status", spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/status")
+@assertion("response_status", basis="documented", spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/status")
 def _response_status(arg: Any, ex: Exchange) -> Problems:
     """The Response's ``status`` is the given value (or one of a list): completed, incomplete, ..."""
     doc = _document(ex)
@@ -799,7 +807,7 @@ def _response_status(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"expected response status {' or '.join(map(str, wanted))}, got {_short(actual)}{extra}", "$.status")
 
 
-@assertion("incomplete_reason", spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/incomplete_details")
+@assertion("incomplete_reason", basis="documented", spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/incomplete_details")
 def _incomplete_reason(arg: Any, ex: Exchange) -> Problems:
     """``incomplete_details.reason`` is the given value (or one of a list)."""
     doc = _document(ex)
@@ -831,7 +839,7 @@ def _compress(types: list[str], limit: int = 14) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
-@assertion("events", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True)
+@assertion("events", basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True)
 def _events(arg: Any, ex: Exchange) -> Problems:
     """Streamed event types: ``first``, ``last``, ``includes``, ``excludes``, ``order``.
 
@@ -882,7 +890,7 @@ def _validate_header_arg(arg: Any) -> Iterator[tuple[str, str]]:
 
 
 @assertion(
-    "header",
+    "header", basis="documented",
     spec_ref=SPEC + "/paths/~1responses/post/responses/200/content",
     validate=_validate_header_arg,
 )
@@ -929,6 +937,7 @@ def evaluate(
     model: str = "",
     env: Mapping[str, str] | None = None,
     profile: str | None = None,
+    policy: JudgePolicy | None = None,
 ) -> CheckResult:
     """Judge one expectation against one recorded exchange.
 
@@ -944,19 +953,20 @@ def evaluate(
     if spec is None:
         known = ", ".join(sorted(ASSERTIONS))
         return CheckResult(name, Outcome.ERROR, f"unknown assertion {exp.name!r} (known: {known})", step=exchange.step)
+    raw_arg, basis = split_basis(exp.arg, spec.basis)
     try:
-        spec_ref = spec.spec_ref_for(exp.arg)
+        spec_ref = spec.spec_ref_for(raw_arg)
     except Exception:
         spec_ref = ""
     if exchange.inconclusive:
         return CheckResult(
             name, Outcome.ERROR, f"exchange is inconclusive ({exchange.error_kind}: {exchange.error}); not judged",
-            spec_ref, exchange.step,
+            spec_ref, exchange.step, basis=basis,
         )
     try:
-        arg = resolve(exp.arg, variables, model, env if env is not None else {})
+        arg = resolve(raw_arg, variables, model, env if env is not None else {})
     except ResolveError as exc:
-        return CheckResult(name, Outcome.ERROR, str(exc), spec_ref, exchange.step)
+        return CheckResult(name, Outcome.ERROR, str(exc), spec_ref, exchange.step, basis=basis)
     findings: list[Finding] = []
     token = _PROFILE.set(profile)
     try:
@@ -964,21 +974,31 @@ def evaluate(
     except _Fail as exc:
         findings = [Finding(str(exc))]
     except _Inconclusive as exc:
-        return CheckResult(name, Outcome.ERROR, str(exc), spec_ref, exchange.step)
+        return CheckResult(name, Outcome.ERROR, str(exc), spec_ref, exchange.step, basis=basis)
     except _NotInProfile as exc:
-        return CheckResult(name, Outcome.SKIPPED, str(exc), spec_ref, exchange.step)
+        return CheckResult(name, Outcome.SKIPPED, str(exc), spec_ref, exchange.step, basis=basis)
     except Exception as exc:  # an assertion must report odd input, never crash the run
         findings = [Finding(f"assertion crashed on this input: {type(exc).__name__}: {exc}")]
     finally:
         _PROFILE.reset(token)
-    hard = [f for f in findings if not isinstance(f, Advisory)]
-    if hard:
-        return CheckResult(name, Outcome.FAIL, "; ".join(f.message for f in hard), spec_ref, exchange.step, "error", findings)
-    if findings:
-        return CheckResult(
-            name, Outcome.PASS, "; ".join(f.message for f in findings), spec_ref, exchange.step, "warning", findings
-        )
-    return CheckResult(name, Outcome.PASS, "", spec_ref, exchange.step)
+    if not findings:
+        return CheckResult(name, Outcome.PASS, "", spec_ref, exchange.step, basis=basis)
+    # an Advisory finding is what OpenAI does, not a stated rule: basis observed (a warning by default)
+    findings = [replace(f, basis="observed") if isinstance(f, Advisory) and not f.basis else f for f in findings]
+    raw = CheckResult(name, Outcome.FAIL, "; ".join(f.message for f in findings), spec_ref, exchange.step, "error",
+                      findings, basis)
+    return classify_result(raw, policy or JudgePolicy())
+
+
+def split_basis(arg: Any, default: str) -> tuple[Any, str]:
+    """An expectation's argument without its ``basis:`` key, and the basis it asks for (else ``default``)."""
+    if isinstance(arg, Mapping) and "basis" in arg:
+        basis = str(arg["basis"])
+        rest = {k: v for k, v in arg.items() if k != "basis"}
+        if set(rest) == {"value"}:  # ``{value: 400, basis: observed}`` for a scalar argument
+            return rest["value"], basis if basis in BASES else default
+        return rest, basis if basis in BASES else default
+    return arg, default
 
 
 def capture_value(exchange: Exchange, path: str) -> Any:

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._exchange import Exchange
-from .._verdict import CheckResult, Finding, Outcome
+from .._verdict import BASES, CheckResult, Finding, Outcome
+from ..basis import JudgePolicy, classify_result
 
 ENDPOINTS = ("create", "retrieve", "delete", "cancel", "input_items", "input_tokens", "compact", "other")
 
@@ -42,19 +43,26 @@ class Check:
     applies: Applies
     severity: str = "error"
     description: str = ""
+    basis: str = "schema"
 
 
 REGISTRY: dict[str, Check] = {}
 
 
-def check(name: str, *, spec_ref: str, applies: Applies, severity: str = "error") -> Callable[[CheckFunc], CheckFunc]:
-    """Register ``func`` as the check called ``name`` (names are unique and stable)."""
+def check(name: str, *, spec_ref: str, applies: Applies, basis: str) -> Callable[[CheckFunc], CheckFunc]:
+    """Register ``func`` as the check called ``name`` (names are unique and stable).
+
+    ``basis`` is what its findings rest on (``conformance._verdict.BASES``): ``observed`` findings are warnings,
+    the others fail (unless the run's policy says otherwise; conformance/basis/classify.py)."""
+    if basis not in BASES:
+        raise ValueError(f"check {name!r}: basis {basis!r} is not one of {BASES}")
 
     def register(func: CheckFunc) -> CheckFunc:
         if name in REGISTRY:
             raise ValueError(f"duplicate check name {name!r}")
         doc = (func.__doc__ or "").strip().splitlines()
-        REGISTRY[name] = Check(name, func, spec_ref, applies, severity, doc[0] if doc else "")
+        severity = "warning" if basis == "observed" else "error"
+        REGISTRY[name] = Check(name, func, spec_ref, applies, severity, doc[0] if doc else "", basis)
         return func
 
     return register
@@ -95,8 +103,12 @@ def run_checks(
     *,
     disabled: Iterable[str] = (),
     only: Iterable[str] | None = None,
+    policy: JudgePolicy | None = None,
 ) -> Iterator[CheckResult]:
-    """Run every applicable registered check on ``ex``; inconclusive exchanges are never judged."""
+    """Run every applicable registered check on ``ex``; inconclusive exchanges are never judged.
+
+    Findings are classified under ``policy`` (the default policy when None): a check whose findings are all
+    warnings or notes passes."""
     if ex.inconclusive:
         return
     skip = set(disabled)
@@ -112,10 +124,10 @@ def run_checks(
             continue
         findings = _safe_findings(chk, ex, ctx)
         if not findings:
-            yield CheckResult(chk.name, Outcome.PASS, "", chk.spec_ref, ex.step, chk.severity)
+            yield CheckResult(chk.name, Outcome.PASS, "", chk.spec_ref, ex.step, chk.severity, basis=chk.basis)
             continue
         message = "; ".join(f"{f.path}: {f.message}" if f.path else f.message for f in findings[:5])
         if len(findings) > 5:
             message += f" (+{len(findings) - 5} more)"
-        outcome = Outcome.FAIL if chk.severity == "error" else Outcome.PASS
-        yield CheckResult(chk.name, outcome, message, chk.spec_ref, ex.step, chk.severity, findings)
+        raw = CheckResult(chk.name, Outcome.FAIL, message, chk.spec_ref, ex.step, chk.severity, findings, chk.basis)
+        yield classify_result(raw, policy or JudgePolicy())

@@ -26,7 +26,7 @@ def _json_body_expected(ex: Exchange, ctx: CheckContext) -> bool:
     return 200 <= ex.status < 300 and not ctx.stream and not ex.is_stream
 
 
-@check("http.json_content_type", spec_ref=f"{SPEC}#/paths/~1responses/post",
+@check("http.json_content_type", basis="schema", spec_ref=f"{SPEC}#/paths/~1responses/post",
        applies=_json_body_expected)
 def json_content_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A non-streamed JSON body (2xx or 4xx) is labelled ``application/json`` (``+json`` and charset allowed).
@@ -54,7 +54,7 @@ def _describe_non_envelope(body: Any, profile: str = "openai") -> str:
     return f"body {short(body)} is not the error envelope {{\"error\": {{\"message\": ..., \"type\": ...}}}}"
 
 
-@check("http.error_envelope", spec_ref=ERROR_RESPONSE_REF, applies=_is_error_status)
+@check("http.error_envelope", basis="error-class", spec_ref=ERROR_RESPONSE_REF, applies=_is_error_status)
 def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """An error status carries ``{"error": {"message": str, "type": str, "code": str|null, "param": str|null}}``.
 
@@ -93,7 +93,7 @@ def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(f"error.{key} is {short(error[key])}, expected a string or null", f"$.error.{key}")
 
 
-@check("http.error_schema", spec_ref=ERROR_RESPONSE_REF,
+@check("http.error_schema", basis="schema", spec_ref=ERROR_RESPONSE_REF,
        applies=lambda ex, ctx: _on_api(ctx) and ex.status is not None and 400 <= ex.status < 500)
 def error_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A 4xx body validates against ``ErrorResponse`` (``param`` and ``code`` are required, nullable).
@@ -119,7 +119,7 @@ def error_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate(payload, error, ctx.profile, "$.error")
 
 
-@check("http.no_error_in_200", spec_ref=f"{SPEC}#/paths/~1responses/post",
+@check("http.no_error_in_200", basis="error-class", spec_ref=f"{SPEC}#/paths/~1responses/post",
        applies=lambda ex, ctx: ctx.endpoint in {"create", "retrieve"} and ex.status == 200
        and not ctx.stream and not ex.is_stream)
 def no_error_in_200(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:

@@ -73,7 +73,7 @@ def _output(body: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
     return [(i, item) for i, item in enumerate(output) if isinstance(item, dict)]
 
 
-@check("response.schema", spec_ref=RESPONSE_REF, applies=plain_json_200)
+@check("response.schema", basis="schema", spec_ref=RESPONSE_REF, applies=plain_json_200)
 def response_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """The body validates against the spec's ``Response`` schema."""
     body = ex.json_or_none()
@@ -83,7 +83,7 @@ def response_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate("Response", body, ctx.profile)
 
 
-@check("response.object_type", spec_ref=RESPONSE_REF, applies=plain_json_200)
+@check("response.object_type", basis="schema", spec_ref=RESPONSE_REF, applies=plain_json_200)
 def object_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``object`` is ``"response"`` and ``id`` a non-empty string: how clients recognise what they got."""
     body = ex.json_or_none()
@@ -97,7 +97,7 @@ def object_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(f"id is {short(body.get('id'))}, expected a non-empty string", "$.id")
 
 
-@check("response.status_consistency", spec_ref=RESPONSE_REF, applies=carries_response)
+@check("response.status_consistency", basis="documented", spec_ref=RESPONSE_REF, applies=carries_response)
 def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``status`` agrees with ``incomplete_details`` and ``error``.
 
@@ -128,7 +128,7 @@ def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield Finding("status is \"failed\" but error is null or missing", f"{at}.error")
 
 
-@check("response.item_status", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
+@check("response.item_status", basis="documented", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
 def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Each output item's ``status`` is allowed for its type; a completed Response has no unfinished message.
 
@@ -149,7 +149,7 @@ def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(f"response is completed but its {item.get('type')} item is still in_progress", where)
 
 
-@check("response.usage", spec_ref=f"{SPEC}#/components/schemas/ResponseUsage", applies=carries_response)
+@check("response.usage", basis="documented", spec_ref=f"{SPEC}#/components/schemas/ResponseUsage", applies=carries_response)
 def usage(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``usage`` (optional) has non-negative integer counts with ``total == input + output``, and its details.
 
@@ -225,7 +225,7 @@ def request_function_names(request: Any) -> set[str] | None:
     return names or None
 
 
-@check("response.function_call_arguments", spec_ref=f"{SPEC}#/components/schemas/FunctionToolCall",
+@check("response.function_call_arguments", basis="documented", spec_ref=f"{SPEC}#/components/schemas/FunctionToolCall",
        applies=carries_response)
 def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every ``function_call`` has JSON-object ``arguments`` (a string), a ``call_id``, and a declared ``name``.
@@ -266,7 +266,7 @@ def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
                           f"{where}.name")
 
 
-@check("response.content_parts", spec_ref=f"{SPEC}#/components/schemas/OutputMessageContent",
+@check("response.content_parts", basis="schema", spec_ref=f"{SPEC}#/components/schemas/OutputMessageContent",
        applies=carries_response)
 def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Assistant message content parts are ``output_text`` (text + annotations list) or ``refusal``.
@@ -317,7 +317,7 @@ def concatenated_output_text(body: dict[str, Any]) -> str:
     return "".join(texts)
 
 
-@check("response.output_text_sdk_field", spec_ref=f"{RESPONSE_REF}/properties/output_text", severity="warning",
+@check("response.output_text_sdk_field", basis="observed", spec_ref=f"{RESPONSE_REF}/properties/output_text",
        applies=lambda ex, ctx: carries_response(ex, ctx) and _response(ex, ctx)[0].get("output_text") is not None)
 def output_text_sdk_field(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A top-level ``output_text``, when sent, equals the concatenated ``output_text`` parts.
@@ -338,7 +338,7 @@ SUCCESS_SCHEMAS = {
 }
 
 
-@check("endpoint.schema", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get",
+@check("endpoint.schema", basis="schema", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get",
        applies=lambda ex, ctx: plain_json_200(ex, ctx, frozenset(SUCCESS_SCHEMAS))
        and has_schema(SUCCESS_SCHEMAS[ctx.endpoint][0], ctx.profile))
 def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
@@ -355,8 +355,8 @@ def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate(name, body, ctx.profile)
 
 
-@check("delete.result", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}/delete",
-       applies=lambda ex, ctx: ctx.endpoint == "delete" and ex.status == 200, severity="warning")
+@check("delete.result", basis="observed", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}/delete",
+       applies=lambda ex, ctx: ctx.endpoint == "delete" and ex.status == 200)
 def delete_result(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """DELETE 200: an empty body, or ``{"id": <path id>, "object": "response.deleted", "deleted": true}``.
 

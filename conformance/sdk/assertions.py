@@ -72,7 +72,7 @@ def _validate_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
         yield from _check_regex("matches", arg.get("matches"))
 
 
-@assertion("sdk_ok", spec_ref=SDK_REF)
+@assertion("sdk_ok", basis="documented", spec_ref=SDK_REF)
 def _sdk_ok(arg: Any, ex: Exchange) -> Problems:
     """The SDK call returned without raising (and, for streams, its events and final response were read).
 
@@ -85,7 +85,7 @@ def _sdk_ok(arg: Any, ex: Exchange) -> Problems:
         yield Finding(failure_message(ex, sdk))
 
 
-@assertion("sdk_error", spec_ref=SPEC + "/components/schemas/ErrorResponse")
+@assertion("sdk_error", basis="error-class", spec_ref=SPEC + "/components/schemas/ErrorResponse")
 def _sdk_error(arg: Any, ex: Exchange) -> Problems:
     """The SDK raised ``type`` (the class or one of its bases, e.g. ``NotFoundError``, ``APIStatusError``) with ``status``."""
     sdk = outcome_of(ex)
@@ -102,7 +102,7 @@ def _sdk_error(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"expected an SDK error with status_code {arg['status']}, got {exc.get('status_code')}")
 
 
-@assertion("sdk_output_text", spec_ref=SPEC + "/components/schemas/OutputTextContent", validate=_validate_text_arg)
+@assertion("sdk_output_text", basis="documented", spec_ref=SPEC + "/components/schemas/OutputTextContent", validate=_validate_text_arg)
 def _sdk_output_text(arg: Any, ex: Exchange) -> Problems:
     """The SDK's ``response.output_text`` (of the returned or final response) satisfies equals/token/contains/not_contains/matches."""
     sdk_value(ex)
@@ -112,7 +112,7 @@ def _sdk_output_text(arg: Any, ex: Exchange) -> Problems:
     yield from text_findings(arg, text)
 
 
-@assertion("sdk_parsed", spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema")
+@assertion("sdk_parsed", basis="documented", spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema")
 def _sdk_parsed(arg: Any, ex: Exchange) -> Problems:
     """``response.output_parsed`` (``parse()`` or ``stream(text_format=...)``) ``equals`` / ``contains`` the given JSON."""
     sdk_value(ex)
@@ -127,7 +127,7 @@ def _sdk_parsed(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"expected output_parsed to contain {_short(arg['contains'])}, got {_short(parsed)}")
 
 
-@assertion("sdk_events", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True)
+@assertion("sdk_events", basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True)
 def _sdk_events(arg: Any, ex: Exchange) -> Problems:
     """Types of the events the SDK yielded: ``first``, ``last``, ``includes``, ``excludes``, ``order`` (as ``events``)."""
     sdk = outcome_of(ex)
@@ -145,7 +145,7 @@ def _validate_function_call_arg(arg: Any) -> Iterator[tuple[str, str]]:
             yield from _check_regex(f"arguments_matches.{key}", pattern)
 
 
-@assertion("sdk_function_call", spec_ref=SPEC + "/components/schemas/FunctionToolCall",
+@assertion("sdk_function_call", basis="documented", spec_ref=SPEC + "/components/schemas/FunctionToolCall",
            validate=_validate_function_call_arg)
 def _sdk_function_call(arg: Any, ex: Exchange) -> Problems:
     """A ``function_call`` item ``name`` in the SDK's ``response.output`` whose ``json.loads(item.arguments)``
