@@ -12,7 +12,8 @@ import pytest
 from conformance._exchange import Exchange, RecordedRequest, SSEEvent
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS, CaptureError, Expectation, Var, capture_value, evaluate
-from conformance.cases.assertions import normalize_token
+from conformance.basis import JudgePolicy
+from conformance.cases.assertions import expected_statuses, normalize_token
 
 
 def response(text: str = "PONG", **extra: Any) -> dict[str, Any]:
@@ -92,9 +93,45 @@ def test_status() -> None:
     passes({"status": [400, 200]}, ex)
     passes({"status": "2xx"}, ex)
     fails({"status": 201}, ex, "expected HTTP status 201, got 200")
-    bad = exchange({"error": {"message": "nope"}}, status=404)
     fails({"status": "4xx"}, exchange(response(), status=500), "expected HTTP status 4xx, got 500")
-    fails({"status": [400, 422]}, bad, "expected HTTP status 400 or 422, got 404", "nope")
+
+
+def _error(status: int) -> Exchange:
+    return exchange({"error": {"message": "nope", "type": "invalid_request_error", "param": None, "code": None}},
+                    status=status)
+
+
+@pytest.mark.parametrize("expected,got", [
+    (400, 200), (400, 201), (400, 500), (400, 503), ([400, 404], 200), (422, 500),  # wrong class
+    (401, 403), (401, 400), (404, 400), (404, 410), ([401, 404], 400),  # documented 401/404 classes
+    (200, 400), (200, 404), (101, 403),
+])
+def test_status_fails_on_the_wrong_documented_class(expected: Any, got: int) -> None:
+    result = run({"status": expected}, _error(got) if got >= 400 else exchange(response(), status=got))
+    assert result.outcome is Outcome.FAIL, result.message
+    assert result.findings[0].severity == "fail" and result.findings[0].basis == "error-class"
+
+
+@pytest.mark.parametrize("expected,got", [(400, 422), (422, 400), (409, 400), ([400, 404], 422), ([400, 409], 404)])
+def test_another_4xx_for_a_specific_4xx_is_an_observed_warning(expected: Any, got: int) -> None:
+    """400 rather than 422 for a validation error is what OpenAI does, not what it documents."""
+    result = run({"status": expected}, _error(got))
+    assert result.outcome is Outcome.PASS and result.severity == "warning", result.message
+    (finding,) = result.findings
+    assert finding.basis == "observed" and finding.severity == "warning"
+    assert f"got {got}" in finding.message and "nope" in finding.message
+    strict = evaluate({"status": expected}, _error(got), {}, policy=JudgePolicy(strict_behaviour=True))
+    assert strict.outcome is Outcome.FAIL
+
+
+def test_status_with_its_basis() -> None:
+    """``{value: 400, basis: observed}``: the basis names what the case's expectation rests on."""
+    result = run({"status": {"value": 200, "basis": "observed"}}, _error(400))
+    assert result.outcome is Outcome.PASS and result.findings[0].basis == "observed"
+    assert expected_statuses({"value": [400, "5xx"], "basis": "observed"})[:2] == (400, 500)
+    loaded = Expectation("status", 400, basis="documented")
+    assert evaluate(loaded, _error(422), {}).findings[0].basis == "observed"  # a same-class 4xx stays observed
+    assert evaluate(loaded, _error(500), {}).findings[0].basis == "documented"
 
 
 # ------------------------------------------------------------------ schema
@@ -132,6 +169,23 @@ def test_schema(fake_schemas: None) -> None:
     result = run({"schema": "Nope"}, exchange(response()))
     assert result.outcome is Outcome.ERROR and "unknown schema 'Nope'" in result.message
     assert result.spec_ref == "openai-openapi.yaml#/components/schemas/Nope"
+
+
+def test_error_bodies_are_judged_as_error_response_only(fake_schemas: None) -> None:
+    """``schema: Response`` on a step that got an error: one finding that says so, never "'id' is a required
+    property" about an error body that never claimed to be a Response."""
+    for ex in (exchange(ENVELOPE, status=400), exchange(ENVELOPE, status=200)):
+        message = fails({"schema": "Response"}, ex, "expected a Response, but the server answered HTTP",
+                        "with an error (\"bad temperature\")", "the error body is a valid ErrorResponse")
+        assert "required property" not in message
+    message = fails({"schema": "Response"}, exchange({"detail": "boom"}, status=500), "HTTP 500",
+                    "not a valid ErrorResponse either")
+    assert "'id'" not in message
+    fails({"schema": "Response"}, exchange(raw=b"<html>", body=None, status=502), "HTTP 502", "error body is not JSON")
+    passes({"schema": "ErrorResponse"}, exchange(ENVELOPE, status=400))
+    passes({"schema": {"value": "ErrorResponse", "basis": "schema"}}, exchange(ENVELOPE, status=400))
+    # a failed Response (object + error) is a Response, judged as one
+    passes({"schema": "Response"}, exchange(response(status="failed", error={"code": "x", "message": "m"})))
 
 
 def test_schema_accepts_raising_validators(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -172,6 +226,18 @@ def test_error_envelope_sub_expectations_are_advisory_unless_strict() -> None:
     assert result.outcome is Outcome.PASS and result.severity == "warning"
     assert "expected error.param \"top_p\", got \"temperature\"" in result.message
     fails({"error_envelope": {"param": "top_p", "strict": True}}, ex, 'expected error.param "top_p"')
+
+
+def test_error_envelope_basis_applies_to_the_values_never_to_the_envelope() -> None:
+    """``basis: observed`` marks the exact type/param/code strings as what OpenAI does; the envelope itself
+    (documented error class) still fails, and ``basis: documented`` makes a documented value a fail."""
+    ex = exchange(ENVELOPE, status=400)
+    result = run({"error_envelope": {"param": "top_p", "basis": "observed"}}, ex)
+    assert result.outcome is Outcome.PASS and result.findings[0].basis == "observed"
+    result = run({"error_envelope": {"param": "top_p", "basis": "documented"}}, ex)
+    assert result.outcome is Outcome.FAIL and result.findings[0].basis == "documented"
+    result = run({"error_envelope": {"param": "temperature", "basis": "observed"}}, exchange({"detail": "x"}, status=400))
+    assert result.outcome is Outcome.FAIL and result.findings[0].basis == "error-class"
 
 
 # ------------------------------------------------------------------ json

@@ -340,3 +340,32 @@ def test_resolve_errors_name_what_is_missing() -> None:
         resolve(Join(items=("/x/", Var(name="o"))), {"o": {"a": 1}}, "m", {})
     with pytest.raises(ResolveError, match="no model"):
         resolve(Model(), {}, "", {})
+
+
+def test_basis_is_accepted_in_mapping_arguments_and_validated(tmp_path: Path) -> None:
+    """``basis:`` names what one expectation rests on: in any mapping argument, or ``{value, basis}`` for a
+    scalar one; the loader keeps it on the Expectation (the argument the assertion sees has none)."""
+    text = (GOOD.replace("- status: 200", "- status: {value: [400, 422], basis: observed}")
+            .replace("{token: X}", "{token: X, basis: documented}")
+            .replace("{path: id, equals: !var resp_id}", "{path: id, equals: !var resp_id, basis: observed}"))
+    (case,) = load_cases(write(tmp_path, text))
+    create, get = case.steps
+    assert [(e.name, e.arg, e.basis) for e in create.expect] == [
+        ("status", [400, 422], "observed"), ("output_text", {"token": "X"}, "documented")]
+    assert create.expected_statuses() == (400, 422)
+    (json_exp,) = get.expect
+    assert json_exp.basis == "observed" and "basis" not in json_exp.arg
+    err = error_of(write(tmp_path, GOOD.replace("{token: X}", "{token: X, basis: hearsay}")))
+    assert err.line == 16 and "steps[0].expect[1].output_text" in str(err)
+    err = error_of(write(tmp_path, GOOD.replace("- status: 200", "- status: {value: 200}")))
+    assert err.line == 15 and "steps[0].expect[0].status" in str(err)
+
+
+def test_case_schema_bases_match_the_verdict_vocabulary() -> None:
+    from conformance._verdict import BASES
+
+    assert tuple(case_schema()["$defs"]["basis"]["enum"]) == BASES
+    for name, prop in case_schema()["$defs"]["expectation"]["properties"].items():
+        alternatives = prop.get("anyOf", [prop])
+        objects = [a for a in alternatives if a.get("type") == "object"]
+        assert all("basis" in a["properties"] for a in objects), name

@@ -41,12 +41,27 @@ def test_dropped_previous_response_id() -> None:
     assert "request set previous_response_id=\"resp_0\" but the Response has null" in messages("response.echo", ex)
 
 
-def test_required_field_missing_is_reported_but_optional_missing_is_not() -> None:
-    body = make_response()
-    del body["temperature"], body["max_output_tokens"]
-    text = messages("response.echo", json_exchange(body))
-    assert "request set temperature=0.7 but the Response has no temperature" in text
-    assert "max_output_tokens" not in text
+def test_absent_echoes_are_never_findings() -> None:
+    """Absence is not a contradiction: optional echoes may be left out, and a missing required one is
+    response.schema's finding (one root cause, one finding)."""
+    request = {**REQUEST, "truncation": "auto", "background": False, "prompt_cache_key": "k-1",
+               "reasoning": {"effort": "low"}, "text": {"format": {"type": "text"}}, "service_tier": "auto"}
+    body = make_response(request=request)
+    for field in ("temperature", "max_output_tokens", "truncation", "background", "prompt_cache_key", "reasoning",
+                  "text", "service_tier"):
+        body.pop(field, None)
+    assert findings("response.echo", json_exchange(body, request=request)) == []
+    assert "response.echo" in REGISTRY
+
+
+def test_present_but_different_optional_echoes_are_findings() -> None:
+    request = {**REQUEST, "truncation": "auto", "background": False, "prompt_cache_key": "k-1"}
+    body = make_response(request=request, truncation="disabled", background=True, prompt_cache_key="k-2")
+    text = messages("response.echo", json_exchange(body, request=request))
+    for expected in ("request set truncation=\"auto\" but the Response has \"disabled\"",
+                     "request set background=false but the Response has true",
+                     "request set prompt_cache_key=\"k-1\" but the Response has \"k-2\""):
+        assert expected in text
 
 
 def test_nested_and_tools() -> None:
@@ -74,3 +89,16 @@ def test_echo_judges_the_streamed_terminal_response() -> None:
 def test_echo_does_not_apply_to_retrieve() -> None:
     ex = json_exchange(make_response(temperature=1.5), method="GET", path="/responses/resp_1")
     assert not REGISTRY["response.echo"].applies(ex, context(ex))
+
+
+def test_tools_listing_is_observed_and_namespaces_count() -> None:
+    """A function loaded by tool_search_output comes back as a namespace of that name (api.openai.com,
+    pydantic-ai cassettes in ../shared/real-openai): not a finding; a function that is simply gone is a
+    warning (basis observed), not a fail."""
+    request = function_request()
+    reshaped = make_response([function_call_item()], request=request,
+                             tools=[{"type": "namespace", "name": "get_weather", "description": "", "tools": []}])
+    assert findings("response.echo", json_exchange(reshaped, request=request)) == []
+    gone = make_response([function_call_item()], request=request, tools=[])
+    (finding,) = findings("response.echo", json_exchange(gone, request=request))
+    assert finding.basis == "observed" and "get_weather" in finding.message

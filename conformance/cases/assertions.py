@@ -60,6 +60,7 @@ class Expectation(Mapping[str, Any]):
     arg: Any
     line: int = 0
     file: str = ""
+    basis: str = ""  # what the case says this expectation rests on (its argument's ``basis:``), else ""
 
     def __getitem__(self, key: str) -> Any:
         if key != self.name:
@@ -321,7 +322,10 @@ def normalize_token(text: str) -> str:
 
 
 def expected_statuses(arg: Any) -> tuple[int, ...]:
-    """The concrete status codes a ``status:`` argument accepts (``4xx`` expands to 400..499)."""
+    """The concrete status codes a ``status:`` argument accepts (``4xx`` expands to 400..499).
+
+    ``{value: 400, basis: observed}`` (an argument with its basis) accepts what its ``value`` accepts."""
+    arg, _ = split_basis(arg, "")
     items = arg if isinstance(arg, list) else [arg]
     out: list[int] = []
     for item in items:
@@ -374,14 +378,33 @@ def _range_label(spec: Any) -> str:
 # ---------------------------------------------------------------------------- status
 
 
+#: Statuses OpenAI's documentation assigns to a class of client error (docs/verdicts.md): a missing or wrong
+#: key is 401, an unknown id is 404. Any other specific 4xx (400 vs 422 for a validation error, 409...) is what
+#: api.openai.com answers, not a documented rule.
+DOCUMENTED_4XX = frozenset({401, 404})
+
+
 @assertion("status", basis="error-class", spec_ref=SPEC + "/paths/~1responses/post/responses")
 def _status(arg: Any, ex: Exchange) -> Problems:
-    """HTTP status is one of the given codes or classes: ``200``, ``[400, 404]``, ``4xx``."""
-    if ex.status is None or ex.status not in expected_statuses(arg):
-        snippet = ex.text[:200] if ex.body else ""
-        yield Finding(
-            f"expected HTTP status {_status_label(arg)}, got {ex.status}" + (f" (body: {snippet!r})" if snippet else "")
-        )
+    """HTTP status is one of the given codes or classes: ``200``, ``[400, 404]``, ``4xx``.
+
+    Judged by what is documented: a status of the wrong class (a 2xx or 5xx where a 4xx was expected, a
+    4xx where a 200 was) fails, and so does any other status where only 401/404 (documented error classes)
+    were expected. Another 4xx where a specific undocumented 4xx was expected (422 for 400, 400 for 409)
+    is a finding with basis ``observed``: a warning, not a fail.
+    """
+    wanted = expected_statuses(arg)
+    got = ex.status
+    if got is not None and got in wanted:
+        return
+    snippet = ex.text[:200] if ex.body else ""
+    message = f"expected HTTP status {_status_label(arg)}, got {got}" + (f" (body: {snippet!r})" if snippet else "")
+    specific_4xx = {s for s in wanted if 400 <= s < 500}
+    if got is not None and 400 <= got < 500 and specific_4xx and not specific_4xx <= DOCUMENTED_4XX:
+        yield Finding(message + " (the same class of client error: which 4xx is what api.openai.com answers, not a "
+                      "documented rule)", basis="observed")
+        return
+    yield Finding(message)
 
 
 # ---------------------------------------------------------------------------- schema
@@ -449,6 +472,9 @@ def _schema(arg: Any, ex: Exchange) -> Problems:
     Schemas come from ``conformance.schemas`` (generated from the OpenAPI document).
     """
     name = _schema_name(arg)
+    if ex.events is None and not _is_error_schema(name) and is_error_body(ex):
+        yield from _error_instead(name, ex)
+        return
     doc = _document(ex)
     targets: list[tuple[str, Any]] = [("", doc)]
     if isinstance(arg, dict) and arg.get("path"):
@@ -465,6 +491,38 @@ def _schema(arg: Any, ex: Exchange) -> Problems:
             yield Finding(f"... and {len(errors) - 5} more schema errors", location)
 
 
+def _is_error_schema(name: str) -> bool:
+    return "Error" in name
+
+
+def is_error_body(ex: Exchange) -> bool:
+    """An error answer: an HTTP 4xx/5xx, or a JSON ``{"error": ...}`` envelope that is no Response (even on a 200)."""
+    if ex.status is not None and ex.status >= 400:
+        return True
+    body = ex.json_or_none()
+    return isinstance(body, dict) and isinstance(body.get("error"), dict) and "object" not in body \
+        and "output" not in body
+
+
+def _error_instead(name: str, ex: Exchange) -> Problems:
+    """One finding for an error where a ``name`` was expected; the error body is judged as ``ErrorResponse``
+    only (listing its Response-schema errors would blame the error body for not being what it never claims)."""
+    body = ex.json_or_none()
+    verdict = "not JSON" if body is None else "a valid ErrorResponse"
+    if body is not None:
+        try:
+            errors = _schema_errors("ErrorResponse", body)
+        except (_Inconclusive, _NotInProfile):
+            errors, verdict = [], "an error body"
+        if errors:
+            verdict = f"not a valid ErrorResponse either: {'; '.join(errors[:3])}"
+    message = body.get("error", {}).get("message") if isinstance(body, dict) and isinstance(body.get("error"), dict) \
+        else None
+    said = f" ({_short(message, 120)})" if isinstance(message, str) else ""
+    yield Finding(f"expected a {name}, but the server answered HTTP {ex.status} with an error{said}; "
+                  f"the error body is {verdict}", "$")
+
+
 # ---------------------------------------------------------------------------- error_envelope
 
 _ENVELOPE_KEYS = ("type", "code", "param")
@@ -476,23 +534,27 @@ def _error_envelope(arg: Any, ex: Exchange) -> Problems:
 
     ``Error`` lists all four keys as required, so a missing ``param``/``code`` fails. The
     optional sub-expectations ``type``/``code``/``param`` (a value or a list of accepted values)
-    are *advisory* (reported as warnings) because the OpenAPI document defines the envelope but
-    not which values a given error carries; ``strict: true`` makes them hard.
+    are *advisory* (basis ``observed``: warnings) because the OpenAPI document defines the envelope but
+    not which values a given error carries; ``strict: true`` makes them hard (the expectation's basis), for a
+    value OpenAI's documentation states. A ``basis:`` in the argument applies to the sub-expectations only:
+    the envelope's shape is a documented error-class rule whatever the case says.
     """
     body = _body_json(ex)
     error = body.get("error") if isinstance(body, dict) else None
+    shape = "error-class"  # the envelope itself is documented whatever basis the case gives the sub-expectations
     if not isinstance(error, dict):
-        yield Finding(f'expected an error envelope {{"error": {{...}}}}, got {_short(body)}', "$.error")
+        yield Finding(f'expected an error envelope {{"error": {{...}}}}, got {_short(body)}', "$.error", basis=shape)
         return
     for key in ("message", "type"):
         if not isinstance(error.get(key), str):
             got = "missing" if key not in error else _short(error[key])
-            yield Finding(f"error.{key} must be a string, got {got}", f"$.error.{key}")
+            yield Finding(f"error.{key} must be a string, got {got}", f"$.error.{key}", basis=shape)
     for key in ("param", "code"):
         if key not in error:
-            yield Finding(f"error.{key} is required (string or null) but missing", f"$.error.{key}")
+            yield Finding(f"error.{key} is required (string or null) but missing", f"$.error.{key}", basis=shape)
         elif error[key] is not None and not isinstance(error[key], str):
-            yield Finding(f"error.{key} must be a string or null, got {_short(error[key])}", f"$.error.{key}")
+            yield Finding(f"error.{key} must be a string or null, got {_short(error[key])}", f"$.error.{key}",
+                          basis=shape)
     if not isinstance(arg, dict):
         return
     strict = bool(arg.get("strict", False))
@@ -953,7 +1015,8 @@ def evaluate(
     if spec is None:
         known = ", ".join(sorted(ASSERTIONS))
         return CheckResult(name, Outcome.ERROR, f"unknown assertion {exp.name!r} (known: {known})", step=exchange.step)
-    raw_arg, basis = split_basis(exp.arg, spec.basis)
+    raw_arg, basis = split_basis(exp.arg, exp.basis or spec.basis)
+    named = bool(exp.basis) or (isinstance(exp.arg, Mapping) and "basis" in exp.arg)
     try:
         spec_ref = spec.spec_ref_for(raw_arg)
     except Exception:
@@ -983,8 +1046,10 @@ def evaluate(
         _PROFILE.reset(token)
     if not findings:
         return CheckResult(name, Outcome.PASS, "", spec_ref, exchange.step, basis=basis)
-    # an Advisory finding is what OpenAI does, not a stated rule: basis observed (a warning by default)
-    findings = [replace(f, basis="observed") if isinstance(f, Advisory) and not f.basis else f for f in findings]
+    # an Advisory finding is what OpenAI does, not a stated rule: basis observed (a warning by default), unless
+    # the case names the basis of this expectation itself
+    advisory = basis if named else "observed"
+    findings = [replace(f, basis=advisory) if isinstance(f, Advisory) and not f.basis else f for f in findings]
     raw = CheckResult(name, Outcome.FAIL, "; ".join(f.message for f in findings), spec_ref, exchange.step, "error",
                       findings, basis)
     return classify_result(raw, policy or JudgePolicy())

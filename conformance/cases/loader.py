@@ -25,7 +25,7 @@ import yaml
 
 from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
 from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
-from .assertions import ASSERTIONS, Expectation, expected_statuses
+from .assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
 from .paths import PathSyntaxError, parse_path
 
 __all__ = [
@@ -503,6 +503,7 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
                 spec = ASSERTIONS[name]
                 if spec.streamed_only and not stream:
                     raise ctx.error(ebase, f"assertion {name!r} needs a streamed step (request.stream or body.stream true)")
+                arg, _ = split_basis(arg, "")  # ``basis`` is validated by the schema (an enum of BASES)
                 if spec.validate is not None:
                     for sub, message in spec.validate(_schema_view(arg)):
                         where = ebase + (name,) + tuple(p for p in sub.split(".") if p)
@@ -561,9 +562,10 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
             sbase = ("cases", ci, "steps", si)
             request = rs.get("request", {})
             expect = tuple(
-                Expectation(name, arg, ctx.line(sbase + ("expect", ei)), ctx.file)
+                Expectation(name, plain, ctx.line(sbase + ("expect", ei)), ctx.file, basis)
                 for ei, exp in enumerate(rs["expect"])
                 for name, arg in exp.items()
+                for plain, basis in (split_basis(arg, ""),)
             )
             transport = request.get("transport", "http")
             steps.append(

@@ -2,8 +2,10 @@
 
 Only fields that the spec's ``Response`` schema actually carries are compared (``store``, ``stream``,
 ``input`` and ``include`` are request-only: see the spec's ``CreateResponse`` vs ``Response``). A field
-the request did not set is never judged, and an optional field the response omits is never judged
-(absence is ``response.schema``'s business); a present value that contradicts the request is a finding.
+the request did not set is never judged, and a field the response omits is never judged: the spec lets a
+server leave the optional echoes out (``truncation``, ``reasoning``, ``service_tier``, ``text``,
+``prompt_cache_key``, ``background``...), and a missing *required* one is ``response.schema``'s finding,
+not a second one here. A present value that contradicts the request is a finding.
 """
 
 from __future__ import annotations
@@ -38,24 +40,24 @@ def _subset(sent: Any, got: Any) -> bool:
     return _equal(sent, got)
 
 
-# field -> (comparison, required in Response)
-ECHOED: dict[str, tuple[Same, bool]] = {
-    "temperature": (_float, True),
-    "top_p": (_float, True),
-    "metadata": (_equal, True),
-    "instructions": (_equal, True),
-    "parallel_tool_calls": (_equal, True),
-    "tool_choice": (_subset, True),
-    "max_output_tokens": (_equal, False),
-    "previous_response_id": (_equal, False),
-    "top_logprobs": (_equal, False),
-    "max_tool_calls": (_equal, False),
-    "truncation": (_equal, False),
-    "background": (_equal, False),
-    "safety_identifier": (_equal, False),
-    "prompt_cache_key": (_equal, False),
-    "presence_penalty": (_float, True),  # Open Responses only (not on OpenAI's Response)
-    "frequency_penalty": (_float, True),
+# field -> comparison (fields the Response omits are not compared)
+ECHOED: dict[str, Same] = {
+    "temperature": _float,
+    "top_p": _float,
+    "metadata": _equal,
+    "instructions": _equal,
+    "parallel_tool_calls": _equal,
+    "tool_choice": _subset,
+    "max_output_tokens": _equal,
+    "previous_response_id": _equal,
+    "top_logprobs": _equal,
+    "max_tool_calls": _equal,
+    "truncation": _equal,
+    "background": _equal,
+    "safety_identifier": _equal,
+    "prompt_cache_key": _equal,
+    "presence_penalty": _float,  # Open Responses only (not on OpenAI's Response)
+    "frequency_penalty": _float,
 }
 
 
@@ -72,20 +74,18 @@ def echo(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     not compared. For ``text.format`` and ``reasoning`` only the discriminating keys (``type``,
     ``effort``) are compared, since servers normalise schemas and add defaults. Tools are compared by
     function name. A null request value means "default" and is not compared. Only fields the active
-    profile's Response declares are compared (``presence_penalty``/``frequency_penalty``: Open Responses).
+    profile's Response declares are compared (``presence_penalty``/``frequency_penalty``: Open Responses),
+    and only when the Response carries them: absence is not a contradiction. That every declared function
+    tool is listed in the Response's ``tools`` is what api.openai.com does, not a stated rule (it re-shapes
+    tools a ``tool_search_output`` loaded as namespaces): basis ``observed``.
     """
     sent: dict[str, Any] = ctx.request_body
     body, at = _response(ex, ctx)
     if not nonempty_str(body.get("model")):
         yield Finding(f"model is {short(body.get('model'))}, expected a non-empty string", f"{at}.model")
     declared = response_properties(ctx.profile)
-    for field, (same, required) in ECHOED.items():
-        if field not in sent or sent[field] is None or field not in declared:
-            continue
-        if field not in body:
-            if required:
-                yield Finding(f"request set {field}={short(sent[field])} but the Response has no {field}",
-                              f"{at}.{field}")
+    for field, same in ECHOED.items():
+        if field not in sent or sent[field] is None or field not in declared or field not in body:
             continue
         got = body[field]
         if field == "instructions" and isinstance(got, list):
@@ -115,17 +115,26 @@ def _nested(sent: dict[str, Any], body: dict[str, Any], at: str, outer: str, inn
 
 
 def _function_names(tools: Any) -> set[str]:
+    """Function names a tools list makes known: functions, and namespaces with the functions inside them."""
     if not isinstance(tools, list):
         return set()
-    return {t["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
-            and isinstance(t.get("name"), str)}
+    names: set[str] = set()
+    for tool in tools:
+        if not isinstance(tool, dict):
+            continue
+        if tool.get("type") in ("function", "namespace") and isinstance(tool.get("name"), str):
+            names.add(tool["name"])
+        if tool.get("type") == "namespace":
+            names |= _function_names(tool.get("tools"))
+    return names
 
 
 def _tools(sent: dict[str, Any], body: dict[str, Any], at: str) -> Iterator[Finding]:
-    wanted = _function_names(sent.get("tools"))
+    wanted = {t["name"] for t in sent.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"
+              and isinstance(t.get("name"), str)} if isinstance(sent.get("tools"), list) else set()
     if not wanted or not isinstance(body.get("tools"), list):
         return
     missing = wanted - _function_names(body["tools"])
     if missing:
         yield Finding(f"request declared function tool(s) {sorted(missing)} but the Response's tools do not list "
-                      "them", f"{at}.tools")
+                      "them", f"{at}.tools", basis="observed")
