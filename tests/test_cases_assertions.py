@@ -472,3 +472,17 @@ def test_schema_with_the_real_schema_module() -> None:
         pytest.skip("generated schemas not available")
     passes({"schema": "ErrorResponse"}, exchange(ENVELOPE, status=400))
     fails({"schema": "ErrorResponse"}, exchange({"detail": "nope"}, status=400), "not a valid ErrorResponse")
+
+
+def test_json_if_present_judges_only_fields_that_are_there() -> None:
+    """Optional echoes (truncation, reasoning, service_tier...) may be left out; present ones must agree."""
+    sparse = exchange(response())
+    passes({"json": {"path": "truncation", "equals": "auto", "if_present": True}}, sparse)
+    passes({"json": {"path": "reasoning.effort", "equals": "low", "if_present": True}}, sparse)
+    fails({"json": {"path": "truncation", "equals": "auto"}}, sparse, "'truncation' matched nothing")
+    echoed = exchange(response(truncation="disabled", reasoning={"effort": "high"}))
+    fails({"json": {"path": "truncation", "equals": "auto", "if_present": True}}, echoed,
+          'expected "auto", got "disabled"')
+    fails({"json": {"path": "reasoning.effort", "equals": "low", "if_present": True}}, echoed,
+          'expected "low", got "high"')
+    passes({"json": {"path": "truncation", "equals": "disabled", "if_present": True}}, echoed)

@@ -369,3 +369,12 @@ def test_case_schema_bases_match_the_verdict_vocabulary() -> None:
         alternatives = prop.get("anyOf", [prop])
         objects = [a for a in alternatives if a.get("type") == "object"]
         assert all("basis" in a["properties"] for a in objects), name
+
+
+def test_if_present_needs_value_operators(tmp_path: Path) -> None:
+    ok = GOOD.replace("{path: id, equals: !var resp_id}", "{path: truncation, equals: auto, if_present: true}")
+    (case,) = load_cases(write(tmp_path, ok))
+    assert case.steps[1].expect[0].arg["if_present"] is True
+    bad = GOOD.replace("{path: id, equals: !var resp_id}", "{path: truncation, exists: true, if_present: true}")
+    err = error_of(write(tmp_path, bad))
+    assert "if_present needs value operators" in str(err)

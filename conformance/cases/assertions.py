@@ -584,6 +584,8 @@ def _validate_json_arg(arg: Any) -> Iterator[tuple[str, str]]:
         yield "", f"json needs at least one operator ({', '.join(_VALUE_OPS + ('exists', 'count'))})"
     if arg.get("exists") is False and any(op in arg for op in _VALUE_OPS):
         yield "exists", "exists: false cannot be combined with value operators"
+    if arg.get("if_present") and ("exists" in arg or "count" in arg or not any(op in arg for op in _VALUE_OPS)):
+        yield "if_present", "if_present needs value operators and cannot be combined with exists or count"
 
 
 def _value_problem(op: str, expected: Any, value: Any) -> str | None:
@@ -658,7 +660,9 @@ def _json(arg: Any, ex: Exchange) -> Problems:
     returned, ``model_dump``-ed: an SDK step's object, e.g. a deleted-response confirmation or a page).
     Operators: equals, not_equals, matches, in, type, contains, length, gt, gte, lt, lte
     (each applies to every match and needs >= 1 match), ``exists: true|false`` and
-    ``count: N | {min, max}`` (number of matches).
+    ``count: N | {min, max}`` (number of matches). ``if_present: true``: a path that matches nothing passes,
+    for fields the spec lets a server omit (the optional echoes of request parameters: ``truncation``,
+    ``reasoning``, ``service_tier``, ``text``...); a value that is present must satisfy the operators.
     """
     doc = _json_source(arg, ex)
     path = arg["path"]
@@ -675,7 +679,8 @@ def _json(arg: Any, ex: Exchange) -> Problems:
     if not ops:
         return
     if not matches:
-        yield Finding(f"{path!r} matched nothing (needed for {', '.join(ops)})")
+        if not arg.get("if_present"):
+            yield Finding(f"{path!r} matched nothing (needed for {', '.join(ops)})")
         return
     for location, value in matches:
         for op in ops:
