@@ -76,14 +76,13 @@ def tool_events(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
 
     ``response.<tool>.*`` events carry the ``output_index``/``item_id`` of an item of that tool's type
     (a ``web_search_call.searching`` about a message is a wiring bug). For the status families (web/file
-    search, code interpreter, image generation, MCP call, MCP list tools) ``.completed``/``.failed`` is the
-    last event of the family for its item (also after the item's code, argument and partial-image events);
-    the item in ``output_item.done`` then has status ``completed`` / ``failed`` accordingly.
+    search, code interpreter, image generation, MCP call, MCP list tools) the first ``.in_progress`` ("the
+    call is initiated") comes before the family's other stages and ``.completed``/``.failed`` is the last
+    event of the family for its item (also after the item's code, argument and partial-image events); the
+    item in ``output_item.done`` then has status ``completed`` / ``failed`` accordingly.
 
-    That ``.in_progress`` comes before the family's other stages (``searching``...) is what api.openai.com
-    does, not a stated rule: basis ``observed``. A repeated ``.in_progress`` is no finding at all: the spec
-    states no count, and api.openai.com was reported (issue 10) sending ``mcp_call.in_progress`` again after
-    the arguments delta.
+    A repeated ``.in_progress`` is no finding: the spec states no count, and api.openai.com was reported
+    (issue 10) sending ``mcp_call.in_progress`` again after the arguments delta.
     """
     added = _items_by_index(ex)
     seen: dict[tuple[int, str], list[tuple[int, str]]] = {}
@@ -122,8 +121,7 @@ def tool_events(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
             earlier = [(i, s) for i, s in history if not s.startswith("response.")]
             if earlier:
                 yield Finding(f"event {index} ({kind}) after {group}{earlier[0][1]} (event {earlier[0][0]}) for "
-                              f"output_index {out}: api.openai.com sends in_progress first", f"events[{index}]",
-                              kind="in_progress-late", basis="observed")
+                              f"output_index {out}: in_progress (the call is initiated) comes first", f"events[{index}]")
         if own and stage in ("completed", "failed"):
             ended[out] = (index, stage)
         history.append((index, stage))

@@ -52,6 +52,10 @@ DEVIATIONS: dict[str, str] = {
     "created_at_string": "created_at is an ISO-8601 string instead of unix seconds",
     "tools_null": "Response.tools is null instead of an array",
     "wrong_item_status": "finished output items have status 'done'",
+    "completed_with_in_progress_message": "a completed Response reports its message items as still in_progress",
+    "optional_echo_differs": "optional echoes (truncation, reasoning, text.verbosity, max_output_tokens, "
+                             "max_tool_calls, top_logprobs, prompt_cache_key, prompt_cache_retention) report values "
+                             "other than the request's",
     "function_arguments_object": "function_call.arguments is a JSON object, not a JSON string",
     "function_call_missing_call_id": "function_call items lack call_id",
     # --- errors ---------------------------------------------------------------------------
@@ -113,6 +117,7 @@ DEVIATIONS: dict[str, str] = {
     "tool_event_type_mismatch": "web_search_call items are streamed with response.file_search_call.* events",
     "custom_tool_input_mismatch": "custom_tool_call_input.done input differs from the concatenated deltas",
     "partial_image_index_wrong": "image_generation_call.partial_image events count partial_image_index from 1",
+    "tool_in_progress_late": "web/file search calls are streamed with .searching before their first .in_progress",
     "tool_failures_hidden": "MCP list-tools and call failures are streamed as mcp_list_tools/mcp_call .completed",
     "tool_history_ignored": "the model does not read tool results passed back as history items "
                             "(MCP output, code interpreter logs, file search results, shell/patch/custom outputs)",
@@ -146,6 +151,12 @@ VARIANTS: dict[str, str] = {
     "split_events": "each event is written in two writes split mid-JSON",
     "ws_fragmented": "WebSocket events are sent as a text frame plus continuation frames",
     "ws_pings": "a WebSocket ping frame before every event (and inside fragmented messages)",
+    # the spec lets a server do these; api.openai.com does some of them (issue 10)
+    "sparse_echoes": "the Response leaves out every optional echo of a request parameter (background, reasoning, "
+                     "text, truncation, service_tier, prompt_cache_key, max_output_tokens...)",
+    "mcp_in_progress_repeated": "response.mcp_call.in_progress is sent again after the arguments deltas",
+    "program_calls_in_progress": "a function call made by a program stays in_progress in the completed response "
+                                 "(it waits for the client's output)",
 }
 
 

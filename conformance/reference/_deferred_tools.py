@@ -193,7 +193,7 @@ def respond(context: list[dict[str, Any]], current: list[dict[str, Any]], inp: M
     if any(t.get("type") == "programmatic_tool_calling" for t in tools) and not behaviour.dev("program_ignored"):
         forced = isinstance(choice, dict) and choice.get("type") == "programmatic_tool_calling"
         if forced or PROGRAM_TRIGGER.search(text):
-            return _program(inp, tools)
+            return _program(inp, tools, behaviour)
     search = next((t for t in tools if t.get("type") == "tool_search"), None)
     if (search is not None and SEARCH_TRIGGER.search(text) and _deferred(tools)
             and not behaviour.dev("deferred_tools_loaded_upfront")
@@ -228,7 +228,7 @@ def _program_caller(tools: list[dict[str, Any]], inp: ModelInput) -> dict[str, A
     return _preferred(inp, candidates)
 
 
-def _program(inp: ModelInput, tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _program(inp: ModelInput, tools: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str, Any]]:
     target = _program_caller(tools, inp)
     call_id = new_id("call")
     if target is None:
@@ -240,7 +240,8 @@ def _program(inp: ModelInput, tools: list[dict[str, Any]]) -> list[dict[str, Any
     args = object_for(params, _all_texts(inp)) if isinstance(params, dict) else {}
     ref = f"{target['namespace']}.{target['name']}" if target.get("namespace") else target["name"]
     code = f"const result = await tools.{ref}({json.dumps(args)});\nreturn result;"
-    call: dict[str, Any] = {"id": new_id("fc"), "type": "function_call", "status": "completed",
+    status = "in_progress" if behaviour.var("program_calls_in_progress") else "completed"  # waits for the client
+    call: dict[str, Any] = {"id": new_id("fc"), "type": "function_call", "status": status,
                             "call_id": new_id("call"), "name": target["name"], "arguments": json.dumps(args),
                             "caller": {"type": "program", "caller_id": call_id}}
     if target.get("namespace"):

@@ -361,11 +361,51 @@ def render_response(record: Record, behaviour: Behaviour, *, status: str | None 
     if record.usage is not None and not snapshot:
         body["usage"] = copy.deepcopy(record.usage)
     body["metadata"] = {} if behaviour.dev("no_metadata_echo") else dict(p["metadata"])
+    _echo_behaviours(body, behaviour, snapshot)
     if behaviour.openresponses:
         _openresponses_fields(body, p, behaviour, snapshot)
     if behaviour.dev("missing_required_field_status"):
         del body["status"]
     return body
+
+
+#: Response fields that only echo a request parameter and that the spec's Response does not require
+OPTIONAL_ECHOES = ("background", "conversation", "max_output_tokens", "max_tool_calls", "previous_response_id",
+                   "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning",
+                   "safety_identifier", "service_tier", "store", "text", "top_logprobs", "truncation", "user")
+#: for ``optional_echo_differs``: two valid values per field; the echo reports the one that was not sent
+_TWO = {"truncation": ("auto", "disabled"), "prompt_cache_retention": ("in_memory", "24h"),
+        "effort": ("low", "high"), "summary": ("auto", "concise"), "verbosity": ("low", "high")}
+
+
+def _other(field: str, value: Any) -> Any:
+    first, second = _TWO[field]
+    return second if value == first else first
+
+
+def _echo_behaviours(body: dict[str, Any], behaviour: Behaviour, snapshot: bool) -> None:
+    """``sparse_echoes`` (variant): leave the optional echoes out; ``optional_echo_differs`` (deviation): report
+    them with values other than the request's; ``completed_with_in_progress_message`` (deviation)."""
+    if behaviour.var("sparse_echoes"):
+        for field in OPTIONAL_ECHOES:
+            body.pop(field, None)
+    if behaviour.dev("optional_echo_differs"):
+        for field in ("truncation", "prompt_cache_retention"):
+            if body.get(field) is not None:
+                body[field] = _other(field, body[field])
+        for field in ("max_output_tokens", "max_tool_calls", "top_logprobs"):
+            if isinstance(body.get(field), int):
+                body[field] += 1
+        if isinstance(body.get("prompt_cache_key"), str):
+            body["prompt_cache_key"] += "-other"
+        for outer, inner in (("reasoning", "effort"), ("reasoning", "summary"), ("text", "verbosity")):
+            holder = body.get(outer)
+            if isinstance(holder, dict) and holder.get(inner) is not None:
+                holder[inner] = _other(inner, holder[inner])
+    if behaviour.dev("completed_with_in_progress_message") and not snapshot and body.get("status") == "completed":
+        for item in body.get("output") or []:
+            if item.get("type") == "message":
+                item["status"] = "in_progress"
 
 
 def _openresponses_fields(body: dict[str, Any], p: dict[str, Any], behaviour: Behaviour, snapshot: bool) -> None:

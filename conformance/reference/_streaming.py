@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ._behaviours import Behaviour
-from ._tool_events import tool_deviations
+from ._tool_events import tool_deviations, tool_sequence
 
 TERMINAL_TYPES = frozenset({"response.completed", "response.incomplete", "response.failed"})
 DELTA = "response.output_text.delta"
@@ -114,6 +114,7 @@ def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str
         evs = [e for e in evs if e.get("type") not in drop]
         for n, e in enumerate(evs):
             e["sequence_number"] = n
+    evs = tool_sequence(evs, behaviour)
     for e in evs:
         tool_deviations(e, behaviour)
         etype = e.get("type")

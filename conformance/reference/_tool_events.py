@@ -18,7 +18,7 @@ in-progress state), the tool's own progress/delta events, then ``response.output
 * anything else (computer_call, local_shell_call, apply_patch_call, mcp_approval_request...): added/done.
 
 Stream deviations that bend these events are applied by ``tool_deviations`` (called from
-``_streaming.deviate``).
+``_streaming.deviate``); those that move or repeat events by ``tool_sequence``.
 """
 
 from __future__ import annotations
@@ -138,3 +138,31 @@ def tool_deviations(event: dict[str, Any], behaviour: Behaviour) -> None:
         event["type"] = etype.replace(".failed", ".completed")
     if behaviour.dev("partial_image_index_wrong") and etype == "response.image_generation_call.partial_image":
         event["partial_image_index"] = int(event.get("partial_image_index", 0)) + 1
+
+
+SEARCH_FAMILIES = ("response.web_search_call.", "response.file_search_call.")
+
+
+def tool_sequence(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str, Any]]:
+    """Move or repeat tool events: ``tool_in_progress_late`` (deviation) sends a search call's ``.searching``
+    before its ``.in_progress``; ``mcp_in_progress_repeated`` (variant) repeats ``mcp_call.in_progress``
+    after the arguments deltas. Sequence numbers are renumbered when anything changed."""
+    late, repeat = behaviour.dev("tool_in_progress_late"), behaviour.var("mcp_in_progress_repeated")
+    if not (late or repeat):
+        return events
+    out: list[dict[str, Any]] = []
+    for event in events:
+        etype = str(event.get("type"))
+        if late and etype.endswith(".searching") and etype.startswith(SEARCH_FAMILIES) and out \
+                and out[-1].get("type") == etype.replace(".searching", ".in_progress"):
+            out.insert(len(out) - 1, event)
+            continue
+        if repeat and etype == "response.mcp_call_arguments.done":
+            out.append({"type": "response.mcp_call.in_progress", "sequence_number": 0,
+                        "output_index": event.get("output_index"), "item_id": event.get("item_id")})
+        out.append(event)
+    if out != events and events and all(isinstance(e.get("sequence_number"), int) for e in events):
+        base = events[0]["sequence_number"]  # a replay (starting_after) starts mid-stream
+        for n, event in enumerate(out):
+            event["sequence_number"] = base + n
+    return out
