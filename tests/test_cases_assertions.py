@@ -11,8 +11,8 @@ import pytest
 
 from conformance._exchange import Exchange, RecordedRequest, SSEEvent
 from conformance._verdict import Outcome
-from conformance.cases import ASSERTIONS, CaptureError, Expectation, Var, capture_value, evaluate
 from conformance.basis import JudgePolicy
+from conformance.cases import ASSERTIONS, CaptureError, Expectation, Var, capture_value, evaluate
 from conformance.cases.assertions import expected_statuses, normalize_token
 
 

@@ -149,7 +149,7 @@ def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     function call still ``in_progress`` is what api.openai.com does, not a rule the spec states: basis
     ``observed`` (a warning). A function call made by a program (``caller.type`` ``program``, programmatic
     tool calling) is exempt: it waits for the client's output while the response that carries it is
-    complete, and api.openai.com reports it ``in_progress``.
+    complete, and api.openai.com was reported (issue 10) leaving it ``in_progress``.
     """
     body, at = _response(ex, ctx)
     for index, item in _output(body):
