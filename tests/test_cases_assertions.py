@@ -486,3 +486,12 @@ def test_json_if_present_judges_only_fields_that_are_there() -> None:
     fails({"json": {"path": "reasoning.effort", "equals": "low", "if_present": True}}, echoed,
           'expected "low", got "high"')
     passes({"json": {"path": "truncation", "equals": "disabled", "if_present": True}}, echoed)
+
+
+def test_schema_on_a_stream_that_ended_with_an_error_event(fake_schemas: None) -> None:
+    ex = exchange(events=sse({"type": "error", "status": 400,
+                              "error": {"type": "invalid_request_error", "code": "previous_response_not_found",
+                                        "message": "Previous response not found.", "param": "previous_response_id"}}))
+    message = fails({"schema": "Response"}, ex, "expected a Response, but the stream ended with an error event",
+                    "previous_response_not_found")
+    assert "required property" not in message

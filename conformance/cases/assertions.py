@@ -475,6 +475,12 @@ def _schema(arg: Any, ex: Exchange) -> Problems:
     if ex.events is None and not _is_error_schema(name) and is_error_body(ex):
         yield from _error_instead(name, ex)
         return
+    if ex.events is not None and not _is_error_schema(name) and terminal_event(ex) is None:
+        error = _error_event(ex)
+        if error is not None:  # judged as an error event by stream.event_schema, not as a Response
+            yield Finding(f"expected a {name}, but the stream ended with an error event instead of a response "
+                          f"({_short(error, 200)})")
+            return
     doc = _document(ex)
     targets: list[tuple[str, Any]] = [("", doc)]
     if isinstance(arg, dict) and arg.get("path"):
@@ -489,6 +495,18 @@ def _schema(arg: Any, ex: Exchange) -> Problems:
             yield Finding(f"{prefix}not a valid {name}: {message}", location)
         if len(errors) > 5:
             yield Finding(f"... and {len(errors) - 5} more schema errors", location)
+
+
+def _error_event(ex: Exchange) -> Any:
+    """The ``error`` object of the stream's first ``error`` event (SSE or WebSocket), if any."""
+    for ev in ex.events or []:
+        try:
+            data = json.loads(ev.data)
+        except ValueError:
+            continue
+        if isinstance(data, dict) and data.get("type") == "error":
+            return data.get("error", data)
+    return None
 
 
 def _is_error_schema(name: str) -> bool:
