@@ -33,6 +33,28 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", help="provider name used in reports (default: host of --base-url, or 'reference')")
 
 
+def _add_policy_args(p: argparse.ArgumentParser) -> None:
+    """How far findings beyond the letter of the spec count (docs/verdicts.md)."""
+    p.add_argument("--spec-strict", action="store_true",
+                   help="fail requirements that api.openai.com itself does not meet (default: a warning)")
+    p.add_argument("--strict-behaviour", action="store_true",
+                   help="fail what OpenAI does but nothing documents (basis observed; default: a warning)")
+    p.add_argument("--spec-as-of", metavar="DATE",
+                   help="judge against the spec's requirements of that date (YYYY-MM-DD); later ones become notes")
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    from .basis import JudgePolicy
+    from .basis.policy import parse_date
+
+    try:
+        as_of = parse_date(args.spec_as_of) if getattr(args, "spec_as_of", None) else None
+    except ValueError as exc:
+        raise UsageError(f"--spec-as-of: {exc}") from None
+    return JudgePolicy(spec_strict=bool(getattr(args, "spec_strict", False)),
+                       strict_behaviour=bool(getattr(args, "strict_behaviour", False)), spec_as_of=as_of)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="responses-conformance", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -63,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="with --baseline: unexpected passes (stale entries) fail too")
     run.add_argument("--update-baseline", action="store_true", help="with --baseline: rewrite it from this run's results")
     run.add_argument("--no-matrix", action="store_true", help="with --config: do not write reports/matrix.html")
+    _add_policy_args(run)
 
     serve = sub.add_parser("serve", help="run the reference server alone")
     serve.add_argument("--host", default="127.0.0.1")
@@ -148,6 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
         variants=args.variant, skip_capabilities=args.skip_capability,
         limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline), shard=_shard(args),
+        policy=_policy(args),
     )
     return _run_target(args, opts, cases, json_path=args.json)
 
@@ -259,6 +283,7 @@ def _run_config(args: argparse.Namespace) -> int:
                          "(put those in the providers file)")
     cases = _load_cases(args)
     shard = _shard(args)
+    policy = _policy(args)
     known_caps = {c for case in cases for c in case.needs}
     try:
         providers = load_providers(args.config)
@@ -287,7 +312,7 @@ def _run_config(args: argparse.Namespace) -> int:
             auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
-            shard=shard,
+            shard=shard, policy=policy,
         )
         print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
         try:
