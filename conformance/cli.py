@@ -370,16 +370,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def _judge_policy(args: argparse.Namespace) -> Any:
-    from .basis import JudgePolicy
-    from .basis.policy import parse_date
-
-    as_of = None
-    if args.spec_as_of and args.spec_as_of != "capture":
-        try:
-            as_of = parse_date(args.spec_as_of)
-        except ValueError as exc:
-            raise UsageError(f"--spec-as-of: {exc}, or 'capture'") from None
-    return JudgePolicy(spec_strict=args.spec_strict, strict_behaviour=args.strict_behaviour, spec_as_of=as_of)
+    """``_policy``, where ``--spec-as-of`` may also be ``capture`` (each capture as of its own capture_date)."""
+    per_capture = args.spec_as_of == "capture"
+    return _policy(argparse.Namespace(**{**vars(args), "spec_as_of": None if per_capture else args.spec_as_of}))
 
 
 def cmd_judge(args: argparse.Namespace) -> int:

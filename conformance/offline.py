@@ -400,19 +400,19 @@ def _finding_line(severity: str, res: CheckResult, finding: Finding) -> str:
     return f"  {MARKS[severity]} {label}{res.name} {finding.path or '$'}: {finding.message}{note}  [{res.spec_ref}]"
 
 
-def distinct_findings(docs: Iterable[JudgedDocument]) -> dict[str, set[str]]:
-    """Severity -> the distinct finding keys of that severity (one root cause counted once, however often seen)."""
-    out: dict[str, set[str]] = {"fail": set(), "warning": set(), "note": set()}
-    for doc in docs:
-        for res in doc.results:
-            for finding in res.findings:
-                out.setdefault(finding.severity or "fail", set()).add(finding.key or f"{res.name}|{finding.message}")
-    return out
+def distinct_findings(docs: Iterable[JudgedDocument]) -> list[dict[str, Any]]:
+    """The distinct findings of these documents, grouped by key exactly as the run reports group them
+    (``conformance.report.findings``): one root cause counted once, at the worst severity it reached."""
+    from .report.findings import distinct_findings as grouped
+
+    return grouped({"id": doc.label, "checks": [r.to_dict() for r in doc.results]} for doc in docs)
 
 
 def summary_line(docs: list[JudgedDocument], unreadable: int) -> str:
     """The closing line: distinct findings by severity over every judged document."""
-    keys = distinct_findings(docs)
-    parts = ", ".join(f"{len(keys[s])} {s}" for s in ("fail", "warning", "note"))
+    from .report.findings import deviation_counts
+
+    counts = deviation_counts(distinct_findings(docs))
+    parts = ", ".join(f"{counts[s]} {s}" for s in ("fail", "warning", "note"))
     tail = f", {unreadable} unreadable" if unreadable else ""
     return f"distinct findings: {parts} ({len(docs)} document{'s' if len(docs) != 1 else ''} judged{tail})"
