@@ -309,9 +309,13 @@ def _prefix(events: list[SSEEvent], after: int) -> list[SSEEvent]:
 
 
 def _capture_policy(capture: Capture, policy: JudgePolicy | None, as_of_capture: bool) -> JudgePolicy | None:
+    """The run's policy, as of the capture's own date when asked (a capture without a readable date: unchanged)."""
     if not as_of_capture or not capture.date:
         return policy
-    return replace(policy or JudgePolicy(), spec_as_of=parse_date(capture.date))
+    try:
+        return replace(policy or JudgePolicy(), spec_as_of=parse_date(capture.date))
+    except ValueError:
+        return policy
 
 
 def judge_captures(captures: list[Capture], *, profile: str = "openai", policy: JudgePolicy | None = None,
