@@ -97,9 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", default="openai", choices=["openai", "openresponses"],
                        help="spec the served objects follow (openresponses: the Open Responses shapes)")
 
-    judge = sub.add_parser("judge", help="judge a saved response body or SSE transcript offline")
-    judge.add_argument("files", nargs="+", type=Path)
+    judge = sub.add_parser("judge", help="judge saved response bodies, streams (SSE, JSONL) or capture directories "
+                           "offline")
+    judge.add_argument("files", nargs="+", type=Path, metavar="FILE|DIR",
+                       help="a saved body (JSON, SSE, JSONL event log, or prose with Response JSON), or a capture "
+                            "directory: <name>.json|.sse|.jsonl bodies with <name>.request.json beside them, and a "
+                            "manifest.json (there or up to two levels above) giving endpoint, status and date")
     judge.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
+    judge.add_argument("--request", type=Path, metavar="FILE",
+                       help="the request body (JSON) the one judged file answered: request-dependent checks run")
+    judge.add_argument("--spec-strict", action="store_true",
+                       help="a requirement api.openai.com itself does not meet fails instead of warning")
+    judge.add_argument("--strict-behaviour", action="store_true",
+                       help="what OpenAI does but nothing documents (basis observed) fails instead of warning")
+    judge.add_argument("--spec-as-of", metavar="DATE|capture",
+                       help="judge against the spec of DATE (newer requirements become notes); 'capture': each "
+                            "manifest capture as of its own capture_date")
 
     sub.add_parser("list-checks", help="list the named checks")
 
@@ -356,28 +369,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_judge(args: argparse.Namespace) -> int:
-    from .offline import judge_file
+def _judge_policy(args: argparse.Namespace) -> Any:
+    """``_policy``, where ``--spec-as-of`` may also be ``capture`` (each capture as of its own capture_date)."""
+    per_capture = args.spec_as_of == "capture"
+    return _policy(argparse.Namespace(**{**vars(args), "spec_as_of": None if per_capture else args.spec_as_of}))
 
-    any_fail = False
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    """Judge every input; an unreadable one is one ``judge: <file>: <reason>`` line and exit 2, after the rest."""
+    from .captures import CaptureProblem, read_request
+    from .offline import format_document, judge_capture_dir, judge_file, summary_line
+
+    policy = _judge_policy(args)
+    request = None
+    if args.request is not None:
+        if len(args.files) != 1 or args.files[0].is_dir():
+            raise UsageError("--request: applies to one judged file (a capture directory pairs its own requests)")
+        try:
+            request = read_request(args.request)
+        except CaptureProblem as exc:
+            print(f"judge: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    docs: list[Any] = []
+    unreadable = 0
+
+    def problem(path: Any, reason: str) -> None:
+        nonlocal unreadable
+        unreadable += 1
+        sys.stdout.flush()
+        print(f"judge: {path}: {reason}", file=sys.stderr, flush=True)
+
     for path in args.files:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
-        docs = judge_file(path, args.profile)
-        if not docs:
-            print(f"{path}: nothing to judge (no JSON response, error body or SSE transcript found)")
+        try:
+            if path.is_dir():
+                for capture in judge_capture_dir(path, profile=args.profile, policy=policy,
+                                                 spec_as_of_capture=args.spec_as_of == "capture"):
+                    if capture.problem:
+                        problem(capture.file, capture.problem)
+                    docs.extend(capture.documents)
+                    for doc in capture.documents:
+                        print("\n".join(format_document(doc)))
+                continue
+            if not path.exists():
+                problem(path, "no such file or directory")
+                continue
+            found = judge_file(path, args.profile, request=request, policy=policy)
+        except CaptureProblem as exc:
+            problem(exc.path, exc.reason)
             continue
-        for doc in docs:
-            failed = doc.failed
-            any_fail = any_fail or bool(failed)
-            print(f"{doc.label}: {doc.kind}: {'FAIL' if failed else 'PASS'} ({len(doc.results)} checks)")
-            for res in failed:
-                for finding in res.findings or []:
-                    where = finding.path or "$"
-                    print(f"  ✗ {res.name} {where}: {finding.message}  [{res.spec_ref}]")
-                if not res.findings:
-                    print(f"  ✗ {res.name}: {res.message}  [{res.spec_ref}]")
-    return EXIT_FAIL if any_fail else EXIT_OK
+        docs.extend(found)
+        for doc in found:
+            print("\n".join(format_document(doc)))
+    if docs:
+        print(summary_line(docs, unreadable))
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_FAIL if any(doc.failed for doc in docs) else EXIT_OK
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:
