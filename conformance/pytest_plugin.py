@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._verdict import Outcome
-from .cases import Case, CaseFormatError, load_cases
 from .basis import JudgePolicy
 from .basis.policy import parse_date
+from .cases import Case, CaseFormatError, load_cases
 from .engine import CaseResult, judge, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
 from .report import build_results, format_summary, write_results

@@ -268,7 +268,7 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
           f"{_e(area_title(area))} <span class=\"meta\">{len(rows)} cases{note}</span></th></tr>")
         for row in rows:
             outcomes = [col.cases[row.id]["outcome"] if row.id in col.cases else "missing" for col in cols]
-            warned = [bool(col.cases[row.id].get("warnings")) if row.id in col.cases else False for col in cols]
+            has_warnings = [bool(col.cases[row.id].get("warnings")) if row.id in col.cases else False for col in cols]
             differs = "1" if len(set(outcomes)) > 1 else "0"
             search = f"{row.id} {row.title} {row.group}".lower()
             w(f'<tr data-row="{_e(row.id)}" data-outcomes="{" ".join(sorted(set(outcomes)))}" data-differs="{differs}" '
@@ -277,7 +277,7 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
             for ci, o in enumerate(outcomes):
                 if o == "missing":
                     w(f'<td class="cell o-missing" data-cell="{ci}:{_e(row.id)}" aria-label="not run">{SYMBOLS[o]}</td>')
-                elif o == "pass" and warned[ci]:  # passes, with warnings (not counted): its own mark
+                elif o == "pass" and has_warnings[ci]:  # passes, with warnings (not counted): its own mark
                     w(f'<td class="cell o-pass warned" data-cell="{ci}:{_e(row.id)}" data-outcome="{o}" tabindex="0" '
                       f'role="button" aria-label="pass with warnings">{SYMBOLS[o]}{WARN_MARK}</td>')
                 else:

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from ..basis import finding_key, normalise_path
 from .._verdict import Finding
+from ..basis import finding_key, normalise_path
 
 SEVERITY_ORDER = {"fail": 0, "warning": 1, "note": 2}
 

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .findings import deviation_counts, distinct_findings
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of, area_order, area_title
 from ._matrix_evidence import slim_case
+from .findings import deviation_counts, distinct_findings
 from .results import clip
 
 OUTCOMES = ("pass", "fail", "unsupported", "error", "skipped")
