@@ -146,6 +146,8 @@ VARIANTS: dict[str, str] = {
     "split_events": "each event is written in two writes split mid-JSON",
     "ws_fragmented": "WebSocket events are sent as a text frame plus continuation frames",
     "ws_pings": "a WebSocket ping frame before every event (and inside fragmented messages)",
+    "mock_model": "the model ignores every probe and answers one fixed text (a mock or a random-weight model): "
+                  "valid per spec, the run's probe preflight finds it and skips the behavioural expectations",
 }
 
 
@@ -194,3 +196,20 @@ class Behaviour:
         """Is variant ``name`` switched on?"""
         assert name in VARIANTS, name
         return name in self.variants
+
+    @property
+    def ignores_probes(self) -> bool:
+        """Does the model ignore the probes (deviation ``probes_ignored``, or the benign ``mock_model``)?
+
+        The wire protocol is the same either way; only the conclusion differs: a deviation when the suite is
+        told the model follows probes, a benign variant once the preflight has found it does not."""
+        return self.dev("probes_ignored") or self.var("mock_model")
+
+    @property
+    def ignored_probe_reply(self) -> str:
+        """What a probe-ignoring model says to everything (``OK`` under the deviation; a mock's fixed line)."""
+        return MOCK_REPLY if self.var("mock_model") else "OK"
+
+
+#: the ``mock_model`` variant's one answer (LiteLLM's mock answers a fixed sentence of this kind)
+MOCK_REPLY = "This is a mock response."
