@@ -138,7 +138,7 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
             ex = _record_turn(ws, step, str(path), body, str_headers, rec, connections)
         else:
             ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,
-                                 headers=str_headers)
+                                 headers=str_headers, raw_body=step.raw_body)
             if step.repeat_until is not None:
                 ex = _poll(recorder, step, str(path), body, str_headers, ex)
         rec.exchanges.append(ex)

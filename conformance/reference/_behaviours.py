@@ -79,6 +79,8 @@ DEVIATIONS: dict[str, str] = {
                              "characters, context_management below its minimums and input_items limit outside 1..100 "
                              "are accepted",
     "no_auth_check": "requests without a valid API key are served",
+    "stream_skips_auth": "streamed requests (stream: true) are served without checking the API key",
+    "accept_malformed_json": "a body that is not JSON (or is truncated JSON) is answered 200, as an empty request",
     # --- behaviour ------------------------------------------------------------------------
     "ignore_previous_response_id": "previous_response_id is silently dropped (no context, echoed null)",
     "complete_on_max_tokens": "output cut by max_output_tokens is reported completed with null incomplete_details",
