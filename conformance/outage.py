@@ -62,15 +62,17 @@ class TargetDown:
     first_unanswered: RequestNote
 
     def message(self) -> str:
-        """The one line every case recorded after the outage carries (``error (target down)``)."""
-        after = self.last_answered.describe() if self.last_answered else "no request was ever answered"
-        return f"the target stopped answering; last answered request: {after}"
+        """The short line every case recorded after the outage carries (``error (target down)``); the run's
+        summary gives the whole account once (:meth:`banner`)."""
+        last = self.last_answered
+        after = f"after case {last.case!r} step {last.step!r}" if last else "before answering any request"
+        return f"the target stopped answering {after} (see TARGET DOWN in the run summary)"
 
     def banner(self, not_sent: int) -> list[str]:
         """The run's single, prominent account of the outage (console summary)."""
         last = self.last_answered.describe() if self.last_answered else "none (no request of the run was answered)"
         return [
-            "TARGET DOWN: the target stopped accepting connections mid-run; requests stopped.",
+            "TARGET DOWN: the target stopped answering mid-run (connections refused or dropped); requests stopped.",
             f"  last answered request: {last}",
             f"  first unanswered:      {self.first_unanswered.describe()}",
             f"  {not_sent} case(s) not sent: error (target down)",

@@ -16,8 +16,8 @@ so one odd reply of a real model does not silence a whole run.
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._verdict import Outcome

@@ -18,9 +18,9 @@ from .._verdict import Finding
 from ..cases.assertions import (
     SPEC,
     _check_regex,
+    _events_name_model_action,
     _Fail,
     _json_contains,
-    _events_name_model_action,
     _short,
     assertion,
     event_type_findings,
