@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .basis import JudgePolicy
 from .engine import CaseResult, Scheduler
 from .probes import ProbePreflight, assumed, behavioural_skips, run_preflight
 from .recorder import ConfigError, Limits, Recorder, Target
@@ -44,6 +45,7 @@ class RunOptions:
     limits: Limits = field(default_factory=Limits)
     shard: Shard | None = None  # --shard I/N: this run holds only that share of the cases
     assume_probes: bool = False  # --assume-probes: no probe preflight; behavioural expectations always judged
+    policy: JudgePolicy = field(default_factory=JudgePolicy)  # --spec-strict, --strict-behaviour, --spec-as-of
 
 
 def parse_header(raw: str) -> tuple[str, str]:
@@ -171,6 +173,7 @@ class ConformanceSession:
             "variants": list(self.opts.variants),
             "sdk_version": _sdk_version(),
             "shard": str(self.opts.shard) if self.opts.shard else None,
+            "policy": self.opts.policy.to_dict(),
             "probe_preflight": None if self.probes is None else {
                 **self.probes.to_dict(), "behavioural_skipped": behavioural_skips(results)},
             "target_down": self.outage_dict(),
