@@ -66,7 +66,7 @@ class TargetDown:
         summary gives the whole account once (:meth:`banner`)."""
         last = self.last_answered
         after = f"after case {last.case!r} step {last.step!r}" if last else "before answering any request"
-        return f"the target stopped answering {after} (see TARGET DOWN in the run summary)"
+        return f"the target stopped answering {after} (details once, in the run summary)"
 
     def banner(self, not_sent: int) -> list[str]:
         """The run's single, prominent account of the outage (console summary)."""
