@@ -88,7 +88,8 @@ DEVIATIONS: dict[str, str] = {
     "incomplete_without_details": "truncated responses have status incomplete but incomplete_details null",
     "ignore_instructions": "the model does not see instructions",
     "ignore_system_role": "the model does not see system/developer messages",
-    "probes_ignored": "the model always answers OK (ignores every probe)",
+    "probes_ignored": "the model always answers OK (ignores every probe; a run's probe preflight finds it and skips "
+                      "the behavioural expectations, so its failures show with --assume-probes or a direct judge)",
     "no_metadata_echo": "metadata is not echoed (always {})",
     "no_temperature_echo": "temperature is not echoed (always 1.0)",
     "ignore_tool_choice": "a forced function call is answered with text",
