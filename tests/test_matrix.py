@@ -233,4 +233,4 @@ def test_the_page_lists_each_column_s_most_common_findings(tmp_path: Path) -> No
     # the reference columns fail nothing; the deviated ones name what the deviations broke
     assert "reference / reference-1: 0 failing case(s)" in section
     deviated = section.split("deviated / reference-1")[1].split("</details>")[0]
-    assert "&#x27;sequence_number&#x27; is a required property" in deviated  # missing_sequence_number, top of the list
+    assert "&#x27;sequence_number&#x27; is missing (required)" in deviated  # missing_sequence_number, top of the list

@@ -250,7 +250,8 @@ def test_text_delta_event() -> None:
     del missing["sequence_number"]
     for name in ("ResponseTextDeltaEvent", "ResponseStreamEvent"):
         findings = S.validate(name, missing)
-        assert findings == [Finding("'sequence_number' is a required property", "$")], findings
+        assert findings == [Finding("'sequence_number' is missing (required)", "$", kind="missing",
+                                    rule="ResponseStreamEvent:required:sequence_number")], findings
 
 
 def test_stream_event_union_reports_unknown_type_at_type() -> None:
@@ -275,7 +276,8 @@ def test_findings_are_capped() -> None:
 def test_request_schemas_stay_closed_and_server_schemas_open() -> None:
     assert S.validate("CreateResponse", {"model": "gpt-4o", "input": "hi"}) == []
     findings = S.validate("CreateResponse", {"model": "gpt-4o", "tool_choice": {"type": "function"}})
-    assert findings == [Finding("'name' is a required property", "$.tool_choice")]
+    assert findings == [Finding("'name' is missing (required)", "$.tool_choice", kind="missing",
+                                rule="ToolChoiceFunction:required:name")]
     removed = [r for r in S.index("openai")["relaxations"] if r["kind"] == "additionalProperties_false_removed"]
     server = set(S.index("openai")["server_reachable"])
     assert all(r["where"].split("/")[2] in server for r in removed)
@@ -302,7 +304,8 @@ def test_openresponses_profile_roles_and_aliases() -> None:
     assert S.validate("ResponseStreamEvent", event, "openresponses") == []
     del event["sequence_number"]
     assert S.validate("ResponseStreamEvent", event, "openresponses") == [
-        Finding("'sequence_number' is a required property", "$")
+        Finding("'sequence_number' is missing (required)", "$", kind="missing",
+                rule="ResponseStreamEvent:required:sequence_number")
     ]
 
 
