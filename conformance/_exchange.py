@@ -49,6 +49,7 @@ class RecordedRequest:
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None  # the JSON body we sent (None for no body)
     stream: bool = False
+    raw_body: str | None = None  # a body sent verbatim instead of JSON (``raw_body:`` steps); ``body`` is then None
 
 
 @dataclass

@@ -74,7 +74,9 @@ class Redactor:
                 parts += ["-H", f'"{name}: {value}"']  # double quotes so the shell expands $VAR
             else:
                 parts += ["-H", shlex.quote(f"{name}: {value}")]
-        if request.body is not None:
+        if request.raw_body is not None:
+            parts += ["--data-raw", shlex.quote(self.text(request.raw_body))]
+        elif request.body is not None:
             parts += ["--data-raw", shlex.quote(self.text(json.dumps(request.body, ensure_ascii=False)))]
         return " ".join(parts)
 

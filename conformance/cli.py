@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="with --baseline: unexpected passes (stale entries) fail too")
     run.add_argument("--update-baseline", action="store_true", help="with --baseline: rewrite it from this run's results")
     run.add_argument("--no-matrix", action="store_true", help="with --config: do not write reports/matrix.html")
+    run.add_argument("--assume-probes", action="store_true",
+                     help="skip the probe preflight: judge behavioural expectations (probe replies, forced tool "
+                          "calls, JSON output) even if the model ignores the probes")
     _add_policy_args(run)
 
     serve = sub.add_parser("serve", help="run the reference server alone")
@@ -171,7 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
         variants=args.variant, skip_capabilities=args.skip_capability,
         limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline), shard=_shard(args),
-        policy=_policy(args),
+        assume_probes=args.assume_probes, policy=_policy(args),
     )
     return _run_target(args, opts, cases, json_path=args.json)
 
@@ -312,7 +315,7 @@ def _run_config(args: argparse.Namespace) -> int:
             auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
-            shard=shard, policy=policy,
+            shard=shard, assume_probes=args.assume_probes, policy=policy,
         )
         print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
         try:

@@ -39,6 +39,7 @@ class CaseRecording:
     duration_s: float = 0.0
     model: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
+    target_down: str | None = None  # not sent: the target had stopped answering (conformance/outage.py)
 
 
 @dataclass
@@ -137,7 +138,7 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
             ex = _record_turn(ws, step, str(path), body, str_headers, rec, connections)
         else:
             ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,
-                                 headers=str_headers)
+                                 headers=str_headers, raw_body=step.raw_body)
             if step.repeat_until is not None:
                 ex = _poll(recorder, step, str(path), body, str_headers, ex)
         rec.exchanges.append(ex)
@@ -246,9 +247,13 @@ def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
 
 
 def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] = (),
-          policy: JudgePolicy | None = None) -> CaseResult:
+          policy: JudgePolicy | None = None, follows_probes: bool = True) -> CaseResult:
     """Turn a recording into a verdict: pure, repeatable, no network. ``policy``: how far findings beyond the
-    letter of the spec count (conformance/basis)."""
+    letter of the spec count (conformance/basis). ``follows_probes=False`` (the run's probe preflight found a
+    model that ignores the probes, conformance/probes.py): behavioural expectations are skipped, and a case that
+    had one skipped and nothing failed is ``skipped`` rather than ``pass`` (docs/cases.md)."""
+    from .probes import SKIP_REASON
+
     policy = policy or JudgePolicy()
     case = rec.case
     outside_reason = profile_skip_reason(case, profile)
@@ -293,12 +298,22 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             if reason is not None:  # names an element this profile's spec lacks: not judgeable, never a fail
                 checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, reason, "", ex.step))
                 continue
+            if not follows_probes and _behavioural(exp, ex):
+                checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, SKIP_REASON, "", ex.step))
+                continue
             checks.append(evaluate(exp, ex, rec.variables, model=rec.model, env=rec.env, profile=profile, policy=policy))
-    checks.extend(rec.problems)
+    for problem in rec.problems:
+        if not follows_probes and problem.name == "engine.capture":  # what the model did not produce (a call id...)
+            problem = CheckResult(problem.name, Outcome.SKIPPED, f"{SKIP_REASON}: {problem.message}", "", problem.step)
+        checks.append(problem)
+    probe_skips = [c for c in checks if c.outcome is Outcome.SKIPPED and c.message.startswith(SKIP_REASON)]
     failed = [c for c in checks if c.outcome is Outcome.FAIL]
     if failed:
         outcome = Outcome.FAIL
         message = "; ".join(f"{c.name}: {c.message}" for c in failed[:3])
+    elif rec.target_down is not None:
+        outcome = Outcome.ERROR
+        message = f"target down: {rec.target_down}"
     elif inconclusive:
         outcome = Outcome.ERROR
         message = f"inconclusive ({inconclusive[0].error_kind}): {inconclusive[0].error}"
@@ -310,10 +325,24 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
         detail = ("the WebSocket upgrade was ignored (answered over HTTP)" if _upgrade_ignored(ex)
                   else str(err.get("message", "") if isinstance(err, dict) else err)[:300])
         message = f"provider declined with HTTP {ex.status}: {detail}"
+    elif probe_skips:
+        names = ", ".join(sorted({c.name for c in probe_skips}))
+        message = (f"{SKIP_REASON}: {len(probe_skips)} behavioural expectation(s) not judged ({names}); "
+                   "every other check passed")
+        outcome = Outcome.SKIPPED
     else:
         outcome = Outcome.PASS
         message = ""
     return CaseResult(case, outcome, message, checks, rec.exchanges, rec.duration_s, usage_tokens(rec.exchanges))
+
+
+def _behavioural(exp: Any, ex: Exchange) -> bool:
+    """Is this expectation about what the model chose (``Assertion.behavioural``)? Its ``basis:`` key aside."""
+    from .cases import ASSERTIONS
+    from .cases.assertions import split_basis
+
+    spec = ASSERTIONS.get(exp.name)
+    return spec is not None and spec.is_behavioural(split_basis(exp.arg, spec.basis)[0], ex)
 
 
 def _wrong_status_class(step: Step, ex: Exchange) -> str:
@@ -369,17 +398,36 @@ def skipped(case: Case, reason: str) -> CaseResult:
 
 
 class Scheduler:
-    """Records cases concurrently (bounded), handing out futures so results stream in order of need."""
+    """Records cases concurrently (bounded), handing out futures so results stream in order of need.
+
+    It also watches for the target going down (conformance/outage.py): once requests stop being answered,
+    cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``)."""
 
     def __init__(self, recorder: Recorder, concurrency: int = 4) -> None:
+        from .outage import OutageWatch
+
         self.recorder = recorder
+        self.watch = OutageWatch()
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="conformance-case")
         self._futures: dict[str, Future[CaseRecording]] = {}
 
     def submit(self, case: Case) -> Future[CaseRecording]:
         if case.id not in self._futures:
-            self._futures[case.id] = self._pool.submit(record_case, case, self.recorder)
+            self._futures[case.id] = self._pool.submit(self._record, case)
         return self._futures[case.id]
+
+    def _record(self, case: Case) -> CaseRecording:
+        from .outage import UNANSWERED_KINDS
+
+        down = self.watch.skip(case.id)
+        if down is not None:
+            return CaseRecording(case, model=self.recorder.target.model, target_down=f"not sent: {down.message()}")
+        rec = record_case(case, self.recorder)
+        self.watch.observe(case.id, rec.exchanges)
+        down = self.watch.down
+        if down is not None and any(ex.error_kind in UNANSWERED_KINDS for ex in rec.exchanges):
+            rec.target_down = f"unanswered: {down.message()}"
+        return rec
 
     def shutdown(self) -> None:
         for fut in self._futures.values():

@@ -63,6 +63,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --baseline: an unexpected pass (stale baseline entry) also fails")
     group.addoption("--update-baseline", action="store_true", default=False,
                     help="with --baseline: rewrite the baseline to expect this run's fail/unsupported cases")
+    group.addoption("--assume-probes", action="store_true", default=False,
+                    help="skip the probe preflight: judge behavioural expectations even if the model ignores probes")
     group.addoption("--spec-strict", action="store_true", default=False,
                     help="fail requirements that api.openai.com itself does not meet (default: a warning)")
     group.addoption("--strict-behaviour", action="store_true", default=False,
@@ -87,6 +89,7 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         json_path=Path(json_path) if json_path else None,
         limits=Limits(idle_timeout_s=config.getoption("idle_timeout"), deadline_s=config.getoption("deadline")),
         shard=_shard_option(config),
+        assume_probes=bool(config.getoption("assume_probes")),
         policy=_policy_option(config),
     )
 
@@ -159,7 +162,8 @@ class CaseItem(pytest.Item):
             self.result = skipped(self.case, f"skipped (declared): target declares {', '.join(declined)} unavailable")
         else:
             recording = sess.scheduler.submit(self.case).result()
-            self.result = judge(recording, sess.opts.profile, policy=sess.opts.policy)
+            self.result = judge(recording, sess.opts.profile, policy=sess.opts.policy,
+                                follows_probes=sess.follows_probes)
         sess.results[self.case.id] = self.result
         if self.result.outcome is Outcome.ERROR:
             expected = self._expected()
@@ -313,9 +317,12 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         return
     sess = _ensure_session(session.config)
     skip = set(sess.opts.skip_capabilities)
-    for item in items:
-        if not skip & set(item.case.needs) and profile_skip_reason(item.case, sess.opts.profile) is None:
-            sess.scheduler.submit(item.case)
+    runnable = [item.case for item in items
+                if not skip & set(item.case.needs) and profile_skip_reason(item.case, sess.opts.profile) is None]
+    if runnable:
+        sess.probe_preflight()  # before any case is recorded: does the model follow the probes?
+    for case in runnable:
+        sess.scheduler.submit(case)
 
 
 def _ordered_results(session: pytest.Session, sess: ConformanceSession) -> list[CaseResult]:
@@ -333,7 +340,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         results = _ordered_results(session, sess)
         config.stash[ORDERED_KEY] = results
         expected = sum(1 for item in session.items if isinstance(item, CaseItem))
-        document = build_results(results, sess.run_meta(complete=len(results) == expected))
+        document = build_results(results, sess.run_meta(complete=len(results) == expected, results=results))
         path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
         write_results(path, document)
         config.stash[RESULTS_PATH_KEY] = path
@@ -386,6 +393,24 @@ def _finish_baseline(config: pytest.Config, results: list[CaseResult]) -> None:
     config.stash[GATE_KEY] = verdict
 
 
+def run_notices(sess: ConformanceSession, results: list[CaseResult]) -> list[str]:
+    """What the run must say once, at the top of its summary: a model that ignores the probes, a target that
+    went down (conformance/probes.py, conformance/outage.py)."""
+    from .probes import behavioural_skips
+
+    lines: list[str] = []
+    probes = sess.probes
+    if probes is not None and not probes.follows:
+        lines.append(f"model does not follow probes: {behavioural_skips(results)} behavioural assertions skipped "
+                     f"({probes.detail})")
+    elif probes is not None and probes.verdict == "inconclusive":
+        lines.append(probes.detail)
+    watch = sess.scheduler.watch
+    if watch.down is not None:
+        lines.extend(watch.down.banner(len(watch.not_sent)))
+    return lines
+
+
 def baseline_gate(config: pytest.Config) -> Gate | None:
     """The run's verdict against its baseline (None without --baseline); read by the CLI for its exit code."""
     return config.stash.get(GATE_KEY, None)
@@ -401,6 +426,8 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     target = sess.target
     terminalreporter.write_line(f"{target.provider} / {target.model} at {target.base_url}"
                                 + (" (embedded reference server)" if sess.embedded else ""))
+    for line in run_notices(sess, results):
+        terminalreporter.write_line(line, bold=True, red=line.startswith("TARGET DOWN"))
     for line in format_summary(results).splitlines():
         terminalreporter.write_line(line)
     if RESULTS_PATH_KEY in config.stash:

@@ -115,13 +115,16 @@ class Recorder:
         stream: bool | None = None,
         auth: str = "default",
         headers: Mapping[str, str] | None = None,
+        raw_body: str | None = None,
     ) -> Exchange:
-        """Send one request (retrying 429/503 within bounds) and return the recorded exchange."""
+        """Send one request (retrying 429/503 within bounds) and return the recorded exchange.
+
+        ``raw_body``: send these characters verbatim as the JSON body (a malformed-JSON case) instead of ``body``."""
         stream = _is_stream_request(method, path, body) if stream is None else stream
         attempt = 0
         while True:
             self._pace()
-            ex = self._record_once(step, method, path, body, stream, auth, headers or {})
+            ex = self._record_once(step, method, path, body, stream, auth, headers or {}, raw_body)
             if ex.status in (429, 503) and attempt < self.limits.retries:
                 attempt += 1
                 time.sleep(self._retry_delay(ex, attempt))
@@ -151,17 +154,19 @@ class Recorder:
         return max(0.0, min(delay, self.limits.max_retry_after_s))
 
     def _record_once(
-        self, step: str, method: str, path: str, body: Any, stream: bool, auth: str, extra: Mapping[str, str]
+        self, step: str, method: str, path: str, body: Any, stream: bool, auth: str, extra: Mapping[str, str],
+        raw_body: str | None = None,
     ) -> Exchange:
         url = self.target.url(path)
         sent_headers: dict[str, str] = {"Accept": "text/event-stream" if stream else "application/json"}
-        if body is not None:
+        if body is not None or raw_body is not None:
             sent_headers["Content-Type"] = "application/json"
         sent_headers.update(self.target.headers)
         sent_headers.update(self.target.auth_headers(auth))
         sent_headers.update(extra)
-        content = json.dumps(body).encode() if body is not None else None
-        request = RecordedRequest(method.upper(), url, path, self.redactor.headers(sent_headers, auth_mode=auth), body, stream)
+        content = raw_body.encode() if raw_body is not None else json.dumps(body).encode() if body is not None else None
+        request = RecordedRequest(method.upper(), url, path, self.redactor.headers(sent_headers, auth_mode=auth),
+                                  None if raw_body is not None else body, stream, raw_body)
         ex = Exchange(step=step, request=request, started_at=time.time())
         ex.curl = self.redactor.curl(request, auth_mode=auth)
         t0 = time.monotonic()

@@ -19,6 +19,7 @@ from typing import Any
 from . import __version__
 from .basis import JudgePolicy
 from .engine import CaseResult, Scheduler
+from .probes import ProbePreflight, assumed, behavioural_skips, run_preflight
 from .recorder import ConfigError, Limits, Recorder, Target
 from .shard import Shard
 
@@ -43,6 +44,7 @@ class RunOptions:
     json_path: Path | None = None
     limits: Limits = field(default_factory=Limits)
     shard: Shard | None = None  # --shard I/N: this run holds only that share of the cases
+    assume_probes: bool = False  # --assume-probes: no probe preflight; behavioural expectations always judged
     policy: JudgePolicy = field(default_factory=JudgePolicy)  # --spec-strict, --strict-behaviour, --spec-as-of
 
 
@@ -117,6 +119,7 @@ class ConformanceSession:
             self.target = build_target(opts, self.server.base_url, key)
         self.recorder = Recorder(self.target, opts.limits)
         self.scheduler = Scheduler(self.recorder, opts.concurrency)
+        self.probes: ProbePreflight | None = None
 
     @property
     def embedded(self) -> bool:
@@ -136,10 +139,22 @@ class ConformanceSession:
             return f"authentication rejected by {self.target.base_url} (HTTP {ex.status}) with {source}{detail}"
         return None
 
+    def probe_preflight(self) -> ProbePreflight:
+        """Does the model follow the probes? Asked once per run, before any case is recorded (conformance/probes.py)."""
+        if self.probes is None:
+            self.probes = assumed() if self.opts.assume_probes else run_preflight(self.recorder)
+        return self.probes
+
+    @property
+    def follows_probes(self) -> bool:
+        """What the judge assumes: True until a preflight found a model that ignores the probes."""
+        return self.probes is None or self.probes.follows
+
     def default_json_path(self, root: Path) -> Path:
         return root / "reports" / f"{report_stem(self.target.provider, self.target.model, self.opts.shard)}.json"
 
-    def run_meta(self, complete: bool) -> dict[str, Any]:
+    def run_meta(self, complete: bool, results: Sequence[CaseResult] = ()) -> dict[str, Any]:
+        """The results JSON ``run`` section; ``results`` count the behavioural expectations skipped."""
         from .schemas import spec_info
 
         info = spec_info(self.opts.profile)
@@ -159,7 +174,15 @@ class ConformanceSession:
             "sdk_version": _sdk_version(),
             "shard": str(self.opts.shard) if self.opts.shard else None,
             "policy": self.opts.policy.to_dict(),
+            "probe_preflight": None if self.probes is None else {
+                **self.probes.to_dict(), "behavioural_skipped": behavioural_skips(results)},
+            "target_down": self.outage_dict(),
         }
+
+    def outage_dict(self) -> dict[str, Any] | None:
+        """The results JSON ``run.target_down``: null unless the target stopped answering mid-run."""
+        watch = self.scheduler.watch
+        return None if watch.down is None else watch.down.to_dict(len(watch.not_sent))
 
     def close(self) -> None:
         self.scheduler.shutdown()

@@ -93,6 +93,8 @@ class CaptureError(LookupError):
 Problems = Iterator[Finding]
 AssertFunc = Callable[[Any, Exchange], Iterable[Finding]]
 ArgValidator = Callable[[Any], Iterable[tuple[str, str]]]
+#: ``behavioural`` of an assertion: always, never, or decided by its argument (and the exchange it judges)
+BehaviouralRule = bool | Callable[[Any, Exchange], bool]
 
 
 @dataclass(frozen=True)
@@ -104,9 +106,22 @@ class Assertion:
     validate: ArgValidator | None = None
     streamed_only: bool = False
     basis: str = "documented"
+    behavioural: BehaviouralRule = False
 
     def spec_ref_for(self, arg: Any) -> str:
         return self.spec_ref(arg) if callable(self.spec_ref) else self.spec_ref
+
+    def is_behavioural(self, arg: Any, ex: Exchange) -> bool:
+        """Does this expectation judge what the *model* chose to say or do (a probe reply, a tool call it was
+        asked to make), rather than what the server's protocol guarantees? Such expectations are skipped when
+        the run's preflight finds that the model does not follow the probes (conformance/probes.py)."""
+        rule = self.behavioural
+        if not callable(rule):
+            return bool(rule)
+        try:
+            return bool(rule(arg, ex))
+        except Exception:  # a rule never crashes judging: when unsure, the expectation is judged
+            return False
 
 
 ASSERTIONS: dict[str, Assertion] = {}
@@ -119,21 +134,71 @@ def assertion(
     validate: ArgValidator | None = None,
     streamed_only: bool = False,
     basis: str,
+    behavioural: BehaviouralRule = False,
 ) -> Callable[[AssertFunc], AssertFunc]:
     """Register ``func`` as the assertion ``name`` (names are unique and stable).
 
     ``basis`` is what its findings rest on by default (``conformance._verdict.BASES``); a case may lower one
-    expectation to ``basis: observed`` in a mapping argument (what OpenAI does but nothing documents)."""
+    expectation to ``basis: observed`` in a mapping argument (what OpenAI does but nothing documents).
+    ``behavioural``: the assertion judges the model's reply to a probe (True), never (False), or when a rule
+    on its argument says so (docs/cases.md, "Behavioural expectations")."""
     if basis not in BASES:
         raise ValueError(f"assertion {name!r}: basis {basis!r} is not one of {BASES}")
 
     def register(func: AssertFunc) -> AssertFunc:
         if name in ASSERTIONS:
             raise ValueError(f"duplicate assertion name {name!r}")
-        ASSERTIONS[name] = Assertion(name, func, spec_ref, (func.__doc__ or "").strip(), validate, streamed_only, basis)
+        ASSERTIONS[name] = Assertion(name, func, spec_ref, (func.__doc__ or "").strip(), validate, streamed_only, basis,
+                                     behavioural)
         return func
 
     return register
+
+
+# ---------------------------------------------------------------------------- behavioural rules
+
+#: Names (item types, event-name segments, statuses) that exist only when the model *acted* on a probe: called
+#: a tool, refused, cited a search result, or talked past ``max_output_tokens``. An expectation about them judges
+#: the model's choice; a model that ignores probes never produces them, whatever the server does.
+_MODEL_ACTION = re.compile(
+    r"(?:\w+_call(?:_\w+)?|mcp_\w+|tool_search_\w+|program(?:_output)?|refusal|\w*citations?|annotations?"
+    r"|partial_images?(?:_\w+)?|incomplete)")
+_NAME_TOKENS = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+#: a streamed output item's fields that only tool-call items carry (a message has none of them)
+_TOOL_ITEM_FIELD = re.compile(r"\.item\.(?:error|call_id|arguments|server_label)\b")
+
+
+def _names_model_action(value: Any) -> bool:
+    """Does ``value`` (an expectation argument, any shape) name an item or event only a probe reply produces?"""
+    text = json.dumps(value, default=str) if not isinstance(value, str) else value
+    return any(_MODEL_ACTION.fullmatch(tok) for tok in _NAME_TOKENS.findall(text))
+
+
+def _about_model_output(arg: Any, ex: Exchange) -> bool:
+    """``json``/``schema``: a path into the Response's ``output`` (or, ``source: events``, into the events) that
+    selects a tool call, refusal, citation or incomplete state: what exists only if the model acted on a probe.
+    Paths elsewhere (echoed parameters, usage, ids, lists) are protocol and always judged."""
+    if not isinstance(arg, Mapping):
+        return False
+    path = str(arg.get("path") or "")
+    source = arg.get("source", "response")
+    if source != "events" and not path.lstrip("$.").startswith("output"):
+        return False
+    if source == "events" and _TOOL_ITEM_FIELD.search(path):
+        return True
+    return _names_model_action({k: v for k, v in arg.items() if k not in ("source", "basis")})
+
+
+def _events_name_model_action(arg: Any, ex: Exchange) -> bool:
+    """``events``/``sdk_events``: the expected event types include one only a probe reply produces
+    (``response.function_call_arguments.delta``, ``response.refusal.done``, ``response.incomplete``, ...)."""
+    return _names_model_action(arg)
+
+
+def _expects_incomplete(arg: Any, ex: Exchange) -> bool:
+    """``response_status: incomplete``: only a model that answers the count probe at length hits the limit."""
+    wanted = arg if isinstance(arg, list) else [arg]
+    return "incomplete" in wanted and "completed" not in wanted
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -463,7 +528,7 @@ def _schema_errors(name: str, instance: Any) -> list[str]:
 @assertion(
     "schema", basis="schema",
     spec_ref=lambda arg: f"{SPEC}/components/schemas/{_schema_name(arg)}",
-    validate=_validate_schema_arg,
+    validate=_validate_schema_arg, behavioural=_about_model_output,
 )
 def _schema(arg: Any, ex: Exchange) -> Problems:
     """The response (or ``{name, path}``: each match of ``path`` in it) validates against the named schema.
@@ -669,7 +734,8 @@ def _json_source(arg: dict[str, Any], ex: Exchange) -> Any:
     return _document(ex)
 
 
-@assertion("json", basis="documented", spec_ref=SPEC + "/components/schemas/Response", validate=_validate_json_arg)
+@assertion("json", basis="documented", spec_ref=SPEC + "/components/schemas/Response", validate=_validate_json_arg,
+           behavioural=_about_model_output)
 def _json(arg: Any, ex: Exchange) -> Problems:
     """Values at ``path`` satisfy every given operator (all matches must; at least one must exist).
 
@@ -718,7 +784,7 @@ def _validate_output_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
 @assertion(
     "output_text", basis="documented",
     spec_ref=SPEC + "/components/schemas/OutputTextContent",
-    validate=_validate_output_text_arg,
+    validate=_validate_output_text_arg, behavioural=True,
 )
 def _output_text(arg: Any, ex: Exchange) -> Problems:
     """The assistant's text satisfies ``equals`` / ``token`` / ``contains`` / ``not_contains`` / ``matches``.
@@ -797,7 +863,7 @@ def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[s
 @assertion(
     "function_call", basis="documented",
     spec_ref=SPEC + "/components/schemas/FunctionToolCall",
-    validate=_validate_function_call_arg,
+    validate=_validate_function_call_arg, behavioural=True,
 )
 def _function_call(arg: Any, ex: Exchange) -> Problems:
     """``output`` holds a ``function_call`` item called ``name`` with a call_id and JSON arguments.
@@ -850,7 +916,7 @@ def _validate_json_output_arg(arg: Any) -> Iterator[tuple[str, str]]:
 @assertion(
     "json_output", basis="documented",
     spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema",
-    validate=_validate_json_output_arg,
+    validate=_validate_json_output_arg, behavioural=True,
 )
 def _json_output(arg: Any, ex: Exchange) -> Problems:
     """The output text parses as JSON (no code fences), validates against ``schema``, ``equals``/``contains``."""
@@ -877,7 +943,8 @@ def _json_output(arg: Any, ex: Exchange) -> Problems:
 # ---------------------------------------------------------------------------- status fields
 
 
-@assertion("response_status", basis="documented", spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/status")
+@assertion("response_status", basis="documented", spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/status",
+           behavioural=_expects_incomplete)
 def _response_status(arg: Any, ex: Exchange) -> Problems:
     """The Response's ``status`` is the given value (or one of a list): completed, incomplete, ..."""
     doc = _document(ex)
@@ -892,7 +959,8 @@ def _response_status(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"expected response status {' or '.join(map(str, wanted))}, got {_short(actual)}{extra}", "$.status")
 
 
-@assertion("incomplete_reason", basis="documented", spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/incomplete_details")
+@assertion("incomplete_reason", basis="documented",
+           spec_ref=SPEC + "/components/schemas/Response/allOf/2/properties/incomplete_details", behavioural=True)
 def _incomplete_reason(arg: Any, ex: Exchange) -> Problems:
     """``incomplete_details.reason`` is the given value (or one of a list)."""
     doc = _document(ex)
@@ -924,7 +992,8 @@ def _compress(types: list[str], limit: int = 14) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
-@assertion("events", basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True)
+@assertion("events", basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True,
+           behavioural=_events_name_model_action)
 def _events(arg: Any, ex: Exchange) -> Problems:
     """Streamed event types: ``first``, ``last``, ``includes``, ``excludes``, ``order``.
 

@@ -130,6 +130,7 @@ class Step:
     repeat_until: RepeatUntil | None = None
     call: str | None = None  # transport "sdk": the official SDK method to call (conformance/sdk)
     args: Any = None  # transport "sdk": its keyword arguments (tags allowed)
+    raw_body: str | None = None  # sent verbatim instead of ``body`` (malformed-JSON cases); never parsed by us
 
     def expected_statuses(self) -> tuple[int, ...]:
         """Every status code the ``status`` expectations of this step accept (empty if none)."""
@@ -457,6 +458,7 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
             step_names.add(step["name"])
             request = step.get("request", {})
             _check_sdk_request(ctx, sbase, step, request)
+            _check_raw_body(ctx, sbase, request)
             if request.get("transport") == "sdk":
                 pass
             elif request.get("transport") != "websocket":
@@ -511,7 +513,21 @@ def _check_semantics(data: dict[str, Any], ctx: _Context, seen: dict[str, str]) 
             captured.extend(v for v in step.get("capture", {}) if v not in captured)
 
 
-_SDK_FORBIDDEN = ("method", "path", "body", "stream", "headers", "connection")
+def _check_raw_body(ctx: _Context, sbase: tuple[Any, ...], request: Mapping[str, Any]) -> None:
+    """``raw_body`` replaces ``body`` on an HTTP step: never both, and no websocket/sdk step takes it."""
+    if "raw_body" not in request:
+        return
+    if "body" in request:
+        raise ctx.error(sbase + ("request", "raw_body"), "raw_body and body exclude each other (raw_body is the "
+                        "whole body, sent verbatim)", key=True)
+    if request.get("transport", "http") != "http":
+        raise ctx.error(sbase + ("request", "raw_body"), "raw_body needs an http step", key=True)
+    for tag in iter_tags(request.get("raw_body")):
+        raise ctx.error(sbase + ("request", "raw_body"), f"{tag!r} is not allowed here (raw_body is sent verbatim)",
+                        line=tag.line)
+
+
+_SDK_FORBIDDEN = ("method", "path", "body", "raw_body", "stream", "headers", "connection")
 
 
 def _check_sdk_request(ctx: _Context, sbase: tuple[Any, ...], step: Mapping[str, Any], request: Mapping[str, Any]) -> None:
@@ -586,6 +602,7 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                     repeat_until=_repeat_until(rs.get("repeat_until")),
                     call=request.get("call"),
                     args=request.get("args", {}) if transport == "sdk" else None,
+                    raw_body=request.get("raw_body"),
                 )
             )
         checks = raw.get("checks", {})

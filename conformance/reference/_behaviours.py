@@ -84,13 +84,16 @@ DEVIATIONS: dict[str, str] = {
                              "characters, context_management below its minimums and input_items limit outside 1..100 "
                              "are accepted",
     "no_auth_check": "requests without a valid API key are served",
+    "stream_skips_auth": "streamed requests (stream: true) are served without checking the API key",
+    "accept_malformed_json": "a body that is not JSON (or is truncated JSON) is answered 200, as an empty request",
     # --- behaviour ------------------------------------------------------------------------
     "ignore_previous_response_id": "previous_response_id is silently dropped (no context, echoed null)",
     "complete_on_max_tokens": "output cut by max_output_tokens is reported completed with null incomplete_details",
     "incomplete_without_details": "truncated responses have status incomplete but incomplete_details null",
     "ignore_instructions": "the model does not see instructions",
     "ignore_system_role": "the model does not see system/developer messages",
-    "probes_ignored": "the model always answers OK (ignores every probe)",
+    "probes_ignored": "the model always answers OK (ignores every probe; a run's probe preflight finds it and skips "
+                      "the behavioural expectations, so its failures show with --assume-probes or a direct judge)",
     "no_metadata_echo": "metadata is not echoed (always {})",
     "no_temperature_echo": "temperature is not echoed (always 1.0)",
     "ignore_tool_choice": "a forced function call is answered with text",
@@ -152,6 +155,8 @@ VARIANTS: dict[str, str] = {
     "split_events": "each event is written in two writes split mid-JSON",
     "ws_fragmented": "WebSocket events are sent as a text frame plus continuation frames",
     "ws_pings": "a WebSocket ping frame before every event (and inside fragmented messages)",
+    "mock_model": "the model ignores every probe and answers one fixed text (a mock or a random-weight model): "
+                  "valid per spec, the run's probe preflight finds it and skips the behavioural expectations",
     # the spec lets a server do these; api.openai.com does some of them (issue 10)
     "sparse_echoes": "the Response leaves out every optional echo of a request parameter (background, reasoning, "
                      "text, truncation, service_tier, prompt_cache_key, max_output_tokens...)",
@@ -206,3 +211,20 @@ class Behaviour:
         """Is variant ``name`` switched on?"""
         assert name in VARIANTS, name
         return name in self.variants
+
+    @property
+    def ignores_probes(self) -> bool:
+        """Does the model ignore the probes (deviation ``probes_ignored``, or the benign ``mock_model``)?
+
+        The wire protocol is the same either way; only the conclusion differs: a deviation when the suite is
+        told the model follows probes, a benign variant once the preflight has found it does not."""
+        return self.dev("probes_ignored") or self.var("mock_model")
+
+    @property
+    def ignored_probe_reply(self) -> str:
+        """What a probe-ignoring model says to everything (``OK`` under the deviation; a mock's fixed line)."""
+        return MOCK_REPLY if self.var("mock_model") else "OK"
+
+
+#: the ``mock_model`` variant's one answer (LiteLLM's mock answers a fixed sentence of this kind)
+MOCK_REPLY = "This is a mock response."

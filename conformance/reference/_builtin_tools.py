@@ -195,7 +195,7 @@ def _forced(inp: ModelInput, tools: list[dict[str, Any]]) -> dict[str, Any] | No
 
 def respond(prep: Any, inp: ModelInput, behaviour: Behaviour) -> tuple[list[dict[str, Any]], int] | None:
     """The output items (and their output-token count) when a built-in tool is involved, else ``None``."""
-    if behaviour.dev("probes_ignored") or behaviour.dev("builtin_tools_ignored"):
+    if behaviour.ignores_probes or behaviour.dev("builtin_tools_ignored"):
         return None
     current = prep.input_items
     include = set(prep.raw.get("include") or []) if isinstance(prep.raw, dict) else set()

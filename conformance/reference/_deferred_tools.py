@@ -180,7 +180,7 @@ def respond(context: list[dict[str, Any]], current: list[dict[str, Any]], inp: M
     ``render`` turns a model :class:`Reply` into output items, as the ordinary model's replies are (the
     turn after a hosted tool search, the message after a program's output).
     """
-    if behaviour.dev("probes_ignored"):
+    if behaviour.ignores_probes:
         return None
     everything = context + current
     resumed = _resume_program(everything, current, inp, behaviour, render)

@@ -219,7 +219,7 @@ def run_model(prep: Prepared, behaviour: Behaviour) -> Outcome:
     if builtin is not None:
         items, output_tokens = builtin
         return Outcome("completed", items, _usage(input_token_count(inp), output_tokens, behaviour), None)
-    reply = generate(inp, probes=not behaviour.dev("probes_ignored"),
+    reply = generate(inp, probes=not behaviour.ignores_probes, ignored_reply=behaviour.ignored_probe_reply,
                      honour_tool_choice=not behaviour.dev("ignore_tool_choice"),
                      honour_format=not behaviour.dev("json_format_ignored"))
     if prep.failure is not None and not behaviour.dev("failed_without_error"):

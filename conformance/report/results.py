@@ -47,6 +47,7 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
             "headers": dict(ex.request.headers),
             "body": ex.request.body,
             "stream": ex.request.stream,
+            **({"raw_body": clip(ex.request.raw_body, MAX_BODY_CHARS)} if ex.request.raw_body is not None else {}),
         },
         "status": ex.status,
         "headers": [[k, v] for k, v in ex.headers],

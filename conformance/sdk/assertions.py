@@ -18,6 +18,7 @@ from .._verdict import Finding
 from ..cases.assertions import (
     SPEC,
     _check_regex,
+    _events_name_model_action,
     _Fail,
     _json_contains,
     _short,
@@ -72,7 +73,19 @@ def _validate_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
         yield from _check_regex("matches", arg.get("matches"))
 
 
-@assertion("sdk_ok", basis="documented", spec_ref=SDK_REF)
+def _structured_output_rejected(arg: Any, ex: Exchange) -> bool:
+    """``sdk_ok`` on a call that parses the model's reply into a schema (``parse()``, ``text_format``) and raised
+    pydantic's ``ValidationError``: the reply was not the JSON asked for - the model's doing, not the wire's."""
+    sdk = getattr(ex, "sdk", None)
+    exc = sdk.get("exception") if isinstance(sdk, dict) else None
+    if not isinstance(exc, dict) or exc.get("type") != "ValidationError":
+        return False
+    body = ex.request.body if isinstance(ex.request.body, dict) else {}
+    fmt = (body.get("text") or {}).get("format") if isinstance(body.get("text"), dict) else None
+    return isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object")
+
+
+@assertion("sdk_ok", basis="documented", spec_ref=SDK_REF, behavioural=_structured_output_rejected)
 def _sdk_ok(arg: Any, ex: Exchange) -> Problems:
     """The SDK call returned without raising (and, for streams, its events and final response were read).
 
@@ -102,7 +115,8 @@ def _sdk_error(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"expected an SDK error with status_code {arg['status']}, got {exc.get('status_code')}")
 
 
-@assertion("sdk_output_text", basis="documented", spec_ref=SPEC + "/components/schemas/OutputTextContent", validate=_validate_text_arg)
+@assertion("sdk_output_text", basis="documented", spec_ref=SPEC + "/components/schemas/OutputTextContent",
+           validate=_validate_text_arg, behavioural=True)
 def _sdk_output_text(arg: Any, ex: Exchange) -> Problems:
     """The SDK's ``response.output_text`` (of the returned or final response) satisfies equals/token/contains/not_contains/matches."""
     sdk_value(ex)
@@ -112,7 +126,8 @@ def _sdk_output_text(arg: Any, ex: Exchange) -> Problems:
     yield from text_findings(arg, text)
 
 
-@assertion("sdk_parsed", basis="documented", spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema")
+@assertion("sdk_parsed", basis="documented", spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema",
+           behavioural=True)
 def _sdk_parsed(arg: Any, ex: Exchange) -> Problems:
     """``response.output_parsed`` (``parse()`` or ``stream(text_format=...)``) ``equals`` / ``contains`` the given JSON."""
     sdk_value(ex)
@@ -127,7 +142,8 @@ def _sdk_parsed(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"expected output_parsed to contain {_short(arg['contains'])}, got {_short(parsed)}")
 
 
-@assertion("sdk_events", basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True)
+@assertion("sdk_events", basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True,
+           behavioural=_events_name_model_action)
 def _sdk_events(arg: Any, ex: Exchange) -> Problems:
     """Types of the events the SDK yielded: ``first``, ``last``, ``includes``, ``excludes``, ``order`` (as ``events``)."""
     sdk = outcome_of(ex)
@@ -146,7 +162,7 @@ def _validate_function_call_arg(arg: Any) -> Iterator[tuple[str, str]]:
 
 
 @assertion("sdk_function_call", basis="documented", spec_ref=SPEC + "/components/schemas/FunctionToolCall",
-           validate=_validate_function_call_arg)
+           validate=_validate_function_call_arg, behavioural=True)
 def _sdk_function_call(arg: Any, ex: Exchange) -> Problems:
     """A ``function_call`` item ``name`` in the SDK's ``response.output`` whose ``json.loads(item.arguments)``
     - what SDK users do - works and contains ``arguments`` (subset) / matches ``arguments_matches``."""
