@@ -65,6 +65,7 @@ DEVIATIONS: dict[str, str] = {
     "error_status_200": "errors are sent with HTTP 200 (error envelope body)",
     "error_missing_fields": "the error object lacks the required param and code fields",
     "validation_500": "validation errors are answered with 500 and a text/plain traceback",
+    "validation_422": "validation errors are answered with 422 (the envelope intact) instead of OpenAI's 400",
     "unknown_id_500": "unknown response ids give 500 instead of 404",
     "auth_403": "a missing or wrong API key gives 403 instead of 401",
     "json_wrong_content_type": "JSON bodies are sent with Content-Type text/plain",

@@ -50,6 +50,8 @@ def render_error(err: ApiError, behaviour: Behaviour) -> tuple[int, str, bytes]:
         return 500, "text/plain; charset=utf-8", body.encode()
     if behaviour.dev("error_status_200") and 400 <= status < 500:
         status = 200
+    if behaviour.dev("validation_422") and err.validation and status == 400:
+        status = 422  # FastAPI's default: the same class of client error, only not OpenAI's code
     if behaviour.dev("error_html"):
         page = (
             f"<!DOCTYPE html><html><head><title>{err.status} Error</title></head>"
