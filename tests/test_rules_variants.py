@@ -13,7 +13,7 @@ from pathlib import Path
 
 from conformance._exchange import Exchange
 from conformance._verdict import Outcome
-from conformance.cases import Case, load_all
+from conformance.cases import Case, evaluate, load_all
 from conformance.engine import CaseResult, judge, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
@@ -64,3 +64,15 @@ def test_program_called_function_calls_stay_in_progress_and_pass() -> None:
     assert calls and all(c["status"] == "in_progress" for c in calls)
     assert any(ex.json()["status"] == "completed" for ex in exchanges if ex.json_or_none())
     quiet(result, "response.item_status")
+
+
+def test_an_error_where_a_response_was_expected_is_judged_as_an_error_body() -> None:
+    """The reference's 400 for temperature 5, judged by ``schema: Response``: one finding that says an error
+    came (and that it is a valid ErrorResponse), never "'id' is a required property"."""
+    (ex,), result = record("errors.temperature_out_of_range", "key_order")
+    assert ex.status == 400 and result.outcome is Outcome.PASS
+    judged = evaluate({"schema": "Response"}, ex, {})
+    assert judged.outcome is Outcome.FAIL and len(judged.findings) == 1
+    assert "expected a Response, but the server answered HTTP 400 with an error" in judged.message
+    assert "the error body is a valid ErrorResponse" in judged.message
+    assert "required property" not in judged.message
