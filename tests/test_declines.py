@@ -346,3 +346,78 @@ def test_the_command_skips_auth_cases_on_a_server_served_without_a_key(tmp_path:
     finally:
         serve.terminate()
         serve.wait(timeout=10)
+
+
+# ------------------------------------------------------------------ calibration on genuine api.openai.com traffic
+
+REAL = ROOT.parent / "shared" / "real-openai"
+
+
+def _real_chains() -> dict[str, list[tuple[dict[str, Any], Exchange]]]:
+    """The captures of ``../shared/real-openai`` as exchanges, grouped by the test that recorded them, in order."""
+    from conformance.sse import parse_sse
+
+    manifest = json.loads((REAL / "manifest.json").read_text())
+    chains: dict[str, list[tuple[dict[str, Any], Exchange]]] = {}
+    for entry in sorted(manifest["captures"], key=lambda e: (e["id"].split("__")[0], e["interaction"])):
+        raw = (REAL / entry["files"]["body"]).read_bytes()
+        request = entry["files"].get("request")
+        sent = json.loads((REAL / request).read_text()) if request else None
+        path = "/" + entry["request_uri"].split("/v1/", 1)[1]
+        stream = entry["files"]["body"].endswith(".sse")
+        ex = Exchange(entry["id"], RecordedRequest(entry["method"], entry["request_uri"], path, {}, sent, stream),
+                      status=entry["http_status"], body=raw, events=parse_sse(raw) if stream else None,
+                      headers=[("content-type", "text/event-stream" if stream else "application/json")])
+        chains.setdefault(entry["id"].split("__")[0], []).append((entry, ex))
+    return chains
+
+
+def _returned_id(ex: Exchange) -> str | None:
+    from conformance.engine import final_body
+
+    body = final_body(ex)
+    if body is None and ex.events:  # a background stream: the id is on response.created
+        first = json.loads(ex.events[0].data)
+        body = first.get("response") if isinstance(first, dict) else None
+    rid = body.get("id") if isinstance(body, dict) else None
+    return rid if isinstance(rid, str) and rid.startswith("resp_") else None
+
+
+@pytest.mark.skipif(not (REAL / "manifest.json").is_file(), reason="../shared/real-openai is not available")
+def test_real_openai_serves_every_id_it_returned_and_no_decline_rule_fires_on_its_traffic() -> None:
+    """The basis of the contradicted-refusal rule, and its false-alarm check, on 229 genuine exchanges.
+
+    Every later request that names an id api.openai.com returned earlier in the same recording (a retrieve,
+    a ``previous_response_id``) was answered 200: a stored response is retrievable and can be continued. And
+    none of the rules of conformance/declines.py turns a genuine answer into a failure: no contradicted
+    refusal, no server fault, and the two genuine 400s (a validation error, a broken history) are refusals
+    whose message is what a decline would report."""
+    from conformance.cases import Expectation, Step
+    from conformance.declines import lead_failure, refusal_detail
+
+    chains = _real_chains()
+    assert sum(len(c) for c in chains.values()) == 229
+    reuses = 0
+    for chain in chains.values():
+        steps: list[Step] = []
+        variables: dict[str, str] = {}
+        earlier: list[Exchange] = []
+        for n, (entry, ex) in enumerate(chain):
+            expected = 200 if entry["http_status"] == 200 else 400
+            step = Step(f"s{n}", method=entry["method"], expect=(Expectation("status", expected),), capture={})
+            case = Case("real", "real", "state", (), ("state",), (*steps, step))
+            named = [v for v in variables.values() if v in ex.request.path or v in json.dumps(ex.request.body)]
+            if named:
+                reuses += 1
+                assert ex.status == 200, entry["id"]
+            assert contradicted_refusal(case, step, ex, earlier, variables) is None, entry["id"]
+            assert lead_failure(step, ex) is None, entry["id"]
+            if ex.status == 400:
+                assert refusal_detail(ex) == json.loads(ex.body)["error"]["message"]
+            rid = _returned_id(ex)
+            if rid is not None:
+                variables[f"id{n}"] = rid
+                step = Step(step.name, method=step.method, expect=step.expect, capture={f"id{n}": "id"})
+            steps.append(step)
+            earlier.append(ex)
+    assert reuses >= 10  # the retrieves of background responses and the previous_response_id chains
