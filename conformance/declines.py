@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from ._exchange import Exchange
-from ._verdict import CheckResult, Outcome
+from ._verdict import CheckResult, Finding, Outcome
 from .cases import Case, Step
 from .checks import endpoint_of
 from .recorder import Target, is_server_fault
@@ -188,6 +188,17 @@ def contradicted_refusal(case: Case, step: Step, ex: Exchange, earlier: Iterable
     return None
 
 
+def contradicted_result(step: str, ex: Exchange, why: str) -> CheckResult:
+    """The failure a contradicted refusal is judged as (basis documented), one finding keyed by endpoint."""
+    return CheckResult("engine.decline_contradicted", Outcome.FAIL, why,
+                       f"{SPEC}#/paths/~1responses~1{{response_id}}/get", step,
+                       findings=[Finding(why, kind=f"{_endpoint(ex)} answered {ex.status}")], basis="documented")
+
+
+def _endpoint(ex: Exchange) -> str:
+    return "websocket" if ex.request.method == "WS" else endpoint_of(ex.request.method, ex.request.path)
+
+
 def _label(ex: Exchange) -> str:
     return f"{ex.request.method} {ex.request.path}"
 
@@ -201,9 +212,10 @@ def _server_fault(step: Step, ex: Exchange) -> CheckResult | None:
         why = "a client error is a 4xx with the error envelope, never a 5xx"
     else:
         why = "the server cannot serve a valid request; the documented error classes allow no 5xx for it"
-    return CheckResult("engine.server_error", Outcome.FAIL,
-                       f"{_label(ex)} -> HTTP {ex.status}, and again when retried: {why}",
-                       f"{SPEC}#/components/schemas/ErrorResponse", ex.step, basis="error-class")
+    message = f"{_label(ex)} -> HTTP {ex.status}, and again when retried: {why}"
+    kind = f"{_endpoint(ex)} answered {ex.status}"
+    return CheckResult("engine.server_error", Outcome.FAIL, message, f"{SPEC}#/components/schemas/ErrorResponse",
+                       ex.step, findings=[Finding(message, kind=kind)], basis="error-class")
 
 
 def _key_not_checked(step: Step, ex: Exchange) -> CheckResult | None:
@@ -214,10 +226,10 @@ def _key_not_checked(step: Step, ex: Exchange) -> CheckResult | None:
         return None
     how = "without a key" if step.auth == "none" else "with a wrong key"
     did = "served" if ex.status < 300 else "processed"
-    return CheckResult("engine.auth", Outcome.FAIL,
-                       f"{_label(ex)} {how} -> HTTP {ex.status}: the server {did} it instead of rejecting it; "
-                       "a missing or wrong API key is 401", f"{SPEC}#/components/schemas/ErrorResponse", ex.step,
-                       basis="error-class")
+    message = (f"{_label(ex)} {how} -> HTTP {ex.status}: the server {did} it instead of rejecting it; "
+               "a missing or wrong API key is 401")
+    return CheckResult("engine.auth", Outcome.FAIL, message, f"{SPEC}#/components/schemas/ErrorResponse", ex.step,
+                       findings=[Finding(message, kind=f"{how} {did}")], basis="error-class")
 
 
 def lead_failure(step: Step, ex: Exchange) -> CheckResult | None:

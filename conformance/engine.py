@@ -16,12 +16,13 @@ from typing import Any
 
 from ._exchange import Exchange
 from ._verdict import CheckResult, Finding, Outcome
-from .basis import JudgePolicy
+from .basis import JudgePolicy, classify_result
 from .cases import Case, Step, evaluate, resolve, response_document
 from .cases.paths import lookup
 from .checks import CheckContext, endpoint_of, run_checks
 from .declines import (
     contradicted_refusal,
+    contradicted_result,
     is_decline,
     lead_failure,
     no_key_reason,
@@ -267,7 +268,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             continue
         if step.transport == "sdk" and getattr(ex, "sdk", None) is None:
             continue  # an earlier request of a multi-request SDK call: automatic checks only
-        lead = _lead(step, ex, rec)
+        lead = _lead(step, ex, rec, policy)
         if lead is not None:  # the step's expectations would only restate it: counted once
             leads.append(lead)
             continue
@@ -299,13 +300,13 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     return CaseResult(case, outcome, message, checks, rec.exchanges, rec.duration_s, usage_tokens(rec.exchanges))
 
 
-def _lead(step: Step, ex: Exchange, rec: CaseRecording) -> CheckResult | None:
+def _lead(step: Step, ex: Exchange, rec: CaseRecording, policy: JudgePolicy) -> CheckResult | None:
     """A contradicted refusal, a reproduced server fault or an unchecked key (conformance/declines.py)."""
     why = rec.contradicted.get(ex.step)
     if why is not None and ex is next(e for e in reversed(rec.exchanges) if e.step == ex.step):
-        return CheckResult("engine.decline_contradicted", Outcome.FAIL, why,
-                           "openai-openapi.yaml#/paths/~1responses~1{response_id}/get", ex.step, basis="documented")
-    return lead_failure(step, ex)
+        return classify_result(contradicted_result(ex.step, ex, why), policy)
+    lead = lead_failure(step, ex)
+    return classify_result(lead, policy) if lead is not None else None
 
 
 def _expectations_outside(case: Case, profile: str) -> dict[tuple[int, int], str]:

@@ -239,6 +239,8 @@ def test_a_500_that_a_retry_reproduces_fails_the_case() -> None:
     assert result.message == ("engine.server_error: POST /responses -> HTTP 500, and again when retried: the server "
                               "cannot serve a valid request; the documented error classes allow no 5xx for it")
     assert [c.basis for c in result.failed_checks] == ["error-class"]
+    (finding,) = result.failed_checks[0].findings  # one deviation, keyed by endpoint and status
+    assert finding.severity == "fail" and finding.key == "engine.server_error||create answered 500"
 
 
 def test_a_500_once_then_a_good_answer_is_no_failure() -> None:
