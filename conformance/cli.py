@@ -33,6 +33,28 @@ def _add_target_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--provider", help="provider name used in reports (default: host of --base-url, or 'reference')")
 
 
+def _add_policy_args(p: argparse.ArgumentParser) -> None:
+    """How far findings beyond the letter of the spec count (docs/verdicts.md)."""
+    p.add_argument("--spec-strict", action="store_true",
+                   help="fail requirements that api.openai.com itself does not meet (default: a warning)")
+    p.add_argument("--strict-behaviour", action="store_true",
+                   help="fail what OpenAI does but nothing documents (basis observed; default: a warning)")
+    p.add_argument("--spec-as-of", metavar="DATE",
+                   help="judge against the spec's requirements of that date (YYYY-MM-DD); later ones become notes")
+
+
+def _policy(args: argparse.Namespace) -> Any:
+    from .basis import JudgePolicy
+    from .basis.policy import parse_date
+
+    try:
+        as_of = parse_date(args.spec_as_of) if getattr(args, "spec_as_of", None) else None
+    except ValueError as exc:
+        raise UsageError(f"--spec-as-of: {exc}") from None
+    return JudgePolicy(spec_strict=bool(getattr(args, "spec_strict", False)),
+                       strict_behaviour=bool(getattr(args, "strict_behaviour", False)), spec_as_of=as_of)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="responses-conformance", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
@@ -63,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--strict", action="store_true", help="with --baseline: unexpected passes (stale entries) fail too")
     run.add_argument("--update-baseline", action="store_true", help="with --baseline: rewrite it from this run's results")
     run.add_argument("--no-matrix", action="store_true", help="with --config: do not write reports/matrix.html")
+    _add_policy_args(run)
 
     serve = sub.add_parser("serve", help="run the reference server alone")
     serve.add_argument("--host", default="127.0.0.1")
@@ -74,9 +97,22 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--profile", default="openai", choices=["openai", "openresponses"],
                        help="spec the served objects follow (openresponses: the Open Responses shapes)")
 
-    judge = sub.add_parser("judge", help="judge a saved response body or SSE transcript offline")
-    judge.add_argument("files", nargs="+", type=Path)
+    judge = sub.add_parser("judge", help="judge saved response bodies, streams (SSE, JSONL) or capture directories "
+                           "offline")
+    judge.add_argument("files", nargs="+", type=Path, metavar="FILE|DIR",
+                       help="a saved body (JSON, SSE, JSONL event log, or prose with Response JSON), or a capture "
+                            "directory: <name>.json|.sse|.jsonl bodies with <name>.request.json beside them, and a "
+                            "manifest.json (there or up to two levels above) giving endpoint, status and date")
     judge.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
+    judge.add_argument("--request", type=Path, metavar="FILE",
+                       help="the request body (JSON) the one judged file answered: request-dependent checks run")
+    judge.add_argument("--spec-strict", action="store_true",
+                       help="a requirement api.openai.com itself does not meet fails instead of warning")
+    judge.add_argument("--strict-behaviour", action="store_true",
+                       help="what OpenAI does but nothing documents (basis observed) fails instead of warning")
+    judge.add_argument("--spec-as-of", metavar="DATE|capture",
+                       help="judge against the spec of DATE (newer requirements become notes); 'capture': each "
+                            "manifest capture as of its own capture_date")
 
     sub.add_parser("list-checks", help="list the named checks")
 
@@ -135,6 +171,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
         variants=args.variant, skip_capabilities=args.skip_capability,
         limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline), shard=_shard(args),
+        policy=_policy(args),
     )
     return _run_target(args, opts, cases, json_path=args.json)
 
@@ -246,6 +283,7 @@ def _run_config(args: argparse.Namespace) -> int:
                          "(put those in the providers file)")
     cases = _load_cases(args)
     shard = _shard(args)
+    policy = _policy(args)
     known_caps = {c for case in cases for c in case.needs}
     try:
         providers = load_providers(args.config)
@@ -274,7 +312,7 @@ def _run_config(args: argparse.Namespace) -> int:
             auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
-            shard=shard,
+            shard=shard, policy=policy,
         )
         print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
         try:
@@ -331,28 +369,62 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_judge(args: argparse.Namespace) -> int:
-    from .offline import judge_file
+def _judge_policy(args: argparse.Namespace) -> Any:
+    """``_policy``, where ``--spec-as-of`` may also be ``capture`` (each capture as of its own capture_date)."""
+    per_capture = args.spec_as_of == "capture"
+    return _policy(argparse.Namespace(**{**vars(args), "spec_as_of": None if per_capture else args.spec_as_of}))
 
-    any_fail = False
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    """Judge every input; an unreadable one is one ``judge: <file>: <reason>`` line and exit 2, after the rest."""
+    from .captures import CaptureProblem, read_request
+    from .offline import format_document, judge_capture_dir, judge_file, summary_line
+
+    policy = _judge_policy(args)
+    request = None
+    if args.request is not None:
+        if len(args.files) != 1 or args.files[0].is_dir():
+            raise UsageError("--request: applies to one judged file (a capture directory pairs its own requests)")
+        try:
+            request = read_request(args.request)
+        except CaptureProblem as exc:
+            print(f"judge: {exc}", file=sys.stderr)
+            return EXIT_USAGE
+    docs: list[Any] = []
+    unreadable = 0
+
+    def problem(path: Any, reason: str) -> None:
+        nonlocal unreadable
+        unreadable += 1
+        sys.stdout.flush()
+        print(f"judge: {path}: {reason}", file=sys.stderr, flush=True)
+
     for path in args.files:
-        if not path.is_file():
-            raise UsageError(f"{path}: no such file")
-        docs = judge_file(path, args.profile)
-        if not docs:
-            print(f"{path}: nothing to judge (no JSON response, error body or SSE transcript found)")
+        try:
+            if path.is_dir():
+                for capture in judge_capture_dir(path, profile=args.profile, policy=policy,
+                                                 spec_as_of_capture=args.spec_as_of == "capture"):
+                    if capture.problem:
+                        problem(capture.file, capture.problem)
+                    docs.extend(capture.documents)
+                    for doc in capture.documents:
+                        print("\n".join(format_document(doc)))
+                continue
+            if not path.exists():
+                problem(path, "no such file or directory")
+                continue
+            found = judge_file(path, args.profile, request=request, policy=policy)
+        except CaptureProblem as exc:
+            problem(exc.path, exc.reason)
             continue
-        for doc in docs:
-            failed = doc.failed
-            any_fail = any_fail or bool(failed)
-            print(f"{doc.label}: {doc.kind}: {'FAIL' if failed else 'PASS'} ({len(doc.results)} checks)")
-            for res in failed:
-                for finding in res.findings or []:
-                    where = finding.path or "$"
-                    print(f"  ✗ {res.name} {where}: {finding.message}  [{res.spec_ref}]")
-                if not res.findings:
-                    print(f"  ✗ {res.name}: {res.message}  [{res.spec_ref}]")
-    return EXIT_FAIL if any_fail else EXIT_OK
+        docs.extend(found)
+        for doc in found:
+            print("\n".join(format_document(doc)))
+    if docs:
+        print(summary_line(docs, unreadable))
+    if unreadable:
+        return EXIT_USAGE
+    return EXIT_FAIL if any(doc.failed for doc in docs) else EXIT_OK
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:

@@ -272,8 +272,11 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
         if lead is not None:  # the step's expectations would only restate it: counted once
             leads.append(lead)
             continue
+        wrong_class = _wrong_status_class(step, ex)
         for ei, exp in enumerate(step.expect):
             reason = outside.get((step_index[ex.step], ei))
+            if reason is None and wrong_class and _judges_error_body(exp):
+                reason = wrong_class
             if reason is not None:  # names an element this profile's spec lacks: not judgeable, never a fail
                 checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, reason, "", ex.step))
                 continue
@@ -307,6 +310,25 @@ def _lead(step: Step, ex: Exchange, rec: CaseRecording, policy: JudgePolicy) -> 
         return classify_result(contradicted_result(ex.step, ex, why), policy)
     lead = lead_failure(step, ex)
     return classify_result(lead, policy) if lead is not None else None
+
+
+def _wrong_status_class(step: Step, ex: Exchange) -> str:
+    """Why a step's error-body expectations are not judged: it expected an error (4xx) and got a success (or the
+    reverse). The wrong status is the one root cause (``expect.status`` fails for it); judging the body as an
+    error envelope as well would count the same deviation three times."""
+    statuses = step.expected_statuses()
+    if not statuses or ex.status is None or ex.status in statuses:
+        return ""
+    if all(400 <= s < 500 for s in statuses) and 200 <= ex.status < 300:
+        return f"not judged: HTTP {ex.status} where an error was expected (one root cause: expect.status)"
+    return ""
+
+
+def _judges_error_body(exp: Any) -> bool:
+    """Expectations about the error body: the envelope, or the ErrorResponse schema."""
+    if exp.name == "error_envelope":
+        return True
+    return exp.name == "schema" and str(exp.arg.get("name") if isinstance(exp.arg, dict) else exp.arg) == "ErrorResponse"
 
 
 def _expectations_outside(case: Case, profile: str) -> dict[tuple[int, int], str]:

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from ._verdict import Outcome
+from .basis import JudgePolicy
+from .basis.policy import parse_date
 from .cases import Case, CaseFormatError, load_cases
 from .engine import CaseResult, judge, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
@@ -61,6 +63,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="with --baseline: an unexpected pass (stale baseline entry) also fails")
     group.addoption("--update-baseline", action="store_true", default=False,
                     help="with --baseline: rewrite the baseline to expect this run's fail/unsupported cases")
+    group.addoption("--spec-strict", action="store_true", default=False,
+                    help="fail requirements that api.openai.com itself does not meet (default: a warning)")
+    group.addoption("--strict-behaviour", action="store_true", default=False,
+                    help="fail what OpenAI does but nothing documents (basis observed; default: a warning)")
+    group.addoption("--spec-as-of", default=None, metavar="DATE",
+                    help="judge against the spec's requirements of that date (later ones become notes)")
 
 
 def options_from_config(config: pytest.Config) -> RunOptions:
@@ -79,7 +87,18 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         json_path=Path(json_path) if json_path else None,
         limits=Limits(idle_timeout_s=config.getoption("idle_timeout"), deadline_s=config.getoption("deadline")),
         shard=_shard_option(config),
+        policy=_policy_option(config),
     )
+
+
+def _policy_option(config: pytest.Config) -> JudgePolicy:
+    raw = config.getoption("spec_as_of")
+    try:
+        as_of = parse_date(raw) if raw else None
+    except ValueError as exc:
+        raise pytest.UsageError(f"--spec-as-of: {exc}") from None
+    return JudgePolicy(spec_strict=bool(config.getoption("spec_strict")),
+                       strict_behaviour=bool(config.getoption("strict_behaviour")), spec_as_of=as_of)
 
 
 def _shard_option(config: pytest.Config) -> Shard | None:
@@ -140,7 +159,7 @@ class CaseItem(pytest.Item):
             self.result = skipped(self.case, f"skipped (declared): target declares {', '.join(declined)} unavailable")
         else:
             recording = sess.scheduler.submit(self.case).result()
-            self.result = judge(recording, sess.opts.profile)
+            self.result = judge(recording, sess.opts.profile, policy=sess.opts.policy)
         sess.results[self.case.id] = self.result
         if self.result.outcome is Outcome.ERROR:
             expected = self._expected()
@@ -304,6 +323,7 @@ def _ordered_results(session: pytest.Session, sess: ConformanceSession) -> list[
     return [sess.results[cid] for cid in order if cid in sess.results]
 
 
+@pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the deviations lead it as suite properties
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     config = session.config
     if SESSION_KEY not in config.stash:
@@ -317,9 +337,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
         write_results(path, document)
         config.stash[RESULTS_PATH_KEY] = path
+        _junit_deviations(config, document["findings"])
         _finish_baseline(config, results)
     finally:
         sess.close()
+
+
+def _junit_deviations(config: pytest.Config, findings: list[dict[str, Any]]) -> None:
+    """Distinct deviations as JUnit testsuite properties (``deviations``, then ``deviation.N``/``warning.N``)."""
+    from _pytest.junitxml import xml_key
+
+    from .report.findings import describe, deviation_counts
+
+    xml = config.stash.get(xml_key, None)
+    if xml is None:
+        return
+    counts = deviation_counts(findings)
+    xml.add_global_property("deviations", f"{counts['fail']} fail, {counts['warning']} warning, {counts['note']} note")
+    numbers = {"fail": 0, "warning": 0, "note": 0}
+    for f in findings:
+        numbers[f["severity"]] += 1
+        label = "deviation" if f["severity"] == "fail" else f["severity"]
+        xml.add_global_property(f"{label}.{numbers[f['severity']]}",
+                                f"{describe(f)} [{len(f['cases'])} case(s), first {f['first_seen']}; key {f['key']}]")
 
 
 def _finish_baseline(config: pytest.Config, results: list[CaseResult]) -> None:
@@ -386,6 +426,10 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.conformance_group = item.case.group  # type: ignore[attr-defined]
     report.conformance_area = area_title(area_of({"group": item.case.group}))  # type: ignore[attr-defined]
     report.conformance_baseline = item.baseline_verdict().replace("_", " ")  # type: ignore[attr-defined]
+    if report.when == "setup" and not any(name in ("deviation", "warning") for name, _ in item.user_properties):
+        keys = {f.key: f.severity for c in item.result.checks for f in c.findings if f.key and f.severity in ("fail", "warning")}
+        for key, severity in keys.items():  # JUnit testcase properties (written at teardown): its distinct deviations
+            item.user_properties.append(("deviation" if severity == "fail" else "warning", key))
     if report.when != "call" and not (report.when == "setup" and (report.failed or report.skipped)):
         return
     try:

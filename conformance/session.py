@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .basis import JudgePolicy
 from .engine import CaseResult, Scheduler
 from .recorder import ConfigError, Limits, Recorder, Target
 from .shard import Shard
@@ -42,6 +43,7 @@ class RunOptions:
     json_path: Path | None = None
     limits: Limits = field(default_factory=Limits)
     shard: Shard | None = None  # --shard I/N: this run holds only that share of the cases
+    policy: JudgePolicy = field(default_factory=JudgePolicy)  # --spec-strict, --strict-behaviour, --spec-as-of
 
 
 def parse_header(raw: str) -> tuple[str, str]:
@@ -156,6 +158,7 @@ class ConformanceSession:
             "variants": list(self.opts.variants),
             "sdk_version": _sdk_version(),
             "shard": str(self.opts.shard) if self.opts.shard else None,
+            "policy": self.opts.policy.to_dict(),
         }
 
     def close(self) -> None:

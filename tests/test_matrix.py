@@ -212,25 +212,45 @@ def test_matrix_command(tmp_path: Path) -> None:
     assert main(["matrix", str(tmp_path / "missing.json"), "-o", str(out)]) == 2
 
 
-def test_top_findings_count_each_deviation_once_per_case() -> None:
-    from conformance.report._matrix_findings import top_findings
+def test_distinct_findings_count_each_deviation_once_however_many_cases_and_checks() -> None:
+    from conformance.report.findings import deviation_counts, distinct_findings
 
-    def case(cid: str, *findings: tuple[str, str]) -> dict[str, Any]:
-        return {"id": cid, "outcome": "fail", "checks": [
-            {"name": "response.schema", "outcome": "fail", "message": "x",
-             "findings": [{"path": p, "message": m} for p, m in findings]}]}
+    def check(name: str, outcome: str, *findings: dict[str, Any]) -> dict[str, Any]:
+        return {"name": name, "outcome": outcome, "message": "x", "step": "create", "findings": list(findings)}
 
-    cases = [case("a", ("$.output[0].id", "missing"), ("$.output[3].id", "missing")),
-             case("b", ("$.output[1].id", "missing"), ("$.usage", "bad")),
-             {"id": "c", "outcome": "pass", "checks": [{"name": "response.schema", "outcome": "fail", "findings": []}]}]
-    assert top_findings(cases) == [("response.schema: $.output[*].id missing", 2), ("response.schema: $.usage bad", 1)]
+    rule = "ResponseUsage.input_tokens_details:required:cache_write_tokens"
+    missing = {"message": "'cache_write_tokens' is missing (required)", "path": "$.usage.input_tokens_details",
+               "rule": rule, "severity": "fail", "basis": "schema"}
+    cases = [
+        {"id": "a", "outcome": "fail", "checks": [check("response.schema", "fail", missing,
+                                                        {"message": "bad", "path": "$.output[0].id", "severity": "fail"},
+                                                        {"message": "bad", "path": "$.output[3].id", "severity": "fail"})]},
+        {"id": "b", "outcome": "fail", "checks": [check("stream.final_response", "fail", dict(missing, path="events[9].response.usage")),
+                                                  check("stream.event_schema", "fail", missing)]},
+        {"id": "c", "outcome": "pass", "checks": [check("stream.done_sentinel", "pass",
+                                                        {"message": "[DONE] sent", "severity": "warning", "basis": "observed"})]},
+    ]
+    found = distinct_findings(cases)
+    # the same schema rule under three checks in two cases is one deviation; output[0] and output[3] are one
+    assert [(f["key"], f["severity"], f["cases"]) for f in found] == [
+        (f"rule:{rule}", "fail", ["a", "b"]),
+        ("response.schema|$.output[*].id|bad", "fail", ["a"]),
+        ("stream.done_sentinel||[DONE] sent", "warning", ["c"]),
+    ]
+    assert found[0]["checks"] == ["response.schema", "stream.final_response", "stream.event_schema"]
+    assert found[0]["first_seen"] == "a" and found[0]["evidence"] == {"case": "a", "step": "create"}
+    assert deviation_counts(found) == {"fail": 2, "warning": 1, "note": 0}
 
 
-def test_the_page_lists_each_column_s_most_common_findings(tmp_path: Path) -> None:
+def test_the_page_leads_each_column_with_its_distinct_deviations(tmp_path: Path) -> None:
     page = render(load(write_runs(tmp_path, four_runs())))
     section = page[page.index('<section id="findings">'):page.index("</section>")]
     assert section.count("<details") == 4
     # the reference columns fail nothing; the deviated ones name what the deviations broke
-    assert "reference / reference-1: 0 failing case(s)" in section
+    assert "reference / reference-1: 0 distinct deviation(s) in 0 failing case(s)" in section
     deviated = section.split("deviated / reference-1")[1].split("</details>")[0]
-    assert "&#x27;sequence_number&#x27; is a required property" in deviated  # missing_sequence_number, top of the list
+    assert "sequence_number" in deviated and "[schema]" in deviated  # missing_sequence_number, with its basis
+    head = page[page.index("<thead>"):page.index("</thead>")]
+    assert head.count('class="distinct" data-deviations="0"') == 2  # the two reference columns
+    counts = [int(x.split('"')[0]) for x in head.split('data-deviations="')[1:]]
+    assert counts[2] > 0 and counts[3] > 0

@@ -3,14 +3,14 @@
 A finding on one of them is a warning that says so ("api.openai.com does not meet this requirement either"):
 a provider that copies OpenAI's wire shape is not penalised for it. ``--spec-strict`` restores the letter of
 the spec. Each entry matches findings by ``rule`` (exact) or by ``check`` + ``path`` (a glob over the
-normalised path) + ``message`` (a substring), and lists captures from ``../shared/real-openai`` or public
+normalised path: only ``*`` is special) + ``message`` (a substring), and lists captures from ``../shared/real-openai`` or public
 reports that show OpenAI's own behaviour; tests/test_divergences.py replays every capture and checks the entry
 still matches it.
 """
 
 from __future__ import annotations
 
-import fnmatch
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -27,9 +27,10 @@ DIVERGENCES_FILE = Path(__file__).with_name("divergences.yaml")
 @dataclass(frozen=True)
 class Evidence:
     capture: str = ""  # an id in ../shared/real-openai/manifest.json
+    fixture: str = ""  # or a file under tests/fixtures/real (provenance in SOURCES.md there)
+    report: str = ""  # or a public report (URL)
     date: str = ""
     model: str = ""
-    report: str = ""  # or a public report (URL)
 
 
 @dataclass(frozen=True)
@@ -47,11 +48,24 @@ class Divergence:
             return False
         if self.rule and finding.rule != self.rule:
             return False
-        if self.path and not fnmatch.fnmatchcase(normalise_path(finding.path), self.path):
+        if self.path and not _glob(self.path).fullmatch(normalise_path(finding.path)):
             return False
         if self.message and self.message not in finding.message:
             return False
         return bool(self.rule or self.path or self.message)
+
+    def describe_evidence(self) -> str:
+        parts = []
+        for e in self.evidence:
+            where = e.capture or e.fixture or e.report
+            parts.append(f"{where} ({', '.join(x for x in (e.date, e.model) if x)})")
+        return "; ".join(parts)
+
+
+@lru_cache(maxsize=256)
+def _glob(pattern: str) -> re.Pattern[str]:
+    """``*`` matches anything; everything else (``[*]`` included) is literal, as paths are written."""
+    return re.compile(".*".join(re.escape(part) for part in pattern.split("*")))
 
 
 def _entry(raw: dict[str, Any]) -> Divergence:

@@ -114,18 +114,26 @@ def _nested(sent: dict[str, Any], body: dict[str, Any], at: str, outer: str, inn
         yield Finding(f"request set {path}={short(want)} but the Response has {short(got)}", f"{at}.{path}")
 
 
-def _function_names(tools: Any) -> set[str]:
+def _function_names(tools: Any, nested: bool = False) -> set[str]:
+    """Function names among ``tools``; with ``nested``, also those inside a tool's own ``tools`` list: api.openai.com
+    echoes a deferred function that tool search loaded as a namespace-like entry holding it (pydantic-ai captures,
+    2026-05 to 2026-08), and a namespace's functions are declared that way anyway."""
     if not isinstance(tools, list):
         return set()
-    return {t["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
-            and isinstance(t.get("name"), str)}
+    names = {t["name"] for t in tools if isinstance(t, dict) and t.get("type") == "function"
+             and isinstance(t.get("name"), str)}
+    if nested:
+        for t in tools:
+            if isinstance(t, dict) and isinstance(t.get("tools"), list):
+                names |= _function_names(t["tools"])
+    return names
 
 
 def _tools(sent: dict[str, Any], body: dict[str, Any], at: str) -> Iterator[Finding]:
     wanted = _function_names(sent.get("tools"))
     if not wanted or not isinstance(body.get("tools"), list):
         return
-    missing = wanted - _function_names(body["tools"])
+    missing = wanted - _function_names(body["tools"], nested=True)
     if missing:
         yield Finding(f"request declared function tool(s) {sorted(missing)} but the Response's tools do not list "
                       "them", f"{at}.tools")

@@ -26,6 +26,7 @@ DEVIATIONS: dict[str, str] = {
     "response_id_unstable": "the terminal event's response has a different id than response.created",
     "final_output_items_mismatch": "the terminal response's output item ids differ from the streamed items",
     "function_args_mismatch": "function_call_arguments.done arguments differ from the concatenated deltas",
+    "function_args_done_without_name": "function_call_arguments.done carries no name (as api.openai.com sends it)",
     "delta_text_mismatch": "response.output_text.done text differs from the concatenated deltas",
     "reasoning_summary_mismatch": "response.reasoning_summary_text.done text differs from its concatenated deltas",
     "final_response_text_mismatch": "the terminal event's response text differs from the deltas",

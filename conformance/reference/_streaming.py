@@ -135,6 +135,8 @@ def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str
                     item["id"] = str(item.get("id")) + "_other"
         if etype == "response.function_call_arguments.done" and dev("function_args_mismatch"):
             e["arguments"] = '{"mismatch": true}'
+        if etype == "response.function_call_arguments.done" and dev("function_args_done_without_name"):
+            e.pop("name", None)
         if etype == DELTA:
             if dev("output_index_mismatch"):
                 e["output_index"] = e.get("output_index", 0) + 1

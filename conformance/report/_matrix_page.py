@@ -13,12 +13,14 @@ import html
 from typing import TYPE_CHECKING, Any
 
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_title
-from ._matrix_findings import top_findings
+from .findings import describe
 
 if TYPE_CHECKING:
     from .matrix import Matrix
 
 SYMBOLS = {"pass": "\u2713", "fail": "\u2717", "unsupported": "\u2298", "error": "\u26a0", "skipped": "\u2013", "missing": "\u00b7"}
+#: beside ✓ in a cell that passes with warnings (what OpenAI does but nothing documents; not counted)
+WARN_MARK = "\u25b3"
 LABELS = {"pass": "pass", "fail": "fail", "unsupported": "unsupported (declined)", "error": "error (inconclusive)",
           "skipped": "skipped", "missing": "not run"}
 
@@ -54,6 +56,8 @@ td.o-missing{color:#afb8c1;cursor:default}
 td.selected{outline:3px solid #0969da;outline-offset:-3px}
 .score{display:block;font-size:16px;margin-top:3px}
 .counts{display:block;font-weight:normal;color:#57606a}
+.distinct{display:block;font-weight:600;color:#b3261e;font-size:12px}
+td.warned{color:#8a5300}
 .col-dev{display:block;font-weight:normal;color:#8a5300;font-size:11px}
 #findings{padding:8px 16px}#findings details{margin:4px 0}#findings code{white-space:pre-wrap;word-break:break-word}
 #evidence{position:fixed;top:0;right:0;width:min(760px,60vw);height:100vh;overflow:auto;background:#fff;
@@ -185,17 +189,28 @@ def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
 
 
-def _findings_section(w: Any, cols: list[Any]) -> None:
-    """Per column, the failing findings that explain the most failed cases (escaped, static)."""
-    w('<section id="findings"><h2>Most common failing findings per column</h2>'
-      '<p class="meta">Each failing check finding, indices normalised, counted once per case it fails: one '
-      "deviation repeated across many cases shows up at the top.</p>")
+def _findings_section(w: Any, cols: list[Any], rows: list[Any]) -> None:
+    """Per column, its distinct deviations (fail), then warnings and notes: what a column's red cells come down to.
+
+    Each names its basis, how many cases it touches and links the first one's evidence (escaped, static)."""
+    w('<section id="findings"><h2>Distinct deviations per column</h2>'
+      '<p class="meta">Each finding counted once however many cases it touches (same check, normalised path and '
+      "kind; a schema rule seen by several checks is one). \u2717 fails a stated rule (its basis in brackets); "
+      "\u25b3 warnings and \u00b7 notes are not counted. Scored areas only; see docs/verdicts.md.</p>")
     for ci, col in enumerate(cols):
-        top = top_findings(col.cases.values())
+        found = col.distinct_findings(rows)
+        fails = [f for f in found if f["severity"] == "fail"]
         failing = sum(1 for c in col.cases.values() if c.get("outcome") == "fail")
-        w(f'<details data-col="{ci}"><summary>{_e(col.provider)} / {_e(col.model)}: {failing} failing case(s)</summary>')
-        if top:
-            w("<ol>" + "".join(f"<li><code>{_e(key)}</code> \u2014 {n} case(s)</li>" for key, n in top) + "</ol>")
+        w(f'<details data-col="{ci}"><summary>{_e(col.provider)} / {_e(col.model)}: {len(fails)} distinct deviation(s) '
+          f"in {failing} failing case(s), {len(found) - len(fails)} warning(s)/note(s)</summary>")
+        if found:
+            w("<ol>")
+            for f in found:
+                mark = {"fail": "\u2717", "warning": "\u25b3", "note": "\u00b7"}[f["severity"]]
+                link = f'#cell={ci}:{f["first_seen"]}'
+                w(f'<li class="sev-{_e(f["severity"])}">{mark} <code>{_e(describe(f, 400))}</code> \u2014 '
+                  f'{len(f["cases"])} case(s), first <a href="{_e(link)}">{_e(f["first_seen"])}</a></li>')
+            w("</ol>")
         w("</details>")
     w("</section>")
 
@@ -216,11 +231,14 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
     generated = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     w(f'<header><h1>{_e(title)}</h1><div class="meta">{len(matrix.rows)} cases \u00d7 {len(cols)} provider/model columns, '
       f"from {len(matrix.sources)} results file(s); generated {_e(generated)}. "
-      "Score = passes / (passes + failures), leaving out extensions, the official-SDK group, declined (unsupported), skipped and inconclusive cases. "
+      "Score = passes / (passes + failures), leaving out extensions, the official-SDK group, declined (unsupported), skipped and inconclusive cases; "
+      "beside it, the distinct deviations behind the failures (one root cause counted once). "
       "Click a cell for its evidence.</div>")
     w('<div class="controls"><fieldset class="legend"><legend>legend</legend>')
     for o in ("pass", "fail", "unsupported", "error", "skipped", "missing"):
         w(f'<span><b class="badge o-{o}">{SYMBOLS[o]}</b> {_e(LABELS[o])}</span>')
+        if o == "pass":
+            w(f'<span><b class="badge o-pass">{SYMBOLS[o]}{WARN_MARK}</b> pass with warnings (not counted)</span>')
     w('</fieldset><fieldset><legend>areas</legend>')
     for a in areas:
         w(f'<label><input type="checkbox" name="area" value="{_e(a)}" checked> {_e(area_title(a))}</label>')
@@ -236,8 +254,11 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
         counts = " ".join(f"{SYMBOLS[o]}{sc['counts'][o]}" for o in ("pass", "fail", "unsupported", "error", "skipped") if sc["counts"].get(o))
         dev = f'<span class="col-dev">deviations: {_e(", ".join(col.deviations))}</span>' if col.deviations else ""
         partial = '<span class="col-dev">incomplete run</span>' if not col.complete else ""
+        devs = sc["deviations"]
+        warned = f" \u00b7 {devs['warning']} warning(s)" if devs["warning"] else ""
         w(f'<th scope="col" class="col" data-col="{ci}" title="{_e(col.base_url)}">{_e(col.provider)}<br>{_e(col.model)}'
           f'<span class="score" data-score="{_e(sc["percent"])}">{pct}</span>'
+          f'<span class="distinct" data-deviations="{devs["fail"]}">{devs["fail"]} distinct deviation(s){warned}</span>'
           f'<span class="counts">{sc["passed"]}/{sc["scored"]} scored \u00b7 {_e(counts)}</span>{dev}{partial}</th>')
     w("</tr></thead>")
     for area in areas:
@@ -247,6 +268,7 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
           f"{_e(area_title(area))} <span class=\"meta\">{len(rows)} cases{note}</span></th></tr>")
         for row in rows:
             outcomes = [col.cases[row.id]["outcome"] if row.id in col.cases else "missing" for col in cols]
+            has_warnings = [bool(col.cases[row.id].get("warnings")) if row.id in col.cases else False for col in cols]
             differs = "1" if len(set(outcomes)) > 1 else "0"
             search = f"{row.id} {row.title} {row.group}".lower()
             w(f'<tr data-row="{_e(row.id)}" data-outcomes="{" ".join(sorted(set(outcomes)))}" data-differs="{differs}" '
@@ -255,13 +277,16 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
             for ci, o in enumerate(outcomes):
                 if o == "missing":
                     w(f'<td class="cell o-missing" data-cell="{ci}:{_e(row.id)}" aria-label="not run">{SYMBOLS[o]}</td>')
+                elif o == "pass" and has_warnings[ci]:  # passes, with warnings (not counted): its own mark
+                    w(f'<td class="cell o-pass warned" data-cell="{ci}:{_e(row.id)}" data-outcome="{o}" tabindex="0" '
+                      f'role="button" aria-label="pass with warnings">{SYMBOLS[o]}{WARN_MARK}</td>')
                 else:
                     w(f'<td class="cell o-{o}" data-cell="{ci}:{_e(row.id)}" data-outcome="{o}" tabindex="0" role="button" '
                       f'aria-label="{_e(LABELS[o])}">{SYMBOLS[o]}</td>')
             w("</tr>")
         w("</tbody>")
     w('</table></div>')
-    _findings_section(w, cols)
+    _findings_section(w, cols, matrix.rows)
     w('<aside id="evidence" hidden aria-label="evidence"><button class="close" type="button">close \u2715</button>'
       '<div id="evidence-body"></div></aside>')
     w(f'<script type="application/json" id="matrix-data">{blob}</script>')

@@ -17,6 +17,7 @@ from typing import Any
 
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of, area_order, area_title
 from ._matrix_evidence import slim_case
+from .findings import deviation_counts, distinct_findings
 from .results import clip
 
 OUTCOMES = ("pass", "fail", "unsupported", "error", "skipped")
@@ -59,7 +60,14 @@ class Column:
             scored_total += 1
             scored_pass += outcome == "pass"
         pct = round(100.0 * scored_pass / scored_total, 1) if scored_total else None
-        return {"counts": counts, "passed": scored_pass, "scored": scored_total, "percent": pct}
+        found = self.distinct_findings(rows)
+        return {"counts": counts, "passed": scored_pass, "scored": scored_total, "percent": pct,
+                "deviations": deviation_counts(found)}
+
+    def distinct_findings(self, rows: Iterable[Row]) -> list[dict[str, Any]]:
+        """This column's distinct findings over the scored rows (the same areas the score counts)."""
+        return distinct_findings(self.cases[row.id] for row in rows
+                                 if row.id in self.cases and row.area not in EXCLUDED_FROM_SCORE)
 
 
 @dataclass

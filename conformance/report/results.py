@@ -16,6 +16,7 @@ from typing import Any
 
 from .._exchange import Exchange
 from ..engine import CaseResult
+from .findings import deviation_counts, distinct_findings
 
 SCHEMA_VERSION = 1
 RESULTS_SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
@@ -88,6 +89,7 @@ def case_entry(result: CaseResult) -> dict[str, Any]:
         "outcome": result.outcome.value,
         "message": result.message,
         "checks": [c.to_dict() for c in result.checks],
+        "warnings": sum(1 for c in result.checks for f in c.findings if f.severity == "warning"),
         "duration_s": round(result.duration_s, 4),
         "tokens": dict(result.tokens),
         "exchanges": [exchange_evidence(ex) for ex in result.exchanges],
@@ -103,7 +105,9 @@ def build_results(results: Iterable[CaseResult], meta: Mapping[str, Any]) -> dic
     for entry in entries:
         for key in tokens:
             tokens[key] += int(entry["tokens"].get(key, 0))
-    return {"schema_version": SCHEMA_VERSION, "run": dict(meta), "summary": {"counts": counts, "tokens": tokens}, "cases": entries}
+    findings = distinct_findings(entries)
+    summary = {"counts": counts, "tokens": tokens, "deviations": deviation_counts(findings)}
+    return {"schema_version": SCHEMA_VERSION, "run": dict(meta), "summary": summary, "findings": findings, "cases": entries}
 
 
 def write_results(path: Path, document: Mapping[str, Any]) -> None:

@@ -1,4 +1,8 @@
-"""The per-feature console summary printed at the end of a run."""
+"""The console summary printed at the end of a run: distinct deviations first, then the per-feature table.
+
+A deviation is a finding counted once however many cases it touches (conformance/report/findings.py), so the
+reader sees at once whether forty red cases are forty problems or one.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,44 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from ..engine import CaseResult
+from .findings import describe, distinct_findings
 
 OUTCOMES = ("pass", "fail", "unsupported", "error", "skipped")
 SYMBOLS = {"pass": "✓", "fail": "✗", "unsupported": "∅", "error": "!", "skipped": "-"}
 
 
+#: distinct findings listed per severity before "... and N more"
+MAX_LISTED = {"fail": 25, "warning": 15, "note": 5}
+
+
+def format_deviations(results: Iterable[CaseResult]) -> list[str]:
+    """Distinct deviations (fail), then warnings and notes, each with the cases it touches."""
+    entries = [{"id": r.case.id, "checks": [c.to_dict() for c in r.checks]} for r in results]
+    found = distinct_findings(entries)
+    lines: list[str] = []
+    titles = {"fail": "distinct deviations (fail: breaks a stated rule)",
+              "warning": "warnings (not counted: what OpenAI does but nothing documents, or OpenAI does not meet either)",
+              "note": "notes (requirements newer than --spec-as-of)"}
+    for severity, title in titles.items():
+        group = [f for f in found if f["severity"] == severity]
+        if not group and severity != "fail":
+            continue
+        lines.append(f"{len(group)} {title}")
+        for f in group[: MAX_LISTED[severity]]:
+            cases = f["cases"]
+            lines.append(f"  {SEVERITY_SYMBOLS[severity]} {describe(f)}")
+            lines.append(f"      {len(cases)} case(s), first {f['first_seen']}" + (f" +{len(cases) - 1} more" if len(cases) > 1 else ""))
+        if len(group) > MAX_LISTED[severity]:
+            lines.append(f"  ... and {len(group) - MAX_LISTED[severity]} more (results JSON: findings)")
+        lines.append("")
+    return lines
+
+
+SEVERITY_SYMBOLS = {"fail": "✗", "warning": "△", "note": "·"}
+
+
 def format_summary(results: Iterable[CaseResult]) -> str:
+    results = list(results)
     by_group: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     problems: list[str] = []
     for result in results:
@@ -19,8 +55,9 @@ def format_summary(results: Iterable[CaseResult]) -> str:
         if result.outcome.value in ("fail", "error", "unsupported"):
             problems.append(f"  {SYMBOLS[result.outcome.value]} {result.outcome.value:<11} {result.case.id}: {result.message[:160]}")
     width = max([len(g) for g in by_group] + [7])
+    lead = format_deviations(results)
     header = f"{'feature':<{width}}  " + "  ".join(f"{o:>11}" for o in OUTCOMES) + "   score"
-    lines = [header, "-" * len(header)]
+    lines = lead + [header, "-" * len(header)]
     totals = dict.fromkeys(OUTCOMES, 0)
     for group in sorted(by_group):
         counts = by_group[group]
