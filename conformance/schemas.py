@@ -20,8 +20,8 @@ from referencing.jsonschema import DRAFT202012
 from conformance._verdict import Finding
 
 __all__ = [
-    "MAX_FINDINGS", "PROFILES", "equivalent", "event_schema_name", "has_schema", "index", "schema_root",
-    "spec_info", "validate", "validator",
+    "MAX_FINDINGS", "PROFILES", "equivalent", "event_schema_name", "finding_kind", "has_schema", "index",
+    "rule_of", "schema_root", "spec_info", "validate", "validator",
 ]
 
 PROFILES = ("openai", "openresponses")
@@ -124,15 +124,17 @@ def validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]
     """Validate ``instance`` against component ``name``; an empty list means valid.
 
     One finding per independent violation (at most ``MAX_FINDINGS``), each with a JSON path such as
-    ``$.output[0].content[0].type`` and a short message. For unions the most relevant branch error
-    is reported (the dispatched branch for ``type``-discriminated unions)."""
+    ``$.output[0].content[0].type``, a short message, a ``kind`` (:func:`finding_kind`) and the ``rule`` it
+    breaks (:func:`rule_of`), so the same broken requirement found through ``Response``, a stream event or the
+    final response of a stream is one deviation. For unions the most relevant branch error is reported (the
+    dispatched branch for ``type``-discriminated unions)."""
     v = validator(name, profile)
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     total = 0
     for err in v.iter_errors(instance):
         for leaf in _leaves(err):
-            f = Finding(_message(leaf), leaf.json_path)
+            f = Finding(_message(leaf), leaf.json_path, kind=finding_kind(leaf), rule=rule_of(leaf, name, profile))
             key = (f.path, f.message)
             if key in seen:
                 continue
@@ -143,6 +145,149 @@ def validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]
     if total > MAX_FINDINGS:
         findings[-1] = Finding(f"{total - MAX_FINDINGS + 1} more schema violations not shown", "$")
     return findings
+
+
+def finding_kind(err: ValidationError) -> str:
+    """The class of a leaf error: ``missing``, ``null``, ``type``, ``enum``, ``const``, ``extra``, ``union``,
+    else the JSON Schema keyword."""
+    kw = str(err.validator)
+    if kw == "type":
+        return "null" if err.instance is None else "type"
+    return _KINDS.get(kw, kw)
+
+
+_KINDS = {"required": "missing", "additionalProperties": "extra", "unevaluatedProperties": "extra",
+          "anyOf": "union", "oneOf": "union"}
+
+
+def rule_of(err: ValidationError, name: str, profile: str = "openai") -> str:
+    """The requirement a leaf error breaks: ``Component[.prop.path]:keyword[:value]``.
+
+    The error's ``absolute_schema_path`` is walked through the bundled components from ``name``, following
+    ``$ref`` (jsonschema leaves it out of the path) to know which component the failing keyword belongs to:
+    ``properties/<p>`` adds ``.p``, ``items`` adds ``[]``, ``additionalProperties`` adds ``.*``, the combinators
+    add nothing, and a ``$ref`` starts the referenced component's own path. These are the identities
+    ``scripts/requirement-dates`` dates (``conformance.basis.dates``): ``Response:required:id``,
+    ``ResponseUsage.input_tokens_details:required:cache_write_tokens``, ``Response.status:enum``... A property
+    every stream event requires (``sequence_number``, ``type``) is the stream-event union's rule
+    (``ResponseStreamEvent:required:sequence_number``), whichever event lacks it. Empty when the walk fails.
+    """
+    resolved = _resolve_name(name, profile)
+    keys = list(err.absolute_schema_path)
+    if resolved is None or not keys:
+        return ""
+    root = {"$ref": f"#/$defs/{resolved}"}
+    found = _walk(root, keys, 0, "", "", err.schema, _components(profile)["$defs"], 0)
+    if found is None:
+        return ""
+    component, path = _union_wide(*found, err, profile)
+    kw = str(keys[-1])
+    if kw == "required":
+        missing = _missing_property(err)
+        return f"{component}{path}:required:{missing}" if missing is not None else ""
+    if kw in ("additionalProperties", "unevaluatedProperties") and isinstance(err.instance, dict):
+        extra = sorted(k for k in err.instance if k not in (err.schema.get("properties") or {}))
+        return f"{component}{path}:{kw}" + (f":{','.join(extra)}" if extra else "")
+    return f"{component}{path}:{kw}"
+
+
+def _walk(node: Any, keys: list[Any], i: int, component: str, path: str, target: Any, defs: dict[str, Any],
+          hops: int) -> tuple[str, str] | None:
+    """Follow ``keys[i:-1]`` from ``node`` to the schema holding the failing keyword (``target``, by identity).
+
+    At a ``$ref`` both the sibling keywords and the referenced schema are tried (2020-12 applies both), so the
+    walk that really reaches ``target`` wins."""
+    if hops > 64 or not isinstance(node, dict):
+        return None
+    last = i >= len(keys) - 1
+    if last and node is target:
+        return component, path
+    if not last:
+        key = keys[i]
+        step = _step(node, key, keys[i + 1] if i + 1 < len(keys) else None, path)
+        if step is not None:
+            child, used, child_path = step
+            found = _walk(child, keys, i + used, component, child_path, target, defs, hops)
+            if found is not None:
+                return found
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        pointer = ref.split("#", 1)[1] if "#" in ref else ""
+        parts = [p.replace("~1", "/").replace("~0", "~") for p in pointer.strip("/").split("/")]
+        if len(parts) >= 2 and parts[0] == "$defs" and parts[1] in defs:
+            sub: Any = defs[parts[1]]
+            sub_path = ""
+            rest = parts[2:]
+            while rest and sub is not None:
+                step = _step(sub, rest[0], rest[1] if len(rest) > 1 else None, sub_path)
+                if step is None:
+                    return None
+                sub, used, sub_path = step
+                rest = rest[used:]
+            return _walk(sub, keys, i, parts[1], sub_path, target, defs, hops + 1)
+    return None
+
+
+def _step(node: dict[str, Any], key: Any, following: Any, path: str) -> tuple[Any, int, str] | None:
+    """One schema-path step: ``(child schema, keys consumed, property path)``, or None if ``node`` lacks it."""
+    if key not in node:
+        return None
+    value = node[key]
+    if key in ("properties", "patternProperties", "dependentSchemas"):
+        if not isinstance(value, dict) or following not in value:
+            return None
+        return value[following], 2, path + (f".{following}" if key == "properties" else ".*" if key == "patternProperties" else "")
+    if key in ("allOf", "anyOf", "oneOf", "prefixItems"):
+        if not isinstance(value, list) or not isinstance(following, int) or not 0 <= following < len(value):
+            return None
+        return value[following], 2, path + ("[]" if key == "prefixItems" else "")
+    if key == "items":
+        return value, 1, path + "[]"
+    if key == "additionalProperties":
+        return value, 1, path + ".*"
+    return value, 1, path
+
+
+def _missing_property(err: ValidationError) -> str | None:
+    """The property a ``required`` error is about (jsonschema yields one error per missing property)."""
+    if not isinstance(err.instance, dict):
+        return None
+    for prop in err.validator_value or ():
+        if prop not in err.instance and err.message == f"{prop!r} is a required property":
+            return str(prop)
+    return None
+
+
+def _union_wide(component: str, path: str, err: ValidationError, profile: str) -> tuple[str, str]:
+    """Attribute a rule on a property every stream event requires to the stream-event union."""
+    union, members, props = _stream_union(profile)
+    if component not in members:
+        return component, path
+    if not path and err.validator == "required" and _missing_property(err) in props:
+        return union, path
+    head = path[1:].split(".", 1)[0].split("[", 1)[0] if path.startswith(".") else ""
+    return (union, path) if head in props else (component, path)
+
+
+@lru_cache(maxsize=None)
+def _stream_union(profile: str) -> tuple[str, frozenset[str], frozenset[str]]:
+    """``(union name, member components, properties every member requires)`` of the stream-event union."""
+    union = index(profile).get("roles", {}).get("stream_event") or "ResponseStreamEvent"
+    defs = _components(profile)["$defs"]
+    members = frozenset(n for n in index(profile).get("events", {}).values() if n in defs)
+    required = [_top_required(defs[m]) for m in sorted(members)]
+    return union, members, frozenset(set.intersection(*required)) if required else frozenset()
+
+
+def _top_required(node: Any) -> set[str]:
+    """Properties a component requires at its top level (its own combinator parts included, refs not)."""
+    if not isinstance(node, dict) or "$ref" in node:
+        return set()
+    out = {str(p) for p in node.get("required") or ()}
+    for key in ("allOf", "anyOf", "oneOf"):
+        for sub in node.get(key) or ():
+            out |= _top_required(sub)
+    return out
 
 
 def _leaves(err: ValidationError, depth: int = 0) -> list[ValidationError]:
@@ -189,6 +334,8 @@ def _message(err: ValidationError) -> str:
     kw, inst, val = err.validator, err.instance, err.validator_value
     if kw == "type":
         expected = val if isinstance(val, str) else " or ".join(val)
+        if inst is None:
+            return f"{_subject(err)} is null, expected {expected}"
         return f"{_short(inst)} is not of type {expected}"
     if kw == "enum":
         allowed = _short(list(val), 200) if len(val) <= 12 else f"any of the {len(val)} allowed values"
@@ -196,10 +343,19 @@ def _message(err: ValidationError) -> str:
     if kw == "const":
         return f"{_short(inst)} is not {_short(val)}"
     if kw == "required":
-        return err.message
+        missing = _missing_property(err)
+        return f"{missing!r} is missing (required)" if missing is not None else err.message
     if kw in ("anyOf", "oneOf"):
         return f"{_short(inst)} does not match any allowed form"
     if kw == "additionalProperties":
         return err.message
     msg = err.message
     return msg if len(msg) <= 300 else msg[:297] + "..."
+
+
+def _subject(err: ValidationError) -> str:
+    """What a null value is: the property's name, ``item N`` of an array, or ``value`` at the root."""
+    where = list(err.path)
+    if not where:
+        return "value"
+    return str(where[-1]) if isinstance(where[-1], str) else f"item {where[-1]}"

@@ -104,7 +104,7 @@ DEVIATIONS: dict[str, tuple[Callable[[], Exchange], str]] = {
     "http.error_envelope": (lambda: json_exchange({"detail": "Not Found"}, status=404, method="GET",
                                                   path="/responses/resp_x"), "FastAPI-style 'detail'"),
     "http.error_schema": (lambda: json_exchange({"error": {"message": "bad", "type": "invalid_request_error"}},
-                                                status=400), "'param' is a required property"),
+                                                status=400), "'param' is missing (required)"),
     "http.no_error_in_200": (lambda: json_exchange({"error": {"message": "boom", "type": "server_error"}}),
                              "HTTP 200 carries an error envelope instead of a Response"),
     "response.schema": (lambda: json_exchange(make_response(created_at="yesterday")),

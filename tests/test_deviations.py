@@ -26,7 +26,7 @@ KEY = "sk-deviation-test-key-0001"
 PROOFS: dict[str, tuple[str, str]] = {
     "delete.result": ("delete_wrong_shape", "state.delete_then_get"),
     "endpoint.schema": ("input_items_missing_pagination_fields", "endpoints.input_items"),
-    "expect.error_envelope": ("accept_invalid_input", "errors.input_wrong_type"),
+    "expect.error_envelope": ("error_detail_envelope", "errors.input_wrong_type"),
     "expect.events": ("events_after_terminal", "streaming.function_call"),
     "expect.function_call": ("ignore_tool_choice", "streaming.function_call"),
     "expect.header": ("json_wrong_content_type", "basic.text"),

@@ -250,7 +250,8 @@ def test_text_delta_event() -> None:
     del missing["sequence_number"]
     for name in ("ResponseTextDeltaEvent", "ResponseStreamEvent"):
         findings = S.validate(name, missing)
-        assert findings == [Finding("'sequence_number' is a required property", "$")], findings
+        assert findings == [Finding("'sequence_number' is missing (required)", "$", kind="missing",
+                                    rule="ResponseStreamEvent:required:sequence_number")], findings
 
 
 def test_stream_event_union_reports_unknown_type_at_type() -> None:
@@ -275,7 +276,8 @@ def test_findings_are_capped() -> None:
 def test_request_schemas_stay_closed_and_server_schemas_open() -> None:
     assert S.validate("CreateResponse", {"model": "gpt-4o", "input": "hi"}) == []
     findings = S.validate("CreateResponse", {"model": "gpt-4o", "tool_choice": {"type": "function"}})
-    assert findings == [Finding("'name' is a required property", "$.tool_choice")]
+    assert findings == [Finding("'name' is missing (required)", "$.tool_choice", kind="missing",
+                                rule="ToolChoiceFunction:required:name")]
     removed = [r for r in S.index("openai")["relaxations"] if r["kind"] == "additionalProperties_false_removed"]
     server = set(S.index("openai")["server_reachable"])
     assert all(r["where"].split("/")[2] in server for r in removed)
@@ -302,7 +304,8 @@ def test_openresponses_profile_roles_and_aliases() -> None:
     assert S.validate("ResponseStreamEvent", event, "openresponses") == []
     del event["sequence_number"]
     assert S.validate("ResponseStreamEvent", event, "openresponses") == [
-        Finding("'sequence_number' is a required property", "$")
+        Finding("'sequence_number' is missing (required)", "$", kind="missing",
+                rule="ResponseStreamEvent:required:sequence_number")
     ]
 
 
@@ -349,3 +352,66 @@ def test_schemas_dir_is_self_contained() -> None:
     root = Path(S.__file__).resolve().parent.parent / "schemas"
     assert S.schema_root("openai") == root / "openai"
     assert (root / "openai" / "index.json").is_file() and (root / "openresponses" / "components.json").is_file()
+
+
+# --------------------------------------------------------------------------- finding kinds and rules
+
+
+def test_findings_name_their_kind_and_rule() -> None:
+    """Each finding says what is wrong (``kind``) and which spec requirement it breaks (``rule``), the identity
+    ``scripts/requirement-dates`` dates: ``Component[.prop.path]:keyword[:value]``, ``$ref`` starting a new one."""
+    body = valid_response()
+    body["usage"]["input_tokens_details"] = {"cached_tokens": 0}
+    body["status"] = "weird"
+    body["created_at"] = "yesterday"
+    body["instructions"] = 5
+    body["output"][0]["content"][0]["text"] = None
+    found = {f.path: f for f in S.validate("Response", body)}
+    expected = {
+        "$.usage.input_tokens_details": ("missing", "ResponseUsage.input_tokens_details:required:cache_write_tokens",
+                                         "'cache_write_tokens' is missing (required)"),
+        "$.status": ("enum", "Response.status:enum", None),
+        "$.created_at": ("type", "Response.created_at:type", '"yesterday" is not of type number'),
+        "$.instructions": ("union", "Response.instructions:anyOf", "5 does not match any allowed form"),
+        "$.output[0].content[0].text": ("null", "OutputTextContent.text:type", "text is null, expected string"),
+    }
+    for path, (kind, rule, message) in expected.items():
+        assert (found[path].kind, found[path].rule) == (kind, rule), found[path]
+        if message is not None:
+            assert found[path].message == message
+    assert set(found) == set(expected)
+    items = S.validate("WebSearchActionSearch", {"type": "search", "query": "q", "sources": [{"type": "web"}]})
+    assert {f.rule for f in items} == {"WebSearchActionSearch.sources[].type:enum", "WebSearchActionSearch.sources[]:required:url"}
+
+
+def test_missing_and_null_are_never_confused() -> None:
+    event = text_delta_event()
+    del event["delta"]
+    absent = S.validate("ResponseTextDeltaEvent", event)
+    assert [(f.kind, f.message) for f in absent] == [("missing", "'delta' is missing (required)")]
+    event["delta"] = None
+    null = S.validate("ResponseTextDeltaEvent", event)
+    assert [(f.kind, f.path, f.message) for f in null] == [("null", "$.delta", "delta is null, expected string")]
+    assert absent[0].rule == "ResponseTextDeltaEvent:required:delta" and null[0].rule == "ResponseTextDeltaEvent.delta:type"
+    assert S.validate("ResponseUsage", None)[0].message == "value is null, expected object"
+
+
+def test_event_schema_and_union_agree_on_rules() -> None:
+    """The same event judged through its member schema or the union names the same rules."""
+    event = text_delta_event()
+    del event["sequence_number"]
+    event["output_index"] = None
+    direct = [(f.kind, f.rule) for f in S.validate("ResponseTextDeltaEvent", event)]
+    union = [(f.kind, f.rule) for f in S.validate("ResponseStreamEvent", event)]
+    assert direct == union
+    assert set(direct) == {("missing", "ResponseStreamEvent:required:sequence_number"),
+                           ("null", "ResponseTextDeltaEvent.output_index:type")}
+
+
+def test_kind_of_other_keywords() -> None:
+    cases = [({"const": 1}, 2, "const"), ({"additionalProperties": False}, {"a": 1}, "extra"),
+             ({"oneOf": [{"type": "string"}, {"type": "integer"}]}, None, "union"), ({"minimum": 3}, 1, "minimum"),
+             ({"enum": ["a"]}, "b", "enum"), ({"type": "string"}, None, "null"), ({"type": "string"}, 1, "type")]
+    for schema, instance, kind in cases:
+        error = next(Draft202012Validator(schema).iter_errors(instance))
+        assert S.finding_kind(error) == kind, schema

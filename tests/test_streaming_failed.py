@@ -70,7 +70,7 @@ def test_stream_ending_on_an_error_event_passes() -> None:
 def test_malformed_error_event_fails_the_schema_check() -> None:
     bad = {"type": "error", "error": {"message": "boom"}, "sequence_number": 0}  # the WebSocket shape on SSE
     failed = _failures(stream_exchange([bad]))
-    assert list(failed) == ["stream.event_schema"] and "'code' is a required property" in failed["stream.event_schema"]
+    assert list(failed) == ["stream.event_schema"] and "'code' is missing (required)" in failed["stream.event_schema"]
 
 
 def test_failed_event_with_wrong_status_fails_final_response() -> None:

@@ -353,7 +353,7 @@ def test_ws_error_event_is_judged_by_the_websocket_error_schema() -> None:
     sse_shaped = {"type": "error", "code": "x", "message": "m", "param": None, "sequence_number": 0}
     ex = ws_exchange([sse_shaped])
     failed = {r.name: r.message for r in run(ex) if r.outcome is Outcome.FAIL}
-    assert "'error' is a required property" in failed["stream.event_schema"]
+    assert "'error' is missing (required)" in failed["stream.event_schema"]
 
 
 def test_ws_framing_problems_are_reported() -> None:

@@ -36,11 +36,13 @@ def classify(check: str, basis: str, finding: Finding, policy: JudgePolicy = DEF
                 notes.append(f"api.openai.com does not meet this requirement either ({div.id}: {div.summary})")
     since = dates.requirement_since(finding.rule)
     if since is not None:
+        stated = dates.describe(finding.rule) or f"required since {since}"
         if policy.spec_as_of is not None and since > policy.spec_as_of.isoformat():
+            # not yet a requirement on that date: whatever else is said of it, it is information only
             severity = "note"
-            notes.append(f"required since {since}, after --spec-as-of {policy.spec_as_of.isoformat()}")
+            notes.insert(0, f"{stated}, after --spec-as-of {policy.spec_as_of.isoformat()}")
         else:
-            notes.append(f"required since {since}")
+            notes.append(stated)
     return replace(finding, basis=basis, severity=severity, note="; ".join(notes), key=finding_key(check, finding))
 
 

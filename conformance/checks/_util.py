@@ -9,6 +9,7 @@ import importlib
 import json
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from functools import lru_cache
 from typing import Any, TypeGuard
 from urllib.parse import parse_qs, urlsplit
@@ -189,7 +190,7 @@ def validate(name: str, instance: Any, profile: str, prefix: str = "$") -> list[
     """Validate against a named spec schema via ``conformance.schemas`` (imported late, so tests can swap it)."""
     schemas = importlib.import_module("conformance.schemas")
     found: list[Finding] = list(schemas.validate(name, instance, profile=profile))
-    return [Finding(f.message, join(prefix, f.path)) for f in found]
+    return [replace(f, path=join(prefix, f.path)) for f in found]  # keeps kind and rule
 
 
 def has_schema(name: str, profile: str) -> bool:

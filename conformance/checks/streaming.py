@@ -8,6 +8,7 @@ judged here: they are legal and the recorder's parser already handled them.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from .._exchange import Exchange
 from .._verdict import Finding
@@ -93,7 +94,7 @@ def event_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
                           f"events[{index}].type")
             continue
         for finding in validate(name, data, ctx.profile, f"events[{index}]"):
-            yield Finding(f"{kind} ({name}): {finding.message}", finding.path)
+            yield replace(finding, message=f"{kind} ({name}): {finding.message}")
 
 
 @check("stream.event_name_matches_type", basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
@@ -124,13 +125,24 @@ def sequence_number(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         if ctx.transport == "websocket" and data.get("type") == "error" and "sequence_number" not in data:
             continue
         if not is_int(value):
-            yield Finding(f"{_label(index, data)}: sequence_number is {short(value) if 'sequence_number' in data else 'missing'}",
-                          f"events[{index}].sequence_number")
+            yield _bad_sequence_number(index, data)
             continue
         if previous is not None and value <= previous:
             yield Finding(f"{_label(index, data)}: sequence_number {value} does not increase "
                           f"(event {previous_index} had {previous})", f"events[{index}].sequence_number")
         previous, previous_index = value, index
+
+
+def _bad_sequence_number(index: int, data: dict) -> Finding:
+    """A missing or non-integer sequence_number, keyed like ``stream.event_schema``'s finding on it: every stream
+    event requires it, so it is the stream-event union's rule (one deviation, not one per event type)."""
+    where = f"events[{index}].sequence_number"
+    if "sequence_number" not in data:
+        return Finding(f"{_label(index, data)}: sequence_number is missing", where, kind="missing",
+                       rule="ResponseStreamEvent:required:sequence_number")
+    value = data["sequence_number"]
+    return Finding(f"{_label(index, data)}: sequence_number is {short(value)}", where,
+                   kind="null" if value is None else "type", rule="ResponseStreamEvent.sequence_number:type")
 
 
 @check("stream.sequence_contiguous", basis="observed", spec_ref=STREAM_EVENT_REF, applies=sse_200)
