@@ -16,15 +16,22 @@ from typing import Any
 
 from ._exchange import Exchange
 from ._verdict import CheckResult, Finding, Outcome
-from .basis import JudgePolicy
+from .basis import JudgePolicy, classify_result
 from .cases import Case, Step, evaluate, resolve, response_document
 from .cases.paths import lookup
 from .checks import CheckContext, endpoint_of, run_checks
+from .declines import (
+    contradicted_refusal,
+    contradicted_result,
+    is_decline,
+    lead_failure,
+    no_key_reason,
+    refusal_detail,
+    stops_case,
+    upgrade_ignored,
+)
 from .recorder import Recorder
-from .ws_recorder import WS_DECLINE_STATUSES, WSConnection, WSRecorder
-
-#: HTTP statuses with which a provider can *clearly decline* an optional feature.
-DECLINE_STATUSES = frozenset({400, 404, 405, 422, 501})
+from .ws_recorder import WSConnection, WSRecorder
 
 
 @dataclass
@@ -36,6 +43,9 @@ class CaseRecording:
     variables: dict[str, Any] = field(default_factory=dict)
     problems: list[CheckResult] = field(default_factory=list)
     declined_step: str | None = None
+    #: step -> why its 404/405 cannot be a decline (declines.contradicted_refusal); judged as a fail
+    contradicted: dict[str, str] = field(default_factory=dict)
+    skip_reason: str | None = None  # nothing was sent: e.g. an auth case on a run without a key
     duration_s: float = 0.0
     model: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
@@ -59,53 +69,13 @@ class CaseResult:
         return [c for c in self.checks if c.outcome is Outcome.FAIL]
 
 
-def _expects_success(step: Step) -> bool:
-    if step.transport == "sdk":  # an SDK step expecting the call to succeed
-        return any(e.name == "sdk_ok" and e.arg is True for e in step.expect)
-    statuses = step.expected_statuses()
-    return bool(statuses) and all(200 <= s < 300 for s in statuses)
-
-
-def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
-    """A non-core case whose success-expecting step got a 4xx/501 error envelope was declined.
-
-    Only optional capabilities may be declined; a provider refusing a core feature is
-    non-conformant, and a decline without a proper error envelope is judged by the
-    error-envelope checks (so it still fails).
-    """
-    if "core" in case.capabilities:
-        return False
-    if ex.request.method == "WS":  # a refused or ignored upgrade: the provider has no WebSocket transport here
-        return ex.status in WS_DECLINE_STATUSES or _upgrade_ignored(ex)
-    if ex.status not in DECLINE_STATUSES or not (_expects_success(step) or _route_missing(step, ex)):
-        return False
-    body = ex.json_or_none()
-    return isinstance(body, dict) and isinstance(body.get("error"), dict)
-
-
-#: sibling endpoints at a fixed path (no id in it): a 404/405/501 there can only mean the route is missing
-FIXED_ROUTE_ENDPOINTS = frozenset({"compact", "input_tokens"})
-
-
-def _route_missing(step: Step, ex: Exchange) -> bool:
-    """An error-case step on a fixed-path sibling endpoint that expects its own 4xx (a 400 for a missing
-    model, say) but is told the route does not exist: the provider lacks the endpoint, so the case's optional
-    capability is declined; it never reached the validation the case judges."""
-    statuses = step.expected_statuses()
-    return (bool(statuses) and all(400 <= s < 500 and s not in (404, 405) for s in statuses)
-            and ex.status in (404, 405, 501) and endpoint_of(ex.request.method, ex.request.path) in FIXED_ROUTE_ENDPOINTS)
-
-
-def _upgrade_ignored(ex: Exchange) -> bool:
-    """A 2xx (not 101) answer to the WebSocket handshake: the server ignored ``Upgrade`` (RFC 9110 7.8
-    allows that) and answered the plain ``GET`` over HTTP, e.g. with a list of stored responses."""
-    return ex.request.method == "WS" and ex.status is not None and 200 <= ex.status < 300
-
-
 def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = None) -> CaseRecording:
     """Run the steps of ``case`` in order; stop at the first inconclusive or declined step."""
     env = os.environ if env is None else env
     rec = CaseRecording(case, model=recorder.target.model, env=env)
+    rec.skip_reason = no_key_reason(case, recorder.target)
+    if rec.skip_reason is not None:
+        return rec
     t0 = time.monotonic()
     connections: dict[str, WSConnection] = {}
     try:
@@ -142,12 +112,7 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
             if step.repeat_until is not None:
                 ex = _poll(recorder, step, str(path), body, str_headers, ex)
         rec.exchanges.append(ex)
-        if ex.inconclusive:
-            break
-        if is_decline(case, step, ex):
-            rec.declined_step = step.name
-            break
-        if not _capture(step, ex, rec):
+        if not _settle(case, step, ex, rec) or not _capture(step, ex, rec):
             break
 
 
@@ -165,10 +130,25 @@ def _record_sdk_step(case: Case, recorder: Recorder, env: Mapping[str, str], rec
     ex = exchanges[-1]
     if any(e.inconclusive for e in exchanges):
         return False
+    return _settle(case, step, ex, rec) and _capture(step, ex, rec)
+
+
+def _settle(case: Case, step: Step, ex: Exchange, rec: CaseRecording) -> bool:
+    """One rule for every transport (conformance/declines.py): False ends the case at this answer.
+
+    Inconclusive answers and reproduced server faults end it; a 404/405 the case's own earlier traffic
+    contradicts is recorded as such (judged a fail); a clear refusal of an optional capability is a decline."""
+    if ex.inconclusive or stops_case(ex):
+        return False
+    earlier = [e for e in rec.exchanges if e is not ex]
+    why = contradicted_refusal(case, step, ex, earlier, rec.variables)
+    if why is not None:
+        rec.contradicted[step.name] = why
+        return False
     if is_decline(case, step, ex):
         rec.declined_step = step.name
         return False
-    return _capture(step, ex, rec)
+    return True
 
 
 def _poll(recorder: Recorder, step: Step, path: str, body: Any, headers: dict[str, str], ex: Exchange) -> Exchange:
@@ -259,11 +239,14 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     outside_reason = profile_skip_reason(case, profile)
     if outside_reason is not None:  # its requests leave the profile's spec: not judgeable against it
         return CaseResult(case, Outcome.SKIPPED, outside_reason, [], rec.exchanges, rec.duration_s)
+    if rec.skip_reason is not None:
+        return CaseResult(case, Outcome.SKIPPED, rec.skip_reason, [], rec.exchanges, rec.duration_s)
     steps = {s.name: s for s in case.steps}
     step_index = {s.name: i for i, s in enumerate(case.steps)}
     outside = _expectations_outside(case, profile)
     skip = set(case.disabled_checks) | set(disabled)
     checks: list[CheckResult] = []
+    leads: list[CheckResult] = []  # one failure standing for a step's answer (declines.py): reported first
     inconclusive: list[Exchange] = []
     for ex in rec.exchanges:
         if ex.inconclusive:
@@ -278,7 +261,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             endpoint=("create" if ex.status == 101 else "other") if websocket
             else endpoint_of(ex.request.method, ex.request.path),
             request_body=request_body,
-            stream=ex.request.stream and not _upgrade_ignored(ex),  # an ignored upgrade is no stream
+            stream=ex.request.stream and not upgrade_ignored(ex),  # an ignored upgrade is no stream
             expect_status=step.expected_statuses(),
             profile=profile,
             transport="websocket" if websocket else "http",
@@ -290,6 +273,10 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             continue
         if step.transport == "sdk" and getattr(ex, "sdk", None) is None:
             continue  # an earlier request of a multi-request SDK call: automatic checks only
+        lead = _lead(step, ex, rec, policy)
+        if lead is not None:  # the step's expectations would only restate it: counted once
+            leads.append(lead)
+            continue
         wrong_class = _wrong_status_class(step, ex)
         for ei, exp in enumerate(step.expect):
             reason = outside.get((step_index[ex.step], ei))
@@ -302,6 +289,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
                 checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, SKIP_REASON, "", ex.step))
                 continue
             checks.append(evaluate(exp, ex, rec.variables, model=rec.model, env=rec.env, profile=profile, policy=policy))
+    checks = leads + checks
     for problem in rec.problems:
         if not follows_probes and problem.name == "engine.capture":  # what the model did not produce (a call id...)
             problem = CheckResult(problem.name, Outcome.SKIPPED, f"{SKIP_REASON}: {problem.message}", "", problem.step)
@@ -311,6 +299,9 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     if failed:
         outcome = Outcome.FAIL
         message = "; ".join(f"{c.name}: {c.message}" for c in failed[:3])
+        if any(c.step == rec.declined_step for c in failed):  # the refusal itself breaks a rule (no envelope...)
+            declined = next(e for e in rec.exchanges if e.step == rec.declined_step)
+            message = f"declined with HTTP {declined.status}, but: {message}"
     elif rec.target_down is not None:
         outcome = Outcome.ERROR
         message = f"target down: {rec.target_down}"
@@ -320,11 +311,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     elif rec.declined_step is not None:
         outcome = Outcome.UNSUPPORTED
         ex = next(e for e in rec.exchanges if e.step == rec.declined_step)
-        body = ex.json_or_none()
-        err = (body.get("error") if isinstance(body, dict) else None) or {}
-        detail = ("the WebSocket upgrade was ignored (answered over HTTP)" if _upgrade_ignored(ex)
-                  else str(err.get("message", "") if isinstance(err, dict) else err)[:300])
-        message = f"provider declined with HTTP {ex.status}: {detail}"
+        message = f"provider declined with HTTP {ex.status}: {refusal_detail(ex)}"
     elif probe_skips:
         names = ", ".join(sorted({c.name for c in probe_skips}))
         message = (f"{SKIP_REASON}: {len(probe_skips)} behavioural expectation(s) not judged ({names}); "
@@ -343,6 +330,15 @@ def _behavioural(exp: Any, ex: Exchange) -> bool:
 
     spec = ASSERTIONS.get(exp.name)
     return spec is not None and spec.is_behavioural(split_basis(exp.arg, spec.basis)[0], ex)
+
+
+def _lead(step: Step, ex: Exchange, rec: CaseRecording, policy: JudgePolicy) -> CheckResult | None:
+    """A contradicted refusal, a reproduced server fault or an unchecked key (conformance/declines.py)."""
+    why = rec.contradicted.get(ex.step)
+    if why is not None and ex is next(e for e in reversed(rec.exchanges) if e.step == ex.step):
+        return classify_result(contradicted_result(ex.step, ex, why), policy)
+    lead = lead_failure(step, ex)
+    return classify_result(lead, policy) if lead is not None else None
 
 
 def _wrong_status_class(step: Step, ex: Exchange) -> str:

@@ -117,21 +117,18 @@ class Recorder:
         headers: Mapping[str, str] | None = None,
         raw_body: str | None = None,
     ) -> Exchange:
-        """Send one request (retrying 429/503 within bounds) and return the recorded exchange.
+        """Send one request (retried by :class:`Retries`) and return the recorded exchange: the last answer.
 
         ``raw_body``: send these characters verbatim as the JSON body (a malformed-JSON case) instead of ``body``."""
         stream = _is_stream_request(method, path, body) if stream is None else stream
-        attempt = 0
+        retries = Retries(self.limits)
         while True:
             self._pace()
             ex = self._record_once(step, method, path, body, stream, auth, headers or {}, raw_body)
-            if ex.status in (429, 503) and attempt < self.limits.retries:
-                attempt += 1
-                time.sleep(self._retry_delay(ex, attempt))
-                continue
-            if ex.status == 429:
-                ex.error_kind, ex.error = "rate_limited", f"HTTP 429 after {attempt + 1} attempts"
-            return ex
+            delay = retries.again(ex)
+            if delay is None:
+                return ex
+            time.sleep(delay)
 
     def _pace(self) -> None:
         """Space requests to honour a provider's requests-per-minute limit (all threads share it)."""
@@ -144,14 +141,6 @@ class Recorder:
             self._next_send = max(now, self._next_send) + 60.0 / rpm
         if wait:
             time.sleep(wait)
-
-    def _retry_delay(self, ex: Exchange, attempt: int) -> float:
-        raw = ex.header("retry-after")
-        try:
-            delay = float(raw) if raw is not None else 0.5 * 2**attempt
-        except ValueError:
-            delay = 0.5 * 2**attempt
-        return max(0.0, min(delay, self.limits.max_retry_after_s))
 
     def _record_once(
         self, step: str, method: str, path: str, body: Any, stream: bool, auth: str, extra: Mapping[str, str],
@@ -261,6 +250,60 @@ class Recorder:
             ex.error_kind, ex.error = "redirect", f"HTTP {ex.status} redirect to {location}; redirects are not followed (use the final URL as --base-url)"
         elif ex.status >= 500 and ex.status != 501:  # 501 Not Implemented is a decline, judged as such
             ex.error_kind, ex.error = "server_error", f"HTTP {ex.status} server error (inconclusive)"
+            # a 500 that a retry reproduces becomes conclusive (Retries.again); 502/503/504 never do
+
+
+#: Answers worth sending again: rate limited, or overloaded for now (``Retry-After`` honoured).
+RETRY_STATUSES = frozenset({429, 503})
+#: 5xx that say "not now" (a gateway or upstream failed, overload, a gateway timeout): inconclusive however often.
+TRANSIENT_SERVER_STATUSES = frozenset({502, 503, 504})
+
+
+def is_server_fault(status: int | None) -> bool:
+    """A 5xx that is the server's own failure (500, 505...): not 501 (a decline) nor a transient 502/503/504."""
+    return status is not None and status >= 500 and status != 501 and status not in TRANSIENT_SERVER_STATUSES
+
+
+class Retries:
+    """The one retry rule, for HTTP requests and WebSocket handshakes alike (docs/verdicts.md#declines).
+
+    429 and 503 are sent again within ``Limits.retries`` (a 429 that outlasts them is ``rate_limited``,
+    inconclusive). A server fault (:func:`is_server_fault`, e.g. 500) is sent once more: a fault that comes back
+    is *reproduced* and the exchange becomes conclusive, so the engine judges it (``engine.server_error``: the
+    server cannot serve this request, and the documented error classes never allow a 5xx); one that does not
+    come back was a blip, and the later answer is the one judged. A fault that cannot be retried (no retries
+    left) stays inconclusive, as do 502/503/504, timeouts and resets.
+    """
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.attempt = 0
+        self.faults = 0
+
+    def again(self, ex: Exchange) -> float | None:
+        """Seconds to wait before sending the request again, or None when ``ex`` is the answer to keep."""
+        if ex.status in RETRY_STATUSES and self.attempt < self.limits.retries:
+            return self._next(ex)
+        if ex.error_kind == "server_error" and is_server_fault(ex.status):
+            self.faults += 1
+            if self.faults >= 2:
+                ex.error_kind, ex.error = None, None  # reproduced: judged, no longer inconclusive
+                return None
+            if self.attempt < self.limits.retries:
+                return self._next(ex)
+            ex.error = f"HTTP {ex.status} server error, not retried (no retries left): inconclusive"
+        if ex.status == 429 and ex.error_kind is None:
+            ex.error_kind, ex.error = "rate_limited", f"HTTP 429 after {self.attempt + 1} attempts"
+        return None
+
+    def _next(self, ex: Exchange) -> float:
+        self.attempt += 1
+        raw = ex.header("retry-after")
+        try:
+            delay = float(raw) if raw is not None else 0.5 * 2**self.attempt
+        except ValueError:
+            delay = 0.5 * 2**self.attempt
+        return max(0.0, min(delay, self.limits.max_retry_after_s))
 
 
 def mark_stalled(ex: Exchange, limits: Limits, t0: float, what: str, unit: str) -> None:

@@ -30,11 +30,9 @@ from urllib.parse import urlsplit
 
 from ._exchange import Exchange, RecordedRequest, SSEEvent
 from ._redact import Redactor
-from .recorder import TERMINAL_EVENTS, Limits, Target, mark_stalled
+from .recorder import TERMINAL_EVENTS, Limits, Retries, Target, mark_stalled
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-#: statuses with which a failed upgrade clearly declines the transport (the case becomes ``unsupported``)
-WS_DECLINE_STATUSES = frozenset({400, 404, 405, 426, 501})
 TURN_GRACE_S = 0.1
 MAX_HANDSHAKE = 64 * 1024
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -114,7 +112,21 @@ class WSRecorder:
 
     def connect(self, step: str, path: str, *, auth: str = "default", headers: Mapping[str, str] | None = None,
                 body: Any = None) -> tuple[WSConnection, Exchange | None]:
-        """Open a connection; on failure also return the recorded exchange of the refused upgrade."""
+        """Open a connection; on failure also return the recorded exchange of the refused upgrade.
+
+        A refused upgrade is retried like an HTTP request (recorder.Retries: 429/503, and a server fault once,
+        so that a reproduced 500 is judged); a refusal with a 4xx is the server's answer, judged by the
+        engine's one decline rule (engine.is_decline)."""
+        retries = Retries(self.limits)
+        while True:
+            conn, refused = self._connect_once(step, path, auth, headers, body)
+            delay = retries.again(refused) if refused is not None else None
+            if delay is None:
+                return conn, refused
+            time.sleep(delay)
+
+    def _connect_once(self, step: str, path: str, auth: str, headers: Mapping[str, str] | None,
+                      body: Any) -> tuple[WSConnection, Exchange | None]:
         url = ws_url(self.target, path)
         parts = urlsplit(self.target.url(path))
         sent = self._handshake_headers(auth, headers or {})

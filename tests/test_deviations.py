@@ -125,7 +125,8 @@ CASE_PROOFS: dict[str, tuple[str, ...]] = {
     "builtin_tools_ignored": ("parameters.tool_choice_computer_use",),
     "cancel_not_effective": ("state.status_background_cancelled",),
     "input_items_ignore_limit": ("endpoints.input_items_pagination",),
-    "store_ignored": ("input.item_reference", "endpoints.delete_result", "parameters.include_input_image_url"),
+    "store_ignored": ("input.item_reference", "endpoints.delete_result", "parameters.include_input_image_url",
+                      "state.previous_response_memory", "state.retrieve", "state.delete_then_get"),
     "ignore_system_role": ("input.system_content_parts", "input.developer_content_parts"),
     "probes_ignored": ("input.file_data_pdf", "input.file_data_text", "input.compaction_item",
                        "input.history_compaction", "input.history_reasoning", "input.history_computer_call",
@@ -134,6 +135,12 @@ CASE_PROOFS: dict[str, tuple[str, ...]] = {
     "ignore_tool_choice": ("parameters.tool_choice_allowed_tools_required",),
     "input_tokens_wrong_shape": ("endpoints.input_tokens",),
     "unknown_id_500": ("errors.delete_unknown_id", "errors.cancel_unknown_id", "errors.input_items_unknown_id"),
+    # declines, server faults and auth (conformance/declines.py; tests/test_declines.py asserts the exact verdicts)
+    "create_500": ("basic.text", "streaming.text", "sdk.create"),
+    "retrieve_route_missing": ("state.retrieve", "sdk.retrieve"),
+    "refusal_without_envelope": ("state.status_background_queued_then_completed", "streaming.background"),
+    "no_auth_check": ("errors.missing_auth", "errors.invalid_auth", "errors.invalid_auth_retrieve",
+                      "errors.missing_auth_input_tokens", "sdk.auth_error"),
     "validation_500": ("extensions.max_tokens_alias", "extensions.chat_shaped_function_tool"),
     # optional echoes are judged only when present (if_present): a present value that differs still fails
     "optional_echo_differs": ("parameters.truncation_auto", "parameters.truncation_disabled",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable
 
 import pytest
 
@@ -101,13 +102,52 @@ def test_redirect_is_recorded_not_followed() -> None:
     assert "10.0.0.1" in (ex.error or "")
 
 
-def test_server_error_is_inconclusive() -> None:
+def _answer(status: str, calls: list[int] | None = None) -> Callable[[socket.socket, bytes], None]:
     def script(conn: socket.socket, _: bytes) -> None:
-        conn.sendall(head("500 Internal Server Error", {"Content-Length": "2", "Connection": "close"}) + b"no")
+        if calls is not None:
+            calls.append(1)
+        conn.sendall(head(status, {"Content-Length": "2", "Retry-After": "0", "Connection": "close"}) + b"no")
 
-    with hostile_server(script) as url:
+    return script
+
+
+def test_a_server_error_that_a_retry_reproduces_is_judged() -> None:
+    """A 500 twice is the server's answer (engine.server_error fails it), no longer infrastructure trouble."""
+    calls: list[int] = []
+    with hostile_server(_answer("500 Internal Server Error", calls)) as url:
         ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/x")
-    assert ex.status == 500 and ex.error_kind == "server_error"
+    assert len(calls) == 2
+    assert ex.status == 500 and ex.error_kind is None and not ex.inconclusive
+
+
+def test_a_server_error_that_cannot_be_retried_stays_inconclusive() -> None:
+    calls: list[int] = []
+    with hostile_server(_answer("500 Internal Server Error", calls)) as url:
+        ex = Recorder(Target(url, "m"), Limits(retries=0)).record("s", "GET", "/responses/x")
+    assert len(calls) == 1
+    assert ex.status == 500 and ex.error_kind == "server_error" and "not retried" in (ex.error or "")
+
+
+@pytest.mark.parametrize(("status", "sends"), [("502 Bad Gateway", 1), ("503 Service Unavailable", 3),
+                                               ("504 Gateway Timeout", 1)])
+def test_gateway_trouble_and_overload_are_inconclusive_however_often(status: str, sends: int) -> None:
+    calls: list[int] = []
+    with hostile_server(_answer(status, calls)) as url:
+        ex = Recorder(Target(url, "m"), Limits(retries=2)).record("s", "GET", "/responses/x")
+    assert len(calls) == sends
+    assert ex.status == int(status[:3]) and ex.error_kind == "server_error" and ex.inconclusive
+
+
+def test_a_refused_websocket_upgrade_is_retried_like_a_request() -> None:
+    from conformance._redact import Redactor
+    from conformance.ws_recorder import WSRecorder
+
+    calls: list[int] = []
+    with hostile_server(_answer("500 Internal Server Error", calls)) as url:
+        target = Target(url, "m")
+        _, refused = WSRecorder(target, Limits(), Redactor.for_target(target)).connect("s", "/responses")
+    assert len(calls) == 2
+    assert refused is not None and refused.status == 500 and not refused.inconclusive
 
 
 def test_unreachable_host_is_connect_error() -> None:

@@ -40,7 +40,10 @@ def json_content_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
 
 
 def _is_error_status(ex: Exchange, ctx: CheckContext) -> bool:
-    return _on_api(ctx) and ex.status is not None and ex.status >= 400
+    """A client error (4xx) or a 501 refusal. A judged 5xx (a server fault the recorder's retry reproduced;
+    502/503/504 are never judged) is the engine's ``engine.server_error`` finding, not an envelope one: a
+    server that cannot serve the request is one deviation, whatever body it sends with the 500."""
+    return _on_api(ctx) and ex.status is not None and (400 <= ex.status < 500 or ex.status == 501)
 
 
 def _describe_non_envelope(body: Any, profile: str = "openai") -> str:

@@ -100,6 +100,12 @@ class Api:
     def create(self, body: dict[str, Any], store: Any = None) -> Json | Stream:
         """``store`` overrides where ``previous_response_id`` is looked up (a WebSocket connection's cache)."""
         prep: Prepared = prepare_create(body, self.behaviour, store if store is not None else self.store)
+        if self.behaviour.dev("create_500"):  # after validation: only a valid request gets it
+            raise ApiError(500, "The server had an error while processing your request.", None, "server_error",
+                           "server_error")
+        if prep.background and self.behaviour.dev("refusal_without_envelope"):
+            raise ApiError(400, "background is not supported", "background", "unsupported_parameter",
+                           detail_body=True)
         outcome = run_model(prep, self.behaviour)
         background = prep.background and not self.behaviour.dev("background_ignored")
         record = Record(id=new_id("resp"), created_at=now(), params=prep.params, input_items=prep.input_items,

@@ -69,6 +69,15 @@ DEVIATIONS: dict[str, str] = {
     "unknown_id_500": "unknown response ids give 500 instead of 404",
     "auth_403": "a missing or wrong API key gives 403 instead of 401",
     "json_wrong_content_type": "JSON bodies are sent with Content-Type text/plain",
+    "create_500": "every valid create (POST /responses) is answered with 500 and the error envelope, however often "
+                  "it is retried",
+    "refusal_without_envelope": "background requests are refused with 400 and a {\"detail\": ...} body instead of "
+                                "the error envelope",
+    # --- declines (docs/verdicts.md#declines) ---------------------------------------------------
+    "retrieve_route_missing": "GET /responses/{id} has no route: 404 'Invalid URL' for every id, even one the "
+                              "server just returned (create still stores)",
+    "ws_upgrade_403": "WebSocket upgrades are refused with 403 and an empty body, as a web framework answers on a "
+                      "route without a WebSocket handler (a decline: WebSocket cases become unsupported, not failed)",
     # --- validation -----------------------------------------------------------------------
     "accept_invalid_temperature": "temperature outside [0, 2] is accepted and echoed",
     "accept_invalid_top_p": "top_p outside [0, 1] is accepted and echoed",

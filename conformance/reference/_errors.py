@@ -19,6 +19,7 @@ class ApiError(Exception):
     code: str | None = None
     type: str = "invalid_request_error"
     validation: bool = False  # a request-validation error (the ones error_status_200/validation_500 bend)
+    detail_body: bool = False  # rendered {"detail": message}, not the envelope (deviation refusal_without_envelope)
 
     def __str__(self) -> str:
         return self.message
@@ -59,7 +60,7 @@ def render_error(err: ApiError, behaviour: Behaviour) -> tuple[int, str, bytes]:
         )
         return status, "text/html; charset=utf-8", page.encode()
     payload: dict[str, object]
-    if behaviour.dev("error_detail_envelope"):
+    if behaviour.dev("error_detail_envelope") or err.detail_body:
         payload = {"detail": err.message}
     else:
         payload = err.envelope()

@@ -175,6 +175,12 @@ class _Handler(BaseHTTPRequestHandler):
         """Switch ``GET /v1/responses`` to the WebSocket transport (see ``_websocket``)."""
         request_id = f"req_{uuid.uuid4().hex}"
         self.close_connection = True
+        if self.behaviour.dev("ws_upgrade_403"):  # what Starlette/uvicorn answer on a route without a handler
+            self.send_response(403)
+            self.send_header("Content-Length", "0")
+            self.send_header("Connection", "close")
+            self.end_headers()
+            return
         try:
             self._check_auth()
             path = urlsplit(self.path).path.rstrip("/")
@@ -233,6 +239,8 @@ class _Handler(BaseHTTPRequestHandler):
                 body = _parse_json(raw, required=action == "create",
                                    lenient=self.behaviour.dev("accept_malformed_json"))
                 return getattr(api, action)(body)  # type: ignore[no-any-return]
+            if action == "retrieve" and self.behaviour.dev("retrieve_route_missing"):
+                raise ApiError(404, f"Invalid URL ({method} {parts.path}).", None, "unknown_url")
             if action in ("retrieve", "input_items"):
                 return getattr(api, action)(ident, query)  # type: ignore[no-any-return]
             return getattr(api, action)(ident)  # type: ignore[no-any-return]
