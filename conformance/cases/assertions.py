@@ -464,12 +464,14 @@ def _status(arg: Any, ex: Exchange) -> Problems:
         return
     snippet = ex.text[:200] if ex.body else ""
     message = f"expected HTTP status {_status_label(arg)}, got {got}" + (f" (body: {snippet!r})" if snippet else "")
+    # the finding key groups by status class, never by the body: one root cause over many cases is one deviation
+    kind = f"got {'no answer' if got is None else f'{got // 100}xx'} where {_status_label(arg)} was expected"
     specific_4xx = {s for s in wanted if 400 <= s < 500}
     if got is not None and 400 <= got < 500 and specific_4xx and not specific_4xx <= DOCUMENTED_4XX:
         yield Finding(message + " (the same class of client error: which 4xx is what api.openai.com answers, not a "
-                      "documented rule)", basis="observed")
+                      "documented rule)", kind=kind, basis="observed")
         return
-    yield Finding(message)
+    yield Finding(message, kind=kind)
 
 
 # ---------------------------------------------------------------------------- schema
