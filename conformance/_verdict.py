@@ -36,6 +36,9 @@ BASES = ("schema", "event-contract", "error-class", "documented", "observed")
 #: (a requirement newer than ``--spec-as-of``).
 FINDING_SEVERITIES = ("fail", "warning", "note")
 
+#: ``kind`` of a finding that only says how many more were not shown: it is no deviation of its own
+TRUNCATED = "truncated"
+
 
 @dataclass(frozen=True)
 class Finding:

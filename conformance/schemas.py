@@ -17,7 +17,7 @@ from jsonschema.exceptions import ValidationError
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-from conformance._verdict import Finding
+from conformance._verdict import TRUNCATED, Finding
 
 __all__ = [
     "MAX_FINDINGS", "PROFILES", "equivalent", "event_schema_name", "finding_kind", "has_schema", "index",
@@ -143,7 +143,7 @@ def validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]
             if len(findings) < MAX_FINDINGS:
                 findings.append(f)
     if total > MAX_FINDINGS:
-        findings[-1] = Finding(f"{total - MAX_FINDINGS + 1} more schema violations not shown", "$")
+        findings[-1] = Finding(f"{total - MAX_FINDINGS + 1} more schema violations not shown", "$", kind=TRUNCATED)
     return findings
 
 

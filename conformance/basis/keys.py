@@ -34,3 +34,18 @@ def finding_key(check: str, finding: Finding) -> str:
     if finding.rule:
         return f"rule:{finding.rule}"
     return f"{check}|{normalise_path(finding.path)}|{finding.kind or message_kind(finding.message)}"
+
+
+def envelope_rule(key: str | None, problem: str, profile: str = "openai") -> str:
+    """The openai spec's rule id for an error-envelope problem (``ErrorResponse`` holding ``Error``), so that
+    ``http.error_envelope``, ``expect.error_envelope`` and ``http.error_schema`` report one deviation, not three.
+
+    ``key`` None: the body has no ``error`` object (``problem`` ``missing``) or it is not an object (``type``).
+    Other profiles name their error shapes differently: no rule (the check's own key applies)."""
+    if profile != "openai":
+        return ""
+    if key is None:
+        return "ErrorResponse:required:error" if problem == "missing" else "Error:type"
+    if problem == "missing":
+        return f"Error:required:{key}"
+    return f"Error.{key}:anyOf" if key in ("code", "param") else f"Error.{key}:type"

@@ -21,8 +21,9 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .._exchange import TERMINAL_EVENTS, Exchange, SSEEvent
-from .._verdict import BASES, CheckResult, Finding, Outcome
+from .._verdict import BASES, TRUNCATED, CheckResult, Finding, Outcome
 from ..basis import JudgePolicy, classify_result
+from ..basis.keys import envelope_rule
 from ._tags import ResolveError, resolve
 from .paths import PathSyntaxError, find_located, parse_path
 
@@ -486,8 +487,10 @@ def _validate_schema_arg(arg: Any) -> Iterator[tuple[str, str]]:
         yield from _check_path("path", arg.get("path"))
 
 
-def _schema_errors(name: str, instance: Any) -> list[str]:
-    """Validate via ``conformance.schemas.validate`` whatever its error-reporting style."""
+def _schema_errors(name: str, instance: Any) -> list[Finding]:
+    """Validate via ``conformance.schemas.validate`` whatever its error-reporting style: one Finding per error,
+    its message ``<json path>: <problem>``, keeping the ``kind`` and ``rule`` of schema findings (so the same
+    missing field counts as one deviation whether ``response.schema`` or this assertion saw it)."""
     try:
         from .. import schemas  # type: ignore[attr-defined]
     except ImportError as exc:
@@ -509,21 +512,22 @@ def _schema_errors(name: str, instance: Any) -> list[str]:
     except Exception as exc:
         if jsonschema is not None and isinstance(exc, jsonschema.ValidationError):
             where = exc.json_path if hasattr(exc, "json_path") else "$"
-            return [f"{where}: {exc.message}"]
+            return [Finding(f"{where}: {exc.message}")]
         if isinstance(exc, ValueError):
-            return [str(exc)]
+            return [Finding(str(exc))]
         raise
     if result is None or result is True:
         return []
     if result is False:
-        return ["instance is not valid"]
-    out: list[str] = []
+        return [Finding("instance is not valid")]
+    out: list[Finding] = []
     for err in result:
         if hasattr(err, "message"):
             where = getattr(err, "json_path", None) or getattr(err, "path", "")
-            out.append(f"{where}: {err.message}" if where else str(err.message))
+            out.append(Finding(f"{where}: {err.message}" if where else str(err.message),
+                               kind=str(getattr(err, "kind", "") or ""), rule=str(getattr(err, "rule", "") or "")))
         else:
-            out.append(str(err))
+            out.append(Finding(str(err)))
     return out
 
 
@@ -557,11 +561,11 @@ def _schema(arg: Any, ex: Exchange) -> Problems:
             return
     for location, value in targets:
         errors = _schema_errors(name, value)
-        for message in errors[:5]:
+        for err in errors[:5]:
             prefix = f"{location}: " if location else ""
-            yield Finding(f"{prefix}not a valid {name}: {message}", location)
+            yield Finding(f"{prefix}not a valid {name}: {err.message}", location, kind=err.kind, rule=err.rule)
         if len(errors) > 5:
-            yield Finding(f"... and {len(errors) - 5} more schema errors", location)
+            yield Finding(f"... and {len(errors) - 5} more schema errors", location, kind=TRUNCATED)
 
 
 def _error_event(ex: Exchange) -> Any:
@@ -600,7 +604,7 @@ def _error_instead(name: str, ex: Exchange) -> Problems:
         except (_Inconclusive, _NotInProfile):
             errors, verdict = [], "an error body"
         if errors:
-            verdict = f"not a valid ErrorResponse either: {'; '.join(errors[:3])}"
+            verdict = f"not a valid ErrorResponse either: {'; '.join(e.message for e in errors[:3])}"
     message = body.get("error", {}).get("message") if isinstance(body, dict) and isinstance(body.get("error"), dict) \
         else None
     said = f" ({_short(message, 120)})" if isinstance(message, str) else ""
@@ -627,19 +631,25 @@ def _error_envelope(arg: Any, ex: Exchange) -> Problems:
     body = _body_json(ex)
     error = body.get("error") if isinstance(body, dict) else None
     shape = "error-class"  # the envelope itself is documented whatever basis the case gives the sub-expectations
+    profile = _PROFILE.get() or "openai"
     if not isinstance(error, dict):
-        yield Finding(f'expected an error envelope {{"error": {{...}}}}, got {_short(body)}', "$.error", basis=shape)
+        problem = "missing" if error is None else "type"
+        yield Finding(f'expected an error envelope {{"error": {{...}}}}, got {_short(body)}', "$.error", kind=problem,
+                      rule=envelope_rule(None, problem, profile), basis=shape)
         return
     for key in ("message", "type"):
         if not isinstance(error.get(key), str):
+            problem = "missing" if key not in error else "type"
             got = "missing" if key not in error else _short(error[key])
-            yield Finding(f"error.{key} must be a string, got {got}", f"$.error.{key}", basis=shape)
+            yield Finding(f"error.{key} must be a string, got {got}", f"$.error.{key}", kind=problem,
+                          rule=envelope_rule(key, problem, profile), basis=shape)
     for key in ("param", "code"):
         if key not in error:
-            yield Finding(f"error.{key} is required (string or null) but missing", f"$.error.{key}", basis=shape)
+            yield Finding(f"error.{key} is required (string or null) but missing", f"$.error.{key}", kind="missing",
+                          rule=envelope_rule(key, "missing", profile), basis=shape)
         elif error[key] is not None and not isinstance(error[key], str):
             yield Finding(f"error.{key} must be a string or null, got {_short(error[key])}", f"$.error.{key}",
-                          basis=shape)
+                          kind="type", rule=envelope_rule(key, "type", profile), basis=shape)
     if not isinstance(arg, dict):
         return
     strict = bool(arg.get("strict", False))

@@ -7,6 +7,7 @@ from typing import Any
 
 from .._exchange import Exchange
 from .._verdict import Finding
+from ..basis.keys import envelope_rule
 from ._registry import CheckContext, check
 from ._util import SPEC, is_json_media, role_schema, short, validate
 
@@ -84,16 +85,21 @@ def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         return
     error = body.get("error") if isinstance(body, dict) else None
     if not isinstance(error, dict):
-        yield Finding(_describe_non_envelope(body, ctx.profile), "$.error")
+        problem = "missing" if error is None else "type"
+        yield Finding(_describe_non_envelope(body, ctx.profile), "$.error", kind=problem,
+                      rule=envelope_rule(None, problem, ctx.profile))
         return
     for key in ("message", "type"):
         if key not in error:
-            yield Finding(f"error.{key} is missing", f"$.error.{key}")
+            yield Finding(f"error.{key} is missing", f"$.error.{key}", kind="missing",
+                          rule=envelope_rule(key, "missing", ctx.profile))
         elif not isinstance(error[key], str):
-            yield Finding(f"error.{key} is {short(error[key])}, expected a string", f"$.error.{key}")
+            yield Finding(f"error.{key} is {short(error[key])}, expected a string", f"$.error.{key}", kind="type",
+                          rule=envelope_rule(key, "type", ctx.profile))
     for key in ("code", "param"):
         if key in error and error[key] is not None and not isinstance(error[key], str):
-            yield Finding(f"error.{key} is {short(error[key])}, expected a string or null", f"$.error.{key}")
+            yield Finding(f"error.{key} is {short(error[key])}, expected a string or null", f"$.error.{key}",
+                          kind="type", rule=envelope_rule(key, "type", ctx.profile))
 
 
 @check("http.error_schema", basis="schema", spec_ref=ERROR_RESPONSE_REF,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._verdict import Finding
+from .._verdict import TRUNCATED, Finding
 from ..basis import finding_key, normalise_path
 
 SEVERITY_ORDER = {"fail": 0, "warning": 1, "note": 2}
@@ -49,6 +49,8 @@ def distinct_findings(cases: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]
             if not findings and check.get("outcome") == "fail":  # an engine problem without findings
                 findings = [{"message": check.get("message", ""), "severity": "fail"}]
             for finding in findings:
+                if finding.get("kind") == TRUNCATED:  # "N more not shown": the shown ones are the deviations
+                    continue
                 severity = _severity_of(check, finding)
                 if check.get("outcome") == "pass" and severity == "fail":
                     continue  # not reachable for classified results; guards hand-written files
