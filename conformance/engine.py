@@ -11,7 +11,7 @@ import os
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ._exchange import Exchange
@@ -293,6 +293,11 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     for problem in rec.problems:
         if not follows_probes and problem.name == "engine.capture":  # what the model did not produce (a call id...)
             problem = CheckResult(problem.name, Outcome.SKIPPED, f"{SKIP_REASON}: {problem.message}", "", problem.step)
+        elif problem.outcome is Outcome.FAIL and not problem.findings:
+            # a step could not go on (nothing to capture, a closed WebSocket): the feature's documented behaviour
+            # did not happen; one keyed finding like every other, so it is counted and classified the same way
+            problem = classify_result(replace(problem, basis=problem.basis or "documented",
+                                              findings=[Finding(problem.message)]), policy)
         checks.append(problem)
     probe_skips = [c for c in checks if c.outcome is Outcome.SKIPPED and c.message.startswith(SKIP_REASON)]
     failed = [c for c in checks if c.outcome is Outcome.FAIL]
