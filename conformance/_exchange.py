@@ -6,9 +6,10 @@ recorded data and can be re-run offline (``judge``) or in tests without a networ
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
+
+from . import _json
 
 #: The events that end a Responses API stream (exactly one per stream).
 TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
@@ -36,7 +37,7 @@ class SSEEvent:
 
     def json(self) -> Any:
         """Parse ``data`` as JSON (raises ``ValueError`` when it is not)."""
-        return json.loads(self.data)
+        return _json.loads(self.data)
 
 
 @dataclass
@@ -95,7 +96,7 @@ class Exchange:
 
     def json(self) -> Any:
         """The response body parsed as JSON (raises ``ValueError`` when it is not JSON)."""
-        return json.loads(self.body.decode("utf-8"))
+        return _json.loads(self.body.decode("utf-8"))
 
     def json_or_none(self) -> Any:
         try:

@@ -13,11 +13,12 @@ This module only finds captures and reads their context; reading and judging the
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from . import _json
 
 BODY_SUFFIXES = (".json", ".sse", ".jsonl")
 REQUEST_SUFFIX = ".request.json"
@@ -87,7 +88,7 @@ def read_request(path: Path) -> Any:
     except OSError as exc:
         raise CaptureProblem(path, f"cannot read request body: {exc.strerror or exc}") from None
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = _json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise CaptureProblem(path, "request body is not JSON") from None
     if not isinstance(doc, dict):
@@ -121,7 +122,7 @@ def find_manifest(directory: Path) -> tuple[Path, list[dict[str, Any]]] | None:
 
 def _manifest_entries(manifest: Path) -> list[dict[str, Any]]:
     try:
-        doc = json.loads(manifest.read_text(encoding="utf-8"))
+        doc = _json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
         raise CaptureProblem(manifest, "manifest is not readable JSON") from None
     captures = doc.get("captures") if isinstance(doc, dict) else None

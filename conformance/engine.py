@@ -328,6 +328,21 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     return CaseResult(case, outcome, message, checks, rec.exchanges, rec.duration_s, usage_tokens(rec.exchanges))
 
 
+def internal_error(case: Case, stage: str, exc: BaseException, rec: CaseRecording | None = None) -> CaseResult:
+    """A case whose recording or judging raised: its ``error`` with the reason, never a case lost from the run."""
+    reason = f"internal error while {stage} (no verdict): {type(exc).__name__}: {str(exc)[:200]}"
+    return CaseResult(case, Outcome.ERROR, reason, [], rec.exchanges if rec else [], rec.duration_s if rec else 0.0)
+
+
+def judge_safely(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] = (),
+                 policy: JudgePolicy | None = None, follows_probes: bool = True) -> CaseResult:
+    """:func:`judge`, where an exception (a bug, a limit a server's answer hit) is that case's ``error``."""
+    try:
+        return judge(rec, profile, disabled, policy=policy, follows_probes=follows_probes)
+    except Exception as exc:
+        return internal_error(rec.case, "judging", exc, rec)
+
+
 def _behavioural(exp: Any, ex: Exchange) -> bool:
     """Is this expectation about what the model chose (``Assertion.behavioural``)? Its ``basis:`` key aside."""
     from .cases import ASSERTIONS

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import _json
 from ._exchange import Exchange, RecordedRequest, SSEEvent
 from ._verdict import CheckResult, Finding, Outcome
 from .basis import JudgePolicy
@@ -53,6 +54,7 @@ class Body:
     doc: Any = None
     events: list[SSEEvent] | None = None
     line: int = 0  # 1-based line of an object embedded in prose (0: the whole file)
+    omitted: int = 0  # Response-shaped objects after this one that were not judged (MAX_EMBEDDED)
 
 
 @dataclass
@@ -60,6 +62,7 @@ class JudgedDocument:
     label: str
     kind: str  # response | error | stream | the object of another endpoint's result
     results: list[CheckResult]
+    omitted: int = 0  # Response-shaped objects of the same file after this one, not judged (MAX_EMBEDDED)
 
     @property
     def failed(self) -> list[CheckResult]:
@@ -124,7 +127,7 @@ def _jsonl_events(text: str) -> list[SSEEvent] | None:
     if len(lines) < 2 or any(line.startswith(("data:", "event:")) for line in lines):
         return None
     try:
-        first = json.loads(lines[0])
+        first = _json.loads(lines[0])
     except ValueError:
         return None
     if not _is_event(first):
@@ -132,27 +135,52 @@ def _jsonl_events(text: str) -> list[SSEEvent] | None:
     return [SSEEvent(data=line.strip(), raw=line.encode()) for line in lines]
 
 
+#: Failed decode attempts may scan at most this many times the input before the prose scan gives up (linear).
+SCAN_BUDGET = 4
+#: Response-shaped objects judged from one prose file; the rest are counted, not judged.
+MAX_EMBEDDED = 200
+#: Bigger inputs are refused in one line (no saved body or stream of the API comes near).
+MAX_INPUT_BYTES = 32 * 1024 * 1024
+
+
 def embedded_json_objects(text: str) -> list[tuple[int, Any]]:
-    """Top-level ``{...}`` JSON objects inside prose, with their 1-based line numbers."""
-    decoder = json.JSONDecoder()
+    """Top-level ``{...}`` JSON objects inside prose, with their 1-based line numbers.
+
+    Linear in the text: line numbers are counted incrementally, and decode attempts that fail are charged
+    against a budget of :data:`SCAN_BUDGET` times the text (``{"a":[`` repeated would otherwise make each
+    attempt scan to the end). Past the budget the scan stops with what it found. Raises
+    :class:`~conformance._json.JSONDepthError` for an object nested past the bound.
+    """
     found: list[tuple[int, Any]] = []
-    i = 0
+    budget = SCAN_BUDGET * len(text) + 65536
+    i = line_at = 0
+    line = 1
     while True:
         start = text.find("{", i)
         if start < 0:
             return found
         try:
-            obj, end = decoder.raw_decode(text, start)
-        except ValueError:
+            obj, end = _json.raw_decode(text, start)
+        except _json.JSONDepthError:
+            raise
+        except ValueError as exc:
+            budget -= max(getattr(exc, "pos", start + 1) - start, 1)
+            if budget <= 0:
+                return found
             i = start + 1
             continue
-        found.append((text.count("\n", 0, start) + 1, obj))
+        line += text.count("\n", line_at, start)
+        line_at = start
+        found.append((line, obj))
         i = end
 
 
 def read_bodies(path: Path) -> list[Body]:
     """The judgeable documents of one file, or :class:`Unreadable` with the reason there are none."""
     try:
+        size = path.stat().st_size
+        if size > MAX_INPUT_BYTES:
+            raise Unreadable(path, f"too large ({size} bytes; at most {MAX_INPUT_BYTES} are judged)")
         raw = path.read_bytes()
     except IsADirectoryError:
         raise Unreadable(path, "is a directory") from None
@@ -167,7 +195,9 @@ def read_bodies(path: Path) -> list[Body]:
     if "\x00" in text:
         raise Unreadable(path, "binary data (contains NUL bytes)")
     try:
-        doc = json.loads(text)
+        doc = _json.loads(text)
+    except _json.JSONDepthError as exc:
+        raise Unreadable(path, str(exc)) from None
     except ValueError:
         pass
     else:
@@ -179,8 +209,13 @@ def read_bodies(path: Path) -> list[Body]:
         sse = parse_sse(raw)
         if sse:
             return [Body(raw, events=sse)]
-    found = [Body(json.dumps(obj).encode(), doc=obj, line=line)
-             for line, obj in embedded_json_objects(text) if _looks_like_response(obj)]
+    try:
+        objects = embedded_json_objects(text)
+    except _json.JSONDepthError as exc:
+        raise Unreadable(path, f"embedded {exc}") from None
+    found = [Body(json.dumps(obj).encode(), doc=obj, line=line) for line, obj in objects if _looks_like_response(obj)]
+    if len(found) > MAX_EMBEDDED:
+        found = found[:MAX_EMBEDDED - 1] + [replace(found[MAX_EMBEDDED - 1], omitted=len(found) - MAX_EMBEDDED)]
     if not found:
         raise Unreadable(path, "no Response, error body or event stream found (text without Response-shaped JSON)")
     return found
@@ -253,7 +288,11 @@ def judge_body(label: str, body: Body, request: RequestContext | None = None, pr
     ex = Exchange(step=label, request=recorded, status=status, headers=[("content-type", ctype)], body=body.raw,
                   events=body.events)
     ctx = CheckContext(endpoint=endpoint_of(method, path), request_body=req.body, stream=stream, profile=profile)
-    return JudgedDocument(label, kind, list(run_checks(ex, ctx, policy=policy)))
+    try:
+        results = list(run_checks(ex, ctx, policy=policy))
+    except Exception as exc:  # a bug or a limit hit while judging: this input's problem, never a lost one
+        raise Unreadable(label, f"internal error while judging: {type(exc).__name__}: {str(exc)[:200]}") from None
+    return JudgedDocument(label, kind, results, body.omitted)
 
 
 def judge_json(label: str, doc: Any, profile: str = "openai", policy: JudgePolicy | None = None) -> JudgedDocument:
@@ -283,7 +322,7 @@ def judge_file(path: Path, profile: str = "openai", *, request: Any = None,
 def _response_id(events: list[SSEEvent]) -> str | None:
     for event in events:
         try:
-            data = json.loads(event.data)
+            data = _json.loads(event.data)
         except ValueError:
             continue
         response = data.get("response") if isinstance(data, dict) else None
@@ -297,7 +336,7 @@ def _prefix(events: list[SSEEvent], after: int) -> list[SSEEvent]:
     kept: list[SSEEvent] = []
     for index, event in enumerate(events):
         try:
-            data = json.loads(event.data)
+            data = _json.loads(event.data)
         except ValueError:
             data = None
         seq = data.get("sequence_number") if isinstance(data, dict) else None
@@ -343,21 +382,30 @@ def judge_captures(captures: list[Capture], *, profile: str = "openai", policy: 
     for index, capture in enumerate(captures):
         if index not in bodies:
             continue
-        cap_policy = _capture_policy(capture, policy, spec_as_of_capture)
-        context, label, docs = RequestContext.of(capture), str(capture.body), bodies[index]
-        resumes = capture.resumes
-        original = originals.get((capture.body.parent, resumes[0])) if resumes else None
-        if resumes and original is not None and len(docs) == 1 and docs[0].events is not None:
-            first, first_body = original
-            joined = _prefix(first_body.events or [], resumes[1]) + list(docs[0].events or [])
-            docs = [Body(b"".join(e.raw for e in joined), events=joined)]
-            context = replace(RequestContext.of(first), status=capture.status)
-            label = f"{capture.body} (resumed after sequence_number {resumes[1]} of {first.body})"
-        judged = [judge_body(f"{label}:{b.line}" if b.line else label, b, context, profile, cap_policy) for b in docs]
-        as_of = cap_policy.spec_as_of.isoformat() if cap_policy and cap_policy.spec_as_of else ""
-        out.append(JudgedCapture(capture.id, capture.date, capture.model, capture.body, judged, spec_as_of=as_of))
+        try:
+            out.append(_judge_capture(capture, bodies[index], originals, profile, policy, spec_as_of_capture))
+        except Unreadable as exc:
+            out.append(JudgedCapture(capture.id, capture.date, capture.model, capture.body, problem=exc.reason))
     order = {c.body: i for i, c in enumerate(captures)}
     return sorted(out, key=lambda j: order.get(j.file, 0))
+
+
+def _judge_capture(capture: Capture, docs: list[Body], originals: dict[tuple[Path, str], tuple[Capture, Body]],
+                   profile: str, policy: JudgePolicy | None, spec_as_of_capture: bool) -> JudgedCapture:
+    """One readable capture judged with its request (joined to the stream it resumes, when that is known)."""
+    cap_policy = _capture_policy(capture, policy, spec_as_of_capture)
+    context, label = RequestContext.of(capture), str(capture.body)
+    resumes = capture.resumes
+    original = originals.get((capture.body.parent, resumes[0])) if resumes else None
+    if resumes and original is not None and len(docs) == 1 and docs[0].events is not None:
+        first, first_body = original
+        joined = _prefix(first_body.events or [], resumes[1]) + list(docs[0].events or [])
+        docs = [Body(b"".join(e.raw for e in joined), events=joined)]
+        context = replace(RequestContext.of(first), status=capture.status)
+        label = f"{capture.body} (resumed after sequence_number {resumes[1]} of {first.body})"
+    judged = [judge_body(f"{label}:{b.line}" if b.line else label, b, context, profile, cap_policy) for b in docs]
+    as_of = cap_policy.spec_as_of.isoformat() if cap_policy and cap_policy.spec_as_of else ""
+    return JudgedCapture(capture.id, capture.date, capture.model, capture.body, judged, spec_as_of=as_of)
 
 
 def judge_capture_dir(directory: Path, *, profile: str = "openai", policy: JudgePolicy | None = None,
@@ -378,6 +426,8 @@ def judge_capture_dir(directory: Path, *, profile: str = "openai", policy: Judge
 
 # ---------------------------------------------------------------- console output
 
+#: Finding lines printed per document; the rest are counted (the results keep every finding).
+MAX_FINDING_LINES = 50
 MARKS = {"fail": "✗", "warning": "!", "note": "i"}
 
 
@@ -395,6 +445,11 @@ def format_document(doc: JudgedDocument) -> list[str]:
             lines.append(f"  {MARKS['fail']} {res.name}: {res.message}  [{res.spec_ref}]")
     for severity, found in (("warning", warnings), ("note", notes)):
         lines.extend(_finding_line(severity, res, finding) for res, finding in found)
+    if len(lines) > MAX_FINDING_LINES + 1:
+        lines = lines[:MAX_FINDING_LINES + 1] + [f"  … {len(lines) - MAX_FINDING_LINES - 1} more finding lines not shown"]
+    if doc.omitted:
+        lines.append(f"{doc.label}: {doc.omitted} more Response-shaped objects in this file not judged "
+                     f"(at most {MAX_EMBEDDED} per file)")
     return lines
 
 

@@ -18,7 +18,7 @@ from ._verdict import Outcome
 from .basis import JudgePolicy
 from .basis.policy import parse_date
 from .cases import Case, CaseFormatError, load_cases
-from .engine import CaseResult, judge, profile_skip_reason, skipped
+from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
 from .report import build_results, format_summary, write_results
 from .session import ConformanceSession, RunOptions
@@ -161,9 +161,13 @@ class CaseItem(pytest.Item):
         elif declined:
             self.result = skipped(self.case, f"skipped (declared): target declares {', '.join(declined)} unavailable")
         else:
-            recording = sess.scheduler.submit(self.case).result()
-            self.result = judge(recording, sess.opts.profile, policy=sess.opts.policy,
-                                follows_probes=sess.follows_probes)
+            try:
+                recording = sess.scheduler.submit(self.case).result()
+            except Exception as exc:  # recording raised: this case's error, never a case missing from the results
+                self.result = internal_error(self.case, "recording", exc)
+            else:
+                self.result = judge_safely(recording, sess.opts.profile, policy=sess.opts.policy,
+                                           follows_probes=sess.follows_probes)
         sess.results[self.case.id] = self.result
         if self.result.outcome is Outcome.ERROR:
             expected = self._expected()

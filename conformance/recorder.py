@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from . import _json
 from ._exchange import TERMINAL_EVENTS, Exchange, RecordedRequest, SSEEvent
 from ._redact import Redactor
 from .sse import SSEParser
@@ -316,7 +317,7 @@ def mark_stalled(ex: Exchange, limits: Limits, t0: float, what: str, unit: str) 
 
 def _event_type(event: SSEEvent) -> str | None:
     try:
-        data = json.loads(event.data)
+        data = _json.loads(event.data)
     except ValueError:
         return None
     return data.get("type") if isinstance(data, dict) else None

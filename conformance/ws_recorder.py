@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from . import _json
 from ._exchange import Exchange, RecordedRequest, SSEEvent
 from ._redact import Redactor
 from .recorder import TERMINAL_EVENTS, Limits, Retries, Target, mark_stalled
@@ -398,7 +399,7 @@ def _assemble(frames: list[_Frame], offset: int, arrival_s: float) -> SSEEvent:
 
 def _ends_turn(event: SSEEvent) -> bool:
     try:
-        data = json.loads(event.data)
+        data = _json.loads(event.data)
     except ValueError:
         return False
     kind = data.get("type") if isinstance(data, dict) else None

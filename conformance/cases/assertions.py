@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .._exchange import TERMINAL_EVENTS, Exchange, SSEEvent
+from .._json import loads as json_loads
 from .._verdict import BASES, TRUNCATED, CheckResult, Finding, Outcome
 from ..basis import JudgePolicy, classify_result
 from ..basis.keys import envelope_rule
@@ -282,7 +283,7 @@ class _Fail(Exception):
 def event_type(ev: SSEEvent) -> str | None:
     """The event's type: the ``type`` of its JSON data, else its SSE ``event:`` name, else None."""
     try:
-        data = json.loads(ev.data)
+        data = json_loads(ev.data)
     except ValueError:
         data = None
     if isinstance(data, dict) and isinstance(data.get("type"), str):
@@ -299,7 +300,7 @@ def terminal_event(ex: Exchange) -> dict[str, Any] | None:
     """The data of the last ``response.completed|incomplete|failed`` event, if any."""
     for ev in reversed(ex.events or []):
         try:
-            data = json.loads(ev.data)
+            data = json_loads(ev.data)
         except ValueError:
             continue
         if isinstance(data, dict) and data.get("type") in TERMINAL_EVENTS:
@@ -572,7 +573,7 @@ def _error_event(ex: Exchange) -> Any:
     """The ``error`` object of the stream's first ``error`` event (SSE or WebSocket), if any."""
     for ev in ex.events or []:
         try:
-            data = json.loads(ev.data)
+            data = json_loads(ev.data)
         except ValueError:
             continue
         if isinstance(data, dict) and data.get("type") == "error":
@@ -737,7 +738,7 @@ def _json_source(arg: dict[str, Any], ex: Exchange) -> Any:
         out = []
         for ev in ex.events:
             try:
-                out.append(json.loads(ev.data))
+                out.append(json_loads(ev.data))
             except ValueError:
                 out.append(ev.data)
         return out
@@ -853,7 +854,7 @@ def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[s
     if not isinstance(raw, str):
         return problems + [f"arguments must be a JSON string, got {_short(raw)}"]
     try:
-        args = json.loads(raw)
+        args = json_loads(raw)
     except ValueError as exc:
         return problems + [f"arguments are not valid JSON ({exc}): {raw[:120]!r}"]
     if "arguments_schema" in arg:
@@ -939,7 +940,7 @@ def _json_output(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"response has no assistant message with output_text (output item types: {types})", "$.output")
         return
     try:
-        value = json.loads(text)
+        value = json_loads(text)
     except ValueError as exc:
         yield Finding(f"output text is not JSON ({exc}): {_short(text)}")
         return

@@ -14,6 +14,7 @@ from functools import lru_cache
 from typing import Any, TypeGuard
 from urllib.parse import parse_qs, urlsplit
 
+from .. import _json
 from .._exchange import Exchange, SSEEvent
 from .._verdict import Finding
 from ._registry import CheckContext
@@ -122,9 +123,22 @@ def event_data(event: SSEEvent) -> Any:
 def _parse(data: str) -> Any:
     # Every stream check walks every event; parsing each distinct payload once keeps judging linear.
     try:
-        return json.loads(data)
+        return _json.loads(data)
     except ValueError:
         return None
+
+
+def too_deep_note(ex: Exchange) -> str:
+    """`` (JSON nested deeper than N levels...)`` when that is why the body did not parse, else ''.
+
+    Only the depth bound is named: an ordinary "not JSON" finding keeps its message (and so its key)."""
+    try:
+        ex.json()
+    except _json.JSONDepthError as exc:
+        return f" ({exc})"
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    return ""
 
 
 def kind_of(data: Any) -> str | None:

@@ -7,10 +7,10 @@ is stated once and holds for both transports.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from .. import _json
 from .._exchange import Exchange
 from .._verdict import Finding
 from ._registry import CheckContext, check
@@ -25,6 +25,7 @@ from ._util import (
     plain_json_200,
     response_of,
     short,
+    too_deep_note,
     validate,
 )
 
@@ -91,7 +92,7 @@ def response_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """The body validates against the spec's ``Response`` schema."""
     body = ex.json_or_none()
     if body is None:
-        yield Finding("body is not JSON")
+        yield Finding(f"body is not JSON{too_deep_note(ex)}")
         return
     yield from validate("Response", body, ctx.profile)
 
@@ -275,7 +276,7 @@ def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
             yield Finding(f"function_call.arguments is {kind}", f"{where}.arguments")
         elif not incomplete:
             try:
-                parsed = json.loads(args)
+                parsed = _json.loads(args)
             except ValueError as exc:
                 yield Finding(f"function_call.arguments is not valid JSON ({exc}): {short(args)}",
                               f"{where}.arguments")
@@ -373,7 +374,7 @@ def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     name, _ = SUCCESS_SCHEMAS[ctx.endpoint]
     body = ex.json_or_none()
     if body is None:
-        yield Finding(f"body is not JSON, so it cannot be a {name}")
+        yield Finding(f"body is not JSON{too_deep_note(ex)}, so it cannot be a {name}")
         return
     yield from validate(name, body, ctx.profile)
 

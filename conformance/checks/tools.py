@@ -19,10 +19,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Iterator
 from typing import Any
 
+from .. import _json
 from .._exchange import Exchange
 from .._verdict import Finding
 from ._registry import CheckContext, check
@@ -351,7 +351,7 @@ def tool_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
                           f"servers {sorted(labels)}", f"{where}.server_label")
         if kind in ("mcp_call", "mcp_approval_request") and isinstance(item.get("arguments"), str):
             try:
-                parsed = json.loads(item["arguments"])
+                parsed = _json.loads(item["arguments"])
             except ValueError:
                 parsed = None
             if not isinstance(parsed, dict):

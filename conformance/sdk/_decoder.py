@@ -10,9 +10,9 @@ module says which of the two it is, from the recorded bytes alone (a pure functi
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from .. import _json
 from .._exchange import Exchange
 
 TOLERANCE_PREFIX = "SDK decoder tolerance, not a spec violation"
@@ -20,7 +20,7 @@ TOLERANCE_PREFIX = "SDK decoder tolerance, not a spec violation"
 
 def _is_json(text: str) -> bool:
     try:
-        json.loads(text)
+        _json.loads(text)
     except ValueError:
         return False
     return True

@@ -8,11 +8,11 @@ decoder mis-reads is reported as *SDK decoder tolerance, not a spec violation*.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .. import _json
 from .._exchange import Exchange
 from .._verdict import Finding
 from ..cases.assertions import (
@@ -181,7 +181,7 @@ def _sdk_function_call(arg: Any, ex: Exchange) -> Problems:
         problems = []
         raw = item.get("arguments")
         try:
-            args = json.loads(raw)  # type: ignore[arg-type]
+            args = _json.loads(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             problems.append(f"json.loads(item.arguments) raised {type(exc).__name__}: {exc} "
                             f"(arguments is {type(raw).__name__} {_short(raw)})")

@@ -1,0 +1,77 @@
+"""Hostile JSON: nesting deep enough to crash a recursive parser never loses a case or prints a traceback."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from conformance import _json
+from conformance._exchange import Exchange, RecordedRequest
+from conformance.checks import CheckContext, run_checks
+from tests._hostile import head, hostile_server
+from tests.test_cli import cli
+
+DEEP = b"[" * 100_000
+
+
+def _deep_json(conn: socket.socket, _: bytes) -> None:
+    conn.sendall(head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(DEEP)),
+                                 "Connection": "close"}) + DEEP)
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000, "[" * 300 + "]" * 300, '{"a":' * 201 + "1" + "}" * 201])
+def test_nesting_past_the_bound_is_a_value_error(text: str) -> None:
+    with pytest.raises(_json.JSONDepthError, match="deeper than 200"):
+        _json.loads(text)
+
+
+def test_brackets_inside_strings_and_shallow_documents_parse() -> None:
+    text = json.dumps({"s": "[" * 5000, "a": [[1]] * 500})
+    assert _json.loads(text)["s"] == "[" * 5000
+    assert _json.loads("[" * 200 + "]" * 200) is not None
+    assert _json.loads(b'{"a": 1}') == {"a": 1}
+
+
+def test_a_deep_body_is_a_finding_not_a_crash() -> None:
+    ex = Exchange("create", RecordedRequest("POST", "http://x/v1/responses", "/responses", {}, {"model": "m"}),
+                  status=200, headers=[("content-type", "application/json")], body=DEEP)
+    results = list(run_checks(ex, CheckContext(endpoint="create", request_body={"model": "m"})))
+    assert any(r.outcome.value == "fail" and "deeper than 200" in r.message for r in results), \
+        [(r.name, r.outcome.value, r.message) for r in results]
+
+
+def test_run_against_a_deeply_nesting_server_keeps_every_case(tmp_path: Path) -> None:
+    with hostile_server(_deep_json) as url:
+        proc = cli("run", "--base-url", url, "--model", "m", "--provider", "deep", "-k", "basic",
+                   "--assume-probes", cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert "RecursionError" not in out and "Traceback" not in out, out[-3000:]
+    assert proc.returncode == 1, out[-3000:]
+    doc = json.loads((tmp_path / "reports" / "deep__m.json").read_text())
+    junit = (tmp_path / "reports" / "deep__m.junit.xml").read_text()
+    assert len(doc["cases"]) == junit.count("<testcase ") > 0, (len(doc["cases"]), junit.count("<testcase "))
+    assert all(c["outcome"] in ("fail", "error") for c in doc["cases"])
+
+
+def test_judge_on_a_deep_file_is_one_line_exit_2(tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_bytes(DEEP)
+    proc = cli("judge", str(deep), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert lines == [f"judge: {deep}: JSON nested deeper than 200 levels (not parsed further)"]
+
+
+def test_judge_on_deep_prose_and_deep_stream_never_crashes(tmp_path: Path) -> None:
+    prose = tmp_path / "prose.txt"
+    prose.write_text("Here is a response:\n" + '{"a":' * 5000 + "\n")
+    stream = tmp_path / "stream.sse"
+    stream.write_text('data: {"type":"response.created","sequence_number":0,"response":' + "[" * 5000 + "\n\n")
+    for path in (prose, stream):
+        proc = cli("judge", str(path), cwd=tmp_path)
+        assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-2000:]
+        assert proc.returncode in (1, 2), proc.stdout + proc.stderr
