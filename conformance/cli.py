@@ -166,6 +166,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from .session import RunOptions
 
     _check_baseline_args(args)
+    if args.base_url is not None and not args.base_url.strip():
+        raise UsageError("--base-url: empty (an unset variable?); omit the option to test the embedded reference server")
     if args.config is not None:
         return _run_config(args)
     cases = _load_cases(args)
@@ -222,7 +224,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         raise UsageError(f"--json {json_path}: not a regular file")
     opts.json_path = json_path
     pytest_args = [
-        str(args.cases), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        str(args.cases), f"--conformance-cases={args.cases}", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
         f"--rootdir={REPO_ROOT}", "-c", str(RUN_INI),
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
         f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
@@ -258,6 +260,9 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     inject = _Inject()
     rc = pytest.main(pytest_args, plugins=[pytest_plugin, inject])
     results = list(sess.results.values())
+    if rc == pytest.ExitCode.NO_TESTS_COLLECTED and not results:  # a green run that tested nothing is no pass
+        chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
+        raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
     print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
     if rc in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return EXIT_USAGE

@@ -38,6 +38,9 @@ KNOWN_IDS_KEY = pytest.StashKey[list[str]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("responses-conformance", "Responses API conformance")
+    group.addoption("--conformance-cases", default=None, dest="conformance_cases", metavar="DIR",
+                    help="every *.yaml/*.yml below DIR is a case file, whatever DIR is called (default: files in a "
+                         "directory named 'cases')")
     group.addoption("--base-url", default=None, help="Responses API base URL, e.g. https://api.openai.com/v1 "
                     "(default: start the embedded reference server)")
     group.addoption("--model", default=None, help="model id to test")
@@ -75,6 +78,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def options_from_config(config: pytest.Config) -> RunOptions:
     json_path = config.getoption("conformance_json")
+    base_url = config.getoption("base_url")
+    if base_url is not None and not base_url.strip():
+        raise pytest.UsageError("--base-url: empty (an unset variable?); omit the option to test the embedded "
+                                "reference server")
     return RunOptions(
         base_url=config.getoption("base_url"),
         model=config.getoption("model"),
@@ -114,12 +121,17 @@ def _shard_option(config: pytest.Config) -> Shard | None:
         raise pytest.UsageError(str(exc)) from None
 
 
-def _is_case_file(path: Path) -> bool:
-    return path.suffix in (".yaml", ".yml") and path.parent.name == "cases" and "conformance" not in path.parts[-3:-1]
+def _is_case_file(path: Path, root: str | None = None) -> bool:
+    """A YAML file below ``--conformance-cases`` (what ``run --cases DIR`` loads), else one in a ``cases`` dir."""
+    if path.suffix not in (".yaml", ".yml"):
+        return False
+    if root:
+        return Path(root).resolve() in path.resolve().parents
+    return path.parent.name == "cases" and "conformance" not in path.parts[-3:-1]
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
-    if _is_case_file(file_path):
+    if _is_case_file(file_path, parent.config.getoption("conformance_cases")):
         return CaseFile.from_parent(parent, path=file_path)
     return None
 

@@ -12,7 +12,7 @@ from conformance import _json
 from conformance._exchange import Exchange, RecordedRequest
 from conformance.checks import CheckContext, run_checks
 from tests._hostile import head, hostile_server
-from tests.test_cli import cli
+from tests.test_cli import ROOT, cli
 
 DEEP = b"[" * 100_000
 
@@ -75,3 +75,32 @@ def test_judge_on_deep_prose_and_deep_stream_never_crashes(tmp_path: Path) -> No
         proc = cli("judge", str(path), cwd=tmp_path)
         assert "Traceback" not in proc.stdout + proc.stderr, proc.stderr[-2000:]
         assert proc.returncode in (1, 2), proc.stdout + proc.stderr
+
+
+def _boom(*_: object, **__: object) -> list[object]:
+    raise RecursionError("maximum recursion depth exceeded while walking a hostile value")
+
+
+def test_a_case_whose_judging_raises_is_its_error_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import engine
+    from conformance.cases import load_cases
+
+    case = load_cases(ROOT / "cases" / "basic.yaml")[0]
+    step = case.steps[0]
+    ex = Exchange(step.name, RecordedRequest("POST", "http://x/v1/responses", "/responses", {}, {"model": "m"}),
+                  status=200, headers=[("content-type", "application/json")], body=b"{}")
+    monkeypatch.setattr(engine, "run_checks", _boom)
+    result = engine.judge_safely(engine.CaseRecording(case, exchanges=[ex]))
+    assert result.outcome.value == "error"
+    assert result.message.startswith("internal error while judging (no verdict): RecursionError: maximum recursion")
+    assert result.exchanges == [ex]
+
+
+def test_judge_reports_an_internal_error_as_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import offline
+
+    body = tmp_path / "r.json"
+    body.write_text(json.dumps({"object": "response", "id": "resp_1", "output": []}))
+    monkeypatch.setattr(offline, "run_checks", _boom)
+    with pytest.raises(offline.Unreadable, match="internal error while judging: RecursionError"):
+        offline.judge_file(body)

@@ -486,6 +486,18 @@ def _schema_name(arg: Any) -> str:
 def _validate_schema_arg(arg: Any) -> Iterator[tuple[str, str]]:
     if isinstance(arg, dict):
         yield from _check_path("path", arg.get("path"))
+    name = _schema_name(arg)
+    if name and not _known_schema(name):  # a typo would otherwise judge every case ``error`` (unknown schema)
+        yield ("name" if isinstance(arg, dict) else ""), f"unknown schema {name!r} (no such component in any profile)"
+
+
+def _known_schema(name: str) -> bool:
+    """Whether ``name`` is a bundled component (or alias) of any profile; True when schemas cannot be loaded."""
+    try:
+        from .. import schemas
+    except ImportError:  # pragma: no cover - judged (inconclusive) at run time instead
+        return True
+    return any(schemas.has_schema(name, profile) for profile in schemas.PROFILES)
 
 
 def _schema_errors(name: str, instance: Any) -> list[Finding]:

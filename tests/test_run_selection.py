@@ -1,0 +1,68 @@
+"""Green runs that tested nothing are usage errors: an empty selection, an empty --base-url, a schema typo.
+
+Each one used to exit 0 (a CI job would pass having judged nothing, or judged the embedded server instead of
+the target); each is now one ``responses-conformance: error:`` line naming the option or file, exit 2.
+``--cases DIR`` under any name simply works.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.cases import CaseFormatError, load_cases
+from tests.test_cli import ROOT, _one_error_line, cli
+
+CASE = ("cases:\n  - id: sel.one\n    title: t\n    group: basic\n    spec: [openai-openapi.yaml#/paths/~1responses/post]\n"
+        "    capabilities: [core]\n    steps:\n      - name: s\n        request: {body: {input: hi}}\n"
+        "        expect:\n          - status: 200\n          - schema: {schema}\n")
+
+
+def test_a_keyword_that_selects_nothing_is_exit_2(tmp_path: Path) -> None:
+    proc = cli("run", "-k", "no_such_case_typo", "-q", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr
+    assert _one_error_line(proc) == ("responses-conformance: error: -k 'no_such_case_typo': selects no case "
+                                     "(nothing was tested)")
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_an_empty_base_url_is_exit_2_not_the_embedded_server(tmp_path: Path, value: str) -> None:
+    proc = cli("run", "--base-url", value, "-k", "basic.text", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr
+    assert "--base-url: empty" in _one_error_line(proc)
+    assert not (tmp_path / "reports").exists()
+
+
+def test_cases_from_a_directory_not_named_cases_are_run(tmp_path: Path) -> None:
+    mine = tmp_path / "my-suite"
+    mine.mkdir()
+    shutil.copy(ROOT / "cases" / "basic.yaml", mine / "basic.yaml")
+    proc = cli("run", "--cases", str(mine), "-q", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    doc = json.loads((tmp_path / "reports" / "reference__reference-1.json").read_text())
+    assert sorted(c["id"] for c in doc["cases"]) == sorted(c.id for c in load_cases(mine / "basic.yaml")) != []
+    assert all(c["outcome"] == "pass" for c in doc["cases"])
+
+
+def test_an_unknown_schema_name_is_a_case_format_error_with_its_line(tmp_path: Path) -> None:
+    cases = tmp_path / "cases"
+    cases.mkdir()
+    (cases / "c.yaml").write_text(CASE.replace("{schema}", "NoSuchSchema"))
+    proc = cli("run", "--cases", str(cases), cwd=tmp_path)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr
+    line = _one_error_line(proc)
+    assert "c.yaml:12" in line and "unknown schema 'NoSuchSchema'" in line
+
+
+@pytest.mark.parametrize("arg", ["Response", "{name: ErrorResponse}", "{name: NoSuchSchema, path: $.output}"])
+def test_schema_names_are_checked_at_load_time(tmp_path: Path, arg: str) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(CASE.replace("{schema}", arg))
+    if "NoSuch" in arg:
+        with pytest.raises(CaseFormatError, match="c.yaml:12.*unknown schema 'NoSuchSchema'"):
+            load_cases(path)
+    else:
+        assert [c.id for c in load_cases(path)] == ["sel.one"]
