@@ -139,8 +139,8 @@ def _jsonl_events(text: str) -> list[SSEEvent] | None:
 SCAN_BUDGET = 4
 #: Response-shaped objects judged from one prose file; the rest are counted, not judged.
 MAX_EMBEDDED = 200
-#: Bigger inputs are refused in one line (no saved body or stream of the API comes near).
-MAX_INPUT_BYTES = 32 * 1024 * 1024
+#: Bigger inputs are refused in one line: the recorder stops reading a body at the same bound (Limits).
+MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
 def embedded_json_objects(text: str) -> list[tuple[int, Any]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,69 @@ def test_judge_reports_an_internal_error_as_one_line(tmp_path: Path, monkeypatch
     monkeypatch.setattr(offline, "run_checks", _boom)
     with pytest.raises(offline.Unreadable, match="internal error while judging: RecursionError"):
         offline.judge_file(body)
+
+
+# ---------------------------------------------------------------- judge: linear and bounded
+
+
+def test_embedded_objects_keep_their_line_numbers() -> None:
+    from conformance.offline import embedded_json_objects
+
+    text = 'a {"x": 1}\n\nb {} {"y": [2]}\n{"z": "{not json"}\n{broken\n{"w": 3}'
+    assert embedded_json_objects(text) == [(1, {"x": 1}), (3, {}), (3, {"y": [2]}), (4, {"z": "{not json"}),
+                                           (6, {"w": 3})]
+
+
+def test_a_megabyte_of_prose_objects_is_judged_in_linear_time(tmp_path: Path) -> None:
+    # ``x {}`` per line took 31 s for 1 MB (line numbers recounted from the start for every object); a bound
+    # with a wide margin, not a benchmark (bench/bench_judge_files.py measures)
+    prose = tmp_path / "prose.txt"
+    prose.write_text("x {}\n" * (1024 * 1024 // 5))
+    start = time.perf_counter()
+    proc = cli("judge", str(prose), cwd=tmp_path)
+    assert time.perf_counter() - start < 15
+    assert proc.returncode == 2
+    assert _lines(proc.stderr) == [f"judge: {prose}: no Response, error body or event stream found "
+                                   "(text without Response-shaped JSON)"]
+
+
+def test_embedded_responses_past_the_cap_are_counted_not_judged(tmp_path: Path) -> None:
+    from conformance.offline import MAX_EMBEDDED, judge_file
+
+    one = json.dumps({"object": "response", "id": "resp_1", "output": []})
+    prose = tmp_path / "prose.txt"
+    prose.write_text("".join(f"example {i}: {one}\n" for i in range(MAX_EMBEDDED + 37)))
+    docs = judge_file(prose)
+    assert len(docs) == MAX_EMBEDDED and docs[-1].omitted == 37
+    proc = cli("judge", str(prose), cwd=tmp_path)
+    assert f"{prose}:{MAX_EMBEDDED}: 37 more Response-shaped objects in this file not judged" in proc.stdout
+
+
+def test_finding_lines_per_document_are_capped_with_a_count(tmp_path: Path) -> None:
+    from conformance.offline import MAX_FINDING_LINES, format_document, judge_file
+
+    log = tmp_path / "events.jsonl"
+    log.write_text("".join(json.dumps({"type": "response.output_text.delta", "sequence_number": i, "delta": i})
+                           + "\n" for i in range(400)))
+    (doc,) = judge_file(log)
+    total = sum(len(r.findings) for r in doc.results)
+    lines = format_document(doc)
+    assert total > MAX_FINDING_LINES
+    assert len(lines) == MAX_FINDING_LINES + 2 and lines[-1].startswith("  … ")
+    assert lines[-1].endswith("more finding lines not shown")
+
+
+def test_an_oversized_input_is_one_line_exit_2(tmp_path: Path) -> None:
+    from conformance.offline import MAX_INPUT_BYTES
+
+    big = tmp_path / "big.json"
+    with big.open("wb") as fh:
+        fh.truncate(MAX_INPUT_BYTES + 1)  # sparse: nothing is written, only its size is read
+    proc = cli("judge", str(big), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert _lines(proc.stderr) == [f"judge: {big}: too large ({MAX_INPUT_BYTES + 1} bytes; at most "
+                                   f"{MAX_INPUT_BYTES} are judged)"]
+
+
+def _lines(text: str) -> list[str]:
+    return [line for line in text.splitlines() if line.strip()]
