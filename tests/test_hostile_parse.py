@@ -12,7 +12,7 @@ import pytest
 from conformance import _json
 from conformance._exchange import Exchange, RecordedRequest
 from conformance.checks import CheckContext, run_checks
-from tests._hostile import head, hostile_server
+from tests._hostile import head, hostile_server, sse_head
 from tests.test_cli import ROOT, cli
 
 DEEP = b"[" * 100_000
@@ -171,3 +171,23 @@ def test_an_oversized_input_is_one_line_exit_2(tmp_path: Path) -> None:
 
 def _lines(text: str) -> list[str]:
     return [line for line in text.splitlines() if line.strip()]
+
+
+def _deep_stream(conn: socket.socket, _: bytes) -> None:
+    conn.sendall(sse_head() + b'data: {"type":"response.created","sequence_number":0,"response":' + DEEP
+                 + b"\n\n" + b"data: " + DEEP + b"\n\n")
+
+
+def test_run_against_deeply_nested_stream_events_keeps_every_case(tmp_path: Path) -> None:
+    with hostile_server(_deep_stream) as url:
+        proc = cli("run", "--base-url", url, "--model", "m", "--provider", "deeps", "-k", "streaming.text",
+                   "--assume-probes", "--idle-timeout", "2", "--deadline", "10", cwd=tmp_path)
+    out = proc.stdout + proc.stderr
+    assert "RecursionError" not in out and "Traceback" not in out, out[-3000:]
+    doc = json.loads((tmp_path / "reports" / "deeps__m.json").read_text())
+    junit = (tmp_path / "reports" / "deeps__m.junit.xml").read_text()
+    assert len(doc["cases"]) == junit.count("<testcase ") > 0
+    assert [c["outcome"] for c in doc["cases"]] == ["fail"]
+    assert "stream.event_json: events[0].data: data is not JSON (JSON nested deeper than 200 levels" \
+        in doc["cases"][0]["message"]
+    assert proc.returncode == 1

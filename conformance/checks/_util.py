@@ -141,6 +141,17 @@ def too_deep_note(ex: Exchange) -> str:
     return ""
 
 
+def depth_note(data: str) -> str:
+    """:func:`too_deep_note` for an event's ``data``."""
+    try:
+        _json.loads(data)
+    except _json.JSONDepthError as exc:
+        return f" ({exc})"
+    except ValueError:
+        return ""
+    return ""
+
+
 def kind_of(data: Any) -> str | None:
     """An event's or item's ``type`` when it is a string (anything else cannot be dispatched on)."""
     kind = data.get("type") if isinstance(data, dict) else None

@@ -19,6 +19,7 @@ from ._util import (
     SPEC,
     STREAM_EVENT_REF,
     TERMINAL_EVENTS,
+    depth_note,
     event_data,
     event_schema_name,
     is_int,
@@ -61,7 +62,7 @@ def event_json(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         data = event_data(event)
         if data is None:
             what = "the [DONE] sentinel before the end of the stream" if event.data == DONE_SENTINEL else (
-                f"not JSON: {event.data[:60]!r}")
+                f"not JSON{depth_note(event.data)}: {event.data[:60]!r}")
             yield Finding(f"data is {what}", f"events[{index}].data")
         elif not isinstance(data, dict):
             yield Finding(f"data is {short(data)}, expected a JSON object", f"events[{index}].data")
