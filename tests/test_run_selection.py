@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,3 +68,26 @@ def test_schema_names_are_checked_at_load_time(tmp_path: Path, arg: str) -> None
             load_cases(path)
     else:
         assert [c.id for c in load_cases(path)] == ["sel.one"]
+
+
+def test_plain_pytest_refuses_an_empty_base_url(tmp_path: Path) -> None:
+    out = tmp_path / "plain.json"
+    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-p", "no:cacheprovider", "-k", "basic.text",
+                           "--base-url", "", "--conformance-json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                          timeout=240)
+    assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout[-2000:] + proc.stderr
+    assert "--base-url: empty (an unset variable?)" in proc.stderr
+    assert not out.exists()
+
+
+def test_plain_pytest_takes_case_files_from_any_directory_given(tmp_path: Path) -> None:
+    mine = tmp_path / "suite"
+    mine.mkdir()
+    shutil.copy(ROOT / "cases" / "basic.yaml", mine / "basic.yaml")
+    out = tmp_path / "plain.json"
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(mine), "-q", "-p", "no:cacheprovider", "-p",
+                           "conformance.pytest_plugin",
+                           f"--conformance-cases={mine}", "--conformance-json", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert {c["id"] for c in json.loads(out.read_text())["cases"]} == {c.id for c in load_cases(mine / "basic.yaml")}
