@@ -26,7 +26,7 @@ class JSONDepthError(ValueError):
     """JSON nested deeper than the bound: rejected rather than parsed (or recursed over) further."""
 
     def __init__(self, max_depth: int) -> None:
-        super().__init__(f"JSON nested deeper than {max_depth} levels (not parsed further)")
+        super().__init__(f"JSON nested deeper than {max_depth} levels, not parsed further")
         self.max_depth = max_depth
 
 

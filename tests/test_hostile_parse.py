@@ -64,7 +64,7 @@ def test_judge_on_a_deep_file_is_one_line_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stdout + proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert lines == [f"judge: {deep}: JSON nested deeper than 200 levels (not parsed further)"]
+    assert lines == [f"judge: {deep}: JSON nested deeper than 200 levels, not parsed further"]
 
 
 def test_judge_on_deep_prose_and_deep_stream_never_crashes(tmp_path: Path) -> None:
