@@ -191,3 +191,10 @@ def test_run_against_deeply_nested_stream_events_keeps_every_case(tmp_path: Path
     assert "stream.event_json: events[0].data: data is not JSON (JSON nested deeper than 200 levels" \
         in doc["cases"][0]["message"]
     assert proc.returncode == 1
+
+
+def test_coverage_reads_a_deep_recorded_body_as_no_document() -> None:
+    from conformance.coverage.observed import _loads
+
+    assert _loads("[" * 100_000) is None
+    assert _loads('{"object": "response"}') == {"object": "response"}

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from .. import _json
 from .._exchange import TERMINAL_EVENTS
 from ..checks._registry import endpoint_of
 
@@ -32,7 +33,7 @@ def _loads(text: Any) -> Any:
     if not isinstance(text, str) or not text.strip():
         return None
     try:
-        return json.loads(text)
+        return _json.loads(text)  # a recorded server body: bounded like every other parse of server bytes
     except ValueError:
         return None
 
