@@ -30,8 +30,8 @@ def _repeat(unit: str, size: int) -> str:
 SHAPES: dict[str, Callable[[int], str]] = {
     # prose with an empty JSON object on every line: each is decoded, none is a Response
     "prose": lambda n: _repeat("x {}\n", n),
-    # prose of unterminated objects: every decode attempt would run to the end of the text
-    "unclosed": lambda n: _repeat('{"a":[', n),
+    # prose of unterminated nested objects: each decode attempt runs far before failing (the scan budget stops it)
+    "unclosed": lambda n: _repeat('{"a":' * 150 + "x\n", n),
     # prose of Response-shaped objects: capped at MAX_EMBEDDED judged documents, the rest counted
     "responses": lambda n: _repeat("see " + json.dumps({"object": "response", "id": "resp_1", "output": []}) + "\n", n),
     # an SSE transcript of tiny events (one stream document with very many events)

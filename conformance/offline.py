@@ -144,11 +144,17 @@ MAX_INPUT_BYTES = 16 * 1024 * 1024
 
 
 def embedded_json_objects(text: str) -> list[tuple[int, Any]]:
-    """Top-level ``{...}`` JSON objects inside prose, with their 1-based line numbers.
+    """Top-level ``{...}`` JSON objects inside prose, with their 1-based line numbers (see :func:`scan_embedded`)."""
+    return scan_embedded(text)[0]
+
+
+def scan_embedded(text: str) -> tuple[list[tuple[int, Any]], int | None]:
+    """Top-level ``{...}`` JSON objects inside prose with their line numbers, and the offset the scan stopped at
+    (None: it reached the end).
 
     Linear in the text: line numbers are counted incrementally, and decode attempts that fail are charged
-    against a budget of :data:`SCAN_BUDGET` times the text (``{"a":[`` repeated would otherwise make each
-    attempt scan to the end). Past the budget the scan stops with what it found. Raises
+    against a budget of :data:`SCAN_BUDGET` times the text (``{"a":`` x 150 repeated would otherwise make each
+    attempt run far: 75 s for 1 MB). Past the budget the scan stops with what it found. Raises
     :class:`~conformance._json.JSONDepthError` for an object nested past the bound.
     """
     found: list[tuple[int, Any]] = []
@@ -158,7 +164,7 @@ def embedded_json_objects(text: str) -> list[tuple[int, Any]]:
     while True:
         start = text.find("{", i)
         if start < 0:
-            return found
+            return found, None
         try:
             obj, end = _json.raw_decode(text, start)
         except _json.JSONDepthError:
@@ -166,7 +172,7 @@ def embedded_json_objects(text: str) -> list[tuple[int, Any]]:
         except ValueError as exc:
             budget -= max(getattr(exc, "pos", start + 1) - start, 1)
             if budget <= 0:
-                return found
+                return found, start
             i = start + 1
             continue
         line += text.count("\n", line_at, start)
@@ -210,10 +216,13 @@ def read_bodies(path: Path) -> list[Body]:
         if sse:
             return [Body(raw, events=sse)]
     try:
-        objects = embedded_json_objects(text)
+        objects, stopped = scan_embedded(text)
     except _json.JSONDepthError as exc:
         raise Unreadable(path, f"embedded {exc}") from None
     found = [Body(json.dumps(obj).encode(), doc=obj, line=line) for line, obj in objects if _looks_like_response(obj)]
+    if not found and stopped is not None:
+        raise Unreadable(path, f"no Response-shaped JSON before offset {stopped}, where the scan stopped (unterminated "
+                               f"JSON objects cost more than {SCAN_BUDGET}x the input to try)")
     if len(found) > MAX_EMBEDDED:
         found = found[:MAX_EMBEDDED - 1] + [replace(found[MAX_EMBEDDED - 1], omitted=len(found) - MAX_EMBEDDED)]
     if not found:

@@ -198,3 +198,18 @@ def test_coverage_reads_a_deep_recorded_body_as_no_document() -> None:
 
     assert _loads("[" * 100_000) is None
     assert _loads('{"object": "response"}') == {"object": "response"}
+
+
+def test_unterminated_nested_prose_stops_the_scan_within_its_budget(tmp_path: Path) -> None:
+    from conformance.offline import scan_embedded
+
+    hostile = ('{"a":' * 150 + "x\n") * 400  # without the budget every '{' decodes ~150 levels before failing
+    found, stopped = scan_embedded(hostile + '{"object": "response", "id": "resp_1", "output": []}')
+    assert found == [] and stopped is not None and stopped < len(hostile)
+    assert scan_embedded('{"a": x}\n{"b": 1}') == ([(2, {"b": 1})], None)
+    prose = tmp_path / "prose.txt"
+    prose.write_text(hostile * 3)
+    proc = cli("judge", str(prose), cwd=tmp_path)
+    assert proc.returncode == 2
+    (line,) = _lines(proc.stderr)
+    assert line.startswith(f"judge: {prose}: no Response-shaped JSON before offset ") and "where the scan stopped" in line
