@@ -230,6 +230,16 @@ def read_bodies(path: Path) -> list[Body]:
     return found
 
 
+def _read(path: Path) -> list[Body]:
+    """:func:`read_bodies`, where anything it raises besides :class:`Unreadable` is this input's problem too."""
+    try:
+        return read_bodies(path)
+    except Unreadable:
+        raise
+    except Exception as exc:  # a bug or a limit hit while reading: one line for this input, never a traceback
+        raise Unreadable(path, f"internal error while reading: {type(exc).__name__}: {str(exc)[:200]}") from None
+
+
 def _whole_json(path: Path, raw: bytes, doc: Any) -> Body:
     if isinstance(doc, list):
         if doc and all(_is_event(d) for d in doc):
@@ -321,7 +331,7 @@ def judge_file(path: Path, profile: str = "openai", *, request: Any = None,
     Raises :class:`Unreadable` when the file holds nothing recognisable.
     """
     context = RequestContext(body=request) if request is not None else None
-    bodies = read_bodies(path)
+    bodies = _read(path)
     return [judge_body(f"{path}:{b.line}" if b.line else str(path), b, context, profile, policy) for b in bodies]
 
 
@@ -378,7 +388,7 @@ def judge_captures(captures: list[Capture], *, profile: str = "openai", policy: 
     out: list[JudgedCapture] = []
     for index, capture in enumerate(captures):
         try:
-            bodies[index] = read_bodies(capture.body)
+            bodies[index] = _read(capture.body)
         except Unreadable as exc:
             out.append(JudgedCapture(capture.id, capture.date, capture.model, capture.body, problem=exc.reason))
     originals: dict[tuple[Path, str], tuple[Capture, Body]] = {}

@@ -213,3 +213,14 @@ def test_unterminated_nested_prose_stops_the_scan_within_its_budget(tmp_path: Pa
     assert proc.returncode == 2
     (line,) = _lines(proc.stderr)
     assert line.startswith(f"judge: {prose}: no Response-shaped JSON before offset ") and "where the scan stopped" in line
+
+
+def test_judge_reports_an_internal_error_while_reading_as_one_line(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from conformance import offline
+
+    stream = tmp_path / "s.sse"
+    stream.write_text('data: {"type": "response.created"}\n\n')
+    monkeypatch.setattr(offline, "parse_sse", _boom)
+    with pytest.raises(offline.Unreadable, match="internal error while reading: RecursionError"):
+        offline.judge_file(stream)
