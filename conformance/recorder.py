@@ -65,7 +65,10 @@ class Target:
             raise ConfigError(f"--base-url {safe_url(self.base_url)!r}: expected an http(s) URL such as https://api.example.com/v1")
 
     def url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+        """``path`` under the base URL; a query on the base URL (``?api-version=...&api_key=...``) is kept last."""
+        base, sep, query = self.base_url.partition("?")
+        url = base.rstrip("/") + "/" + path.lstrip("/")
+        return url + ("&" if "?" in url else "?") + query if sep and query else url
 
     def auth_headers(self, mode: str = "default") -> dict[str, str]:
         """Authentication headers for ``mode``: default (the real key), none, or invalid (a wrong key)."""
