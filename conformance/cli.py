@@ -380,6 +380,7 @@ def _judge_policy(args: argparse.Namespace) -> Any:
 
 def cmd_judge(args: argparse.Namespace) -> int:
     """Judge every input; an unreadable one is one ``judge: <file>: <reason>`` line and exit 2, after the rest."""
+    from ._redact import inert
     from .captures import CaptureProblem, read_request
     from .offline import format_document, judge_capture_dir, judge_file, summary_line
 
@@ -400,7 +401,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
         nonlocal unreadable
         unreadable += 1
         sys.stdout.flush()
-        print(f"judge: {path}: {reason}", file=sys.stderr, flush=True)
+        print(inert(f"judge: {path}: {reason}"), file=sys.stderr, flush=True)  # a reason may quote the file
 
     for path in args.files:
         try:

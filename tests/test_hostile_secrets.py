@@ -165,6 +165,23 @@ def test_query_secrets_stay_out_of_names_and_shown_urls() -> None:
     assert KEY in Redactor.for_target(target).secrets
 
 
+def test_query_secret_is_redacted_from_recorded_urls_even_when_nothing_answers() -> None:
+    """A connect failure is recorded without a server answer: its URL and curl line are scrubbed all the same."""
+    from conformance.recorder import Recorder
+    from conformance.ws_recorder import WSRecorder
+
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    target = build_target(RunOptions(base_url=f"http://127.0.0.1:{port}/v1?api_key={KEY}", model="m"))
+    with Recorder(target) as recorder:
+        ex = recorder.record("s", "POST", "/responses", {"model": "m", "input": "hi"})
+        _, refused = WSRecorder(target, recorder.limits, recorder.redactor).connect("w", "/responses")
+    assert ex.error_kind == "connect" and refused is not None and refused.error_kind == "connect"
+    for recorded in (ex, refused):
+        assert REDACTED in recorded.request.url and not reveals(recorded.request.url + recorded.curl + str(recorded.error))
+
+
 def test_inert_escapes_terminal_control_sequences() -> None:
     assert inert("a\x1b]0;pwned\x07b\x1b[2J\rc\u202ed\x9b") == "a\\x1b]0;pwned\\x07b\\x1b[2J\\x0dc\\u202ed\\x9b"
     assert inert("line one\n\tline two") == "line one\n\tline two"
@@ -263,3 +280,14 @@ def test_terminal_control_sequences_from_the_server_reach_the_console_escaped(tm
     assert proc.returncode in (1, 3), out[-3000:]
     assert "\\x1b]0;pwned\\x07" in out, out[-3000:]  # shown, escaped
     assert "\x1b" not in out and "\x07" not in out and "\r" not in out
+
+
+def test_judge_output_escapes_control_sequences_from_the_judged_bytes(tmp_path: Path) -> None:
+    """``judge`` quotes the stream it reads (event names, types): they reach the console escaped."""
+    (tmp_path / "s.sse").write_bytes(b'event: \x1b]0;pwned\x07\n'
+                                      b'data: {"type":"response.\\u001b[2Jcreated","sequence_number":0}\n\n')
+    proc = subprocess.run([sys.executable, "-m", "conformance", "judge", "s.sse"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout
+    assert "response.\\x1b[2Jcreated" in proc.stdout
