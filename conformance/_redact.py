@@ -181,6 +181,8 @@ class Redactor:
         """Scrub ``value`` as text, then as JSON: a secret that only its decoded strings reveal (one encoding
         inside another) is redacted there too, and the JSON written again."""
         value = self.text(value)
+        if "\\" not in value:  # no escapes: the decoded strings are the raw characters, already scrubbed
+            return value
         try:
             doc = json.loads(value)
         except ValueError:
@@ -191,6 +193,8 @@ class Redactor:
     def json_data(self, value: bytes) -> bytes:
         """:meth:`json_text` for a recorded body (raw bytes scrubbed first, so invalid UTF-8 survives)."""
         value = self.data(value)
+        if b"\\" not in value:  # no escapes: the decoded strings are the raw characters, already scrubbed
+            return value
         try:
             doc = json.loads(value.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
