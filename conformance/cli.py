@@ -306,6 +306,7 @@ def _run_config(args: argparse.Namespace) -> int:
                   f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
     codes: list[int] = []
     written: list[Path] = []
+    from ._redact import safe_url
     from .session import report_stem
 
     for t, headers in planned:
@@ -317,7 +318,7 @@ def _run_config(args: argparse.Namespace) -> int:
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
             shard=shard, assume_probes=args.assume_probes, policy=policy,
         )
-        print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
+        print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:
             code = _run_target(args, opts, cases)
         except UsageError as exc:

@@ -291,3 +291,23 @@ def test_judge_output_escapes_control_sequences_from_the_judged_bytes(tmp_path: 
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout
     assert "response.\\x1b[2Jcreated" in proc.stdout
+
+
+def test_providers_file_urls_never_print_their_credentials(tmp_path: Path) -> None:
+    """``run --config``: a query key is redacted from the '== target (url)' line and the 'cannot reach' error;
+    a ``user:pw@`` URL is refused in one line that does not repeat the password."""
+    with socket.socket() as probe:  # a port with nobody listening
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    (tmp_path / "providers.yaml").write_text(
+        "providers:\n"
+        f"  - {{name: q, base_url: 'http://127.0.0.1:{port}/v1?api_key={KEY}', models: [m]}}\n"
+        f"  - {{name: u, base_url: 'http://user:{KEY}@127.0.0.1:{port}/v1', models: [m]}}\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--config", "providers.yaml", "--no-matrix",
+                           "-k", "basic.text"], cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert f"api_key={REDACTED}" in out and "cannot reach" in out and "credentials in the URL" in out, out
+    assert not reveals(out)
+    assert not [p for p in tmp_path.rglob("*") if p.is_file() and reveals(p.read_text(errors="replace"))
+                and p.name != "providers.yaml"]
