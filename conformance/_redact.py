@@ -18,7 +18,7 @@ import re
 import shlex
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
 from ._exchange import Exchange, RecordedRequest
 
@@ -113,7 +113,7 @@ def safe_url(url: str) -> str:
     try:
         parts = urlsplit(url)
         host = parts.netloc.rpartition("@")[2]
-        query = "&".join(f"{k}={REDACTED if _is_secret_param(k) else v}" if sep else k
+        query = "&".join(f"{k}={REDACTED if _is_secret_param(unquote_plus(k)) else v}" if sep else k
                          for k, sep, v in (pair.partition("=") for pair in parts.query.split("&") if pair))
         return urlunsplit((parts.scheme, host, parts.path, query, parts.fragment))
     except ValueError:

@@ -163,6 +163,7 @@ def test_query_secrets_stay_out_of_names_and_shown_urls() -> None:
     assert safe_url(url) == f"http://127.0.0.1:9/v1?api-version=2025&api_key={REDACTED}"
     assert target.url("/responses") == f"http://127.0.0.1:9/v1/responses?api-version=2025&api_key={KEY}"
     assert KEY in Redactor.for_target(target).secrets
+    assert safe_url(f"http://h/v1?api%5Fkey={KEY}") == f"http://h/v1?api%5Fkey={REDACTED}"  # an encoded name too
 
 
 def test_query_secret_is_redacted_from_recorded_urls_even_when_nothing_answers() -> None:
