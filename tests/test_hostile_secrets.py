@@ -312,3 +312,12 @@ def test_providers_file_urls_never_print_their_credentials(tmp_path: Path) -> No
     assert not reveals(out)
     assert not [p for p in tmp_path.rglob("*") if p.is_file() and reveals(p.read_text(errors="replace"))
                 and p.name != "providers.yaml"]
+
+
+def test_run_refuses_url_credentials_in_one_line_exit_2(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--base-url", f"http://user:{KEY}@127.0.0.1:9/v1",
+                           "--model", "m"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1 and "credentials in the URL" in lines[0], proc.stderr
+    assert "Traceback" not in proc.stderr and not reveals(proc.stdout + proc.stderr)
+    assert not (tmp_path / "reports").exists() or not any((tmp_path / "reports").iterdir())
