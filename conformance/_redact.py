@@ -68,6 +68,9 @@ class Redactor:
         parts = ["curl", "-sS"]
         if request.stream:
             parts.append("-N")
+        encodings = next((v for k, v in request.headers.items() if k.lower() == "accept-encoding"), "")
+        if encodings.strip() not in ("", "identity"):
+            parts.append("--compressed")  # we asked for compression, and decoded it: so must curl
         parts += ["-X", request.method, shlex.quote(request.url)]
         for name, value in request.headers.items():
             if value.startswith(f"{self.auth_scheme} $") and self.key_env:

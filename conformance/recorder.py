@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._decode import ACCEPT_ENCODING, BoundedDecoder, DecodeError, DecodeLimit
 from ._exchange import TERMINAL_EVENTS, Exchange, RecordedRequest, SSEEvent
 from ._redact import Redactor
 from .sse import SSEParser
@@ -147,7 +148,8 @@ class Recorder:
         raw_body: str | None = None,
     ) -> Exchange:
         url = self.target.url(path)
-        sent_headers: dict[str, str] = {"Accept": "text/event-stream" if stream else "application/json"}
+        sent_headers: dict[str, str] = {"Accept": "text/event-stream" if stream else "application/json",
+                                        "Accept-Encoding": ACCEPT_ENCODING}  # only what _decode bounds
         if body is not None or raw_body is not None:
             sent_headers["Content-Type"] = "application/json"
         sent_headers.update(self.target.headers)
@@ -183,7 +185,10 @@ class Recorder:
         return ex
 
     def _read_body(self, response: httpx.Response, ex: Exchange, t0: float, parse_sse: bool) -> None:
-        """Pump raw bytes through a queue so idle/deadline/grace are enforced by us, not by httpx."""
+        """Pump raw bytes through a queue so idle/deadline/grace are enforced by us, not by httpx.
+
+        ``iter_raw`` yields the bytes as sent, so a compressed body is decoded here (``_decode``), with the
+        body-size bound applied to the decoded size; ``ex.body`` and the SSE events are the decoded bytes."""
         chunks: queue.Queue[Any] = queue.Queue()
 
         def pump() -> None:
@@ -200,6 +205,12 @@ class Recorder:
         body = bytearray()
         terminal_at: float | None = None
         limits = self.limits
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding"), limits.max_body_bytes)
+        except DecodeError as exc:
+            ex.error_kind, ex.error = "protocol", f"{exc}; body kept as received (not judged)"
+            decoder = BoundedDecoder(None, limits.max_body_bytes)  # keep the raw bytes as evidence
+        received = 0  # bytes on the wire (compressed when the body is)
         while True:
             now = time.monotonic()
             if terminal_at is not None:
@@ -217,9 +228,33 @@ class Recorder:
                     mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if item is _EOF:
+                if decoder.compressed and ex.error_kind is None:
+                    try:
+                        tail = decoder.finish()
+                    except DecodeLimit:
+                        self._too_large(ex, decoder)
+                    except DecodeError as exc:
+                        ex.error_kind, ex.error = "protocol", f"{decoder.encoding} body: {exc}"
+                    else:
+                        body.extend(tail)
+                        if parser is not None:
+                            events.extend(parser.feed(tail, arrival_s=time.monotonic() - t0))
                 break
             if isinstance(item, Exception):
                 ex.error_kind, ex.error = "protocol", f"connection broken while reading the body: {type(item).__name__}: {item}"
+                break
+            received += len(item)
+            if decoder.compressed and received > limits.max_body_bytes:
+                ex.body_truncated = True
+                ex.error_kind, ex.error = "too_large", f"compressed body exceeded {limits.max_body_bytes} bytes; reading stopped"
+                break
+            try:
+                item = decoder.feed(item)
+            except DecodeLimit:
+                self._too_large(ex, decoder)
+                break
+            except DecodeError as exc:
+                ex.error_kind, ex.error = "protocol", f"{decoder.encoding} body: {exc}"
                 break
             if len(body) + len(item) > limits.max_body_bytes:
                 body.extend(item[: limits.max_body_bytes - len(body)])
@@ -239,6 +274,12 @@ class Recorder:
             events.extend(parser.close())
             ex.events = events
         ex.body = bytes(body)
+
+    def _too_large(self, ex: Exchange, decoder: BoundedDecoder) -> None:
+        ex.body_truncated = True
+        ex.error_kind, ex.error = "too_large", (
+            f"{decoder.encoding} body decompressed past {self.limits.max_body_bytes} bytes; reading stopped "
+            "(a decompression bomb or an oversized body: not judged)")
 
     @staticmethod
     def _classify(ex: Exchange) -> None:

@@ -1,0 +1,181 @@
+"""The wire against hostile or merely compressing servers: compressed bodies are decoded within the body bound,
+a decompression bomb is ``error`` (never a verdict) in bounded memory, and the curl line reproduces the request."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import socket
+import time
+import tracemalloc
+import zlib
+from pathlib import Path
+
+from conformance.recorder import Limits, Recorder, Target
+from tests._hostile import head, hostile_server
+
+ROOT = Path(__file__).resolve().parent.parent
+RESPONSE = {"id": "resp_1", "object": "response", "status": "completed", "output": []}
+
+
+def _event(payload: dict) -> bytes:
+    return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n".encode()
+
+
+def _answer(body: bytes, encoding: str, content_type: str = "application/json") -> bytes:
+    return head("200 OK", {"Content-Type": content_type, "Content-Encoding": encoding,
+                           "Content-Length": str(len(body)), "Connection": "close"}) + body
+
+
+def _serving(payload: bytes, seen: list[bytes] | None = None, pause: float = 0.0):  # type: ignore[no-untyped-def]
+    """A script sending ``payload`` in small pieces (so decoding is incremental), recording the request."""
+
+    def script(conn: socket.socket, request: bytes) -> None:
+        if seen is not None:
+            seen.append(request)
+        for start in range(0, len(payload), 700):
+            conn.sendall(payload[start : start + 700])
+            if pause:
+                time.sleep(pause)
+
+    return script
+
+
+def _request_headers(raw: bytes) -> dict[str, str]:
+    lines = raw.partition(b"\r\n\r\n")[0].decode().split("\r\n")[1:]
+    return {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines)}
+
+
+def test_gzipped_json_is_decoded_and_the_request_says_what_it_accepts() -> None:
+    seen: list[bytes] = []
+    body = json.dumps({**RESPONSE, "pad": "x" * 50_000}).encode()
+    with hostile_server(_serving(_answer(gzip.compress(body), "gzip"), seen)) as url:
+        ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    assert ex.error_kind is None, ex.error
+    assert ex.json()["id"] == "resp_1" and ex.body == body
+    assert _request_headers(seen[0])["accept-encoding"] == "gzip, deflate"  # nothing we cannot decode (no br)
+    assert ex.request.headers["Accept-Encoding"] == "gzip, deflate"
+    assert "--compressed" in ex.curl and "'Accept-Encoding: gzip, deflate'" in ex.curl
+
+
+def test_deflate_zlib_wrapped_and_raw_are_decoded() -> None:
+    body = json.dumps(RESPONSE).encode()
+    raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    for payload in (zlib.compress(body), raw.compress(body) + raw.flush()):
+        with hostile_server(_serving(_answer(payload, "deflate"))) as url:
+            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        assert ex.error_kind is None, ex.error
+        assert ex.json() == RESPONSE
+
+
+def test_gzipped_stream_is_parsed_on_decoded_bytes_and_ends_at_the_terminal_event() -> None:
+    events = [{"type": "response.created", "sequence_number": 0},
+              {"type": "response.output_text.delta", "sequence_number": 1, "delta": "hi"},
+              {"type": "response.completed", "sequence_number": 2}]
+    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    pieces = [compressor.compress(_event(e)) + compressor.flush(zlib.Z_SYNC_FLUSH) for e in events]
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("200 OK", {"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}))
+        for piece in pieces:
+            conn.sendall(piece)
+            time.sleep(0.05)
+        time.sleep(5)  # keeps the connection open: the terminal event, decoded, must end the reading
+
+    with hostile_server(script) as url:
+        rec = Recorder(Target(url, "m"), Limits(after_terminal_grace_s=0.3, idle_timeout_s=10))
+        ex = rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
+    assert ex.error_kind is None, ex.error
+    assert ex.events is not None and [e.json()["type"] for e in ex.events] == [e["type"] for e in events]
+    assert ex.elapsed_s < 3
+    assert "--compressed" in ex.curl and " -N " in ex.curl
+
+
+def _bomb(members: int, member_bytes: int = 1 << 20) -> bytes:
+    """``members`` gzip members of ``member_bytes`` zeros each: about 1 KiB per MiB inflated."""
+    return gzip.compress(b"\0" * member_bytes, compresslevel=9) * members
+
+
+def test_gzip_bomb_is_error_in_bounded_memory() -> None:
+    bomb = _bomb(1024)  # ~1 MiB on the wire, 1 GiB inflated
+    assert len(bomb) < 2 << 20
+    limit = 1 << 20
+    with hostile_server(_serving(_answer(bomb, "gzip"))) as url:
+        rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit))
+        tracemalloc.start()
+        try:
+            ex = rec.record("s", "GET", "/responses/resp_1")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert ex.error_kind == "too_large" and "decompressed past" in (ex.error or "")
+    assert ex.inconclusive and ex.body_truncated
+    assert peak < 16 * limit, f"peak {peak} bytes for a {limit}-byte bound"
+
+
+def test_single_member_bomb_is_error() -> None:
+    bomb = gzip.compress(b"\0" * (64 << 20), compresslevel=9)  # ~64 KiB on the wire, 64 MiB inflated
+    with hostile_server(_serving(_answer(bomb, "gzip"))) as url:
+        ex = Recorder(Target(url, "m"), Limits(max_body_bytes=1 << 20)).record("s", "GET", "/responses/resp_1")
+    assert ex.error_kind == "too_large" and ex.inconclusive
+
+
+def test_an_encoding_not_asked_for_or_a_broken_stream_is_error_not_a_verdict() -> None:
+    body = gzip.compress(json.dumps(RESPONSE).encode())
+    for payload, needle in ((_answer(body, "zstd"), "not asked for"),
+                            (_answer(body[: len(body) // 2], "gzip"), "ended before"),
+                            (_answer(b"not gzip at all", "gzip"), "invalid gzip")):
+        with hostile_server(_serving(payload)) as url:
+            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        assert ex.error_kind == "protocol" and needle in (ex.error or ""), ex.error
+
+
+# ------------------------------------------------------------------ the SDK path (openai through the recorder)
+
+SDK_RESPONSE = {
+    "id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "m", "output": [
+        {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+         "content": [{"type": "output_text", "text": "SDK-CREATE-1", "annotations": []}]}],
+}
+
+
+def _sdk_result(payload: bytes, limits: Limits):  # type: ignore[no-untyped-def]
+    import httpx
+
+    from conformance.cases import load_cases
+    from conformance.engine import judge, record_case
+
+    case = next(c for c in load_cases(ROOT / "cases" / "sdk.yaml") if c.id == "sdk.create")
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": "gzip"},
+                              stream=httpx.ByteStream(payload))
+
+    rec = Recorder(Target("http://gz.invalid/v1", "m", api_key="sk-x"), limits, transport=httpx.MockTransport(handler))
+    with rec:
+        return judge(record_case(case, rec))
+
+
+def test_sdk_reads_a_gzipped_answer_decoded_once() -> None:
+    from conformance._verdict import Outcome
+
+    result = _sdk_result(gzip.compress(json.dumps(SDK_RESPONSE).encode()), Limits(idle_timeout_s=5, deadline_s=10))
+    assert result.outcome is Outcome.PASS, result.message
+    (ex,) = result.exchanges
+    assert ex.sdk["ok"], ex.sdk  # type: ignore[attr-defined]
+
+
+def test_sdk_never_inflates_a_bomb() -> None:
+    from conformance._verdict import Outcome
+
+    limit = 1 << 20
+    tracemalloc.start()
+    try:
+        result = _sdk_result(_bomb(512), Limits(idle_timeout_s=5, deadline_s=10, max_body_bytes=limit))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert result.outcome is Outcome.ERROR, (result.outcome, result.message)
+    (ex,) = result.exchanges
+    assert ex.error_kind == "too_large"
+    assert peak < 16 * limit, f"peak {peak} bytes for a {limit}-byte bound"
