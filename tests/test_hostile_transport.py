@@ -179,3 +179,87 @@ def test_sdk_never_inflates_a_bomb() -> None:
     (ex,) = result.exchanges
     assert ex.error_kind == "too_large"
     assert peak < 16 * limit, f"peak {peak} bytes for a {limit}-byte bound"
+
+
+# ------------------------------------------------------------------ end to end behind a gzip proxy
+
+
+class _GzipProxy:
+    """A reverse proxy gzipping every answer as nginx's ``gzip on`` does: chunked, flushed as the upstream sends."""
+
+    def __init__(self, upstream: str) -> None:
+        import http.server
+        import threading
+
+        import httpx
+
+        client = httpx.Client(timeout=30)
+        self.encoded = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                return
+
+            def _proxy(proxy_self) -> None:  # noqa: N805 - the handler's self; ``self`` is the proxy
+                length = int(proxy_self.headers.get("Content-Length") or 0)
+                body = proxy_self.rfile.read(length) if length else None
+                headers = {k: v for k, v in proxy_self.headers.items()
+                           if k.lower() not in ("host", "accept-encoding", "content-length", "connection")}
+                url = upstream.rstrip("/") + proxy_self.path.removeprefix("/v1")
+                with client.stream(proxy_self.command, url, content=body, headers=headers) as answer:
+                    proxy_self.send_response(answer.status_code)
+                    for k, v in answer.headers.multi_items():
+                        if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding"):
+                            proxy_self.send_header(k, v)
+                    gz = "gzip" in (proxy_self.headers.get("Accept-Encoding") or "")
+                    if gz:
+                        proxy_self.send_header("Content-Encoding", "gzip")
+                        self.encoded += 1
+                    proxy_self.send_header("Transfer-Encoding", "chunked")
+                    proxy_self.end_headers()
+                    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+                    for chunk in answer.iter_bytes():
+                        data = compressor.compress(chunk) + compressor.flush(zlib.Z_SYNC_FLUSH) if gz else chunk
+                        if data:
+                            proxy_self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                            proxy_self.wfile.flush()
+                    tail = compressor.flush() if gz else b""
+                    if tail:
+                        proxy_self.wfile.write(b"%x\r\n%s\r\n" % (len(tail), tail))
+                    proxy_self.wfile.write(b"0\r\n\r\n")
+
+            do_GET = do_POST = do_DELETE = _proxy
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_conforming_gzipped_answers_pass_end_to_end() -> None:
+    from conformance._verdict import Outcome
+    from conformance.cases import load_all
+    from conformance.engine import judge, record_case
+    from conformance.reference import MODEL_NAME, ReferenceServer
+
+    cases = {c.id: c for c in load_all(ROOT / "cases")}
+    chosen = ["basic.text", "streaming.text", "streaming.function_call", "errors.missing_model",
+              "errors.retrieve_unknown_id"]
+    with ReferenceServer() as server:
+        proxy = _GzipProxy(server.base_url)
+        try:
+            with Recorder(Target(proxy.base_url, MODEL_NAME), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
+                results = [judge(record_case(cases[cid], rec)) for cid in chosen]
+        finally:
+            proxy.close()
+    assert proxy.encoded >= len(chosen)  # every answer really was gzipped on the wire
+    bad = [(r.case.id, r.outcome.value, r.message) for r in results if r.outcome is not Outcome.PASS]
+    assert not bad
+    assert all(ex.header("content-encoding") == "gzip" for r in results for ex in r.exchanges)
