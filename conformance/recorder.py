@@ -9,6 +9,7 @@ while keeping every byte received so far as evidence.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import queue
 import threading
@@ -337,14 +338,38 @@ class Retries:
             ex.error_kind, ex.error = "rate_limited", f"HTTP 429 after {self.attempt + 1} attempts"
         return None
 
-    def _next(self, ex: Exchange) -> float:
+    def _next(self, ex: Exchange) -> float | None:
+        """The wait before the next attempt; None (and ``ex`` marked) when the server asks for more than the bound.
+
+        A ``Retry-After`` past ``Limits.max_retry_after_s`` is not waited for at all (nor cut to the bound: a
+        server saying "in an hour" is not ready in 30 s, and waiting would cost every request of the run)."""
+        asked = retry_after_s(ex.header("retry-after"))
+        bound = self.limits.max_retry_after_s
+        if asked is not None and asked > bound:
+            kind = "rate_limited" if ex.status == 429 else ex.error_kind or "server_error"
+            ex.error_kind, ex.error = kind, (
+                f"HTTP {ex.status} with Retry-After {ex.header('retry-after')!r} ({asked:.0f}s), past the {bound:g}s "
+                "bound on waiting: not retried (inconclusive)")
+            return None
         self.attempt += 1
-        raw = ex.header("retry-after")
-        try:
-            delay = float(raw) if raw is not None else 0.5 * 2**self.attempt
-        except ValueError:
-            delay = 0.5 * 2**self.attempt
-        return max(0.0, min(delay, self.limits.max_retry_after_s))
+        return asked if asked is not None else min(0.5 * 2**self.attempt, bound)
+
+
+def retry_after_s(raw: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value asks for (delta-seconds or an HTTP-date), None when absent or unreadable."""
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw.strip()))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def mark_stalled(ex: Exchange, limits: Limits, t0: float, what: str, unit: str) -> None:

@@ -263,3 +263,43 @@ def test_conforming_gzipped_answers_pass_end_to_end() -> None:
     bad = [(r.case.id, r.outcome.value, r.message) for r in results if r.outcome is not Outcome.PASS]
     assert not bad
     assert all(ex.header("content-encoding") == "gzip" for r in results for ex in r.exchanges)
+
+
+# ------------------------------------------------------------------ Retry-After past the bound
+
+
+def _asking_to_wait(status: str, retry_after: str, calls: list[int]):  # type: ignore[no-untyped-def]
+    def script(conn: socket.socket, _: bytes) -> None:
+        calls.append(1)
+        body = b'{"error":{"message":"later","type":"rate_limit_error","param":null,"code":null}}'
+        conn.sendall(head(status, {"Content-Type": "application/json", "Retry-After": retry_after,
+                                   "Content-Length": str(len(body)), "Connection": "close"}) + body)
+
+    return script
+
+
+def test_a_retry_after_past_the_bound_is_error_at_once() -> None:
+    from email.utils import formatdate
+
+    in_an_hour = formatdate(time.time() + 3600, usegmt=True)
+    for status, retry_after, kind in (("429 Too Many Requests", "3600", "rate_limited"),
+                                      ("503 Service Unavailable", "3600", "server_error"),
+                                      ("429 Too Many Requests", in_an_hour, "rate_limited")):
+        calls: list[int] = []
+        with hostile_server(_asking_to_wait(status, retry_after, calls)) as url:
+            t0 = time.monotonic()
+            ex = Recorder(Target(url, "m"), Limits(retries=2, max_retry_after_s=30)).record("s", "GET", "/responses/x")
+            took = time.monotonic() - t0
+        assert took < 2 and len(calls) == 1, (retry_after, took, calls)
+        assert ex.error_kind == kind and ex.inconclusive
+        assert "past the 30s bound" in (ex.error or "") and "not retried" in (ex.error or ""), ex.error
+
+
+def test_a_retry_after_within_the_bound_is_honoured() -> None:
+    calls: list[int] = []
+    with hostile_server(_asking_to_wait("429 Too Many Requests", "0.4", calls)) as url:
+        t0 = time.monotonic()
+        ex = Recorder(Target(url, "m"), Limits(retries=1, max_retry_after_s=1)).record("s", "GET", "/responses/x")
+        took = time.monotonic() - t0
+    assert len(calls) == 2 and took >= 0.4
+    assert ex.error_kind == "rate_limited" and "after 2 attempts" in (ex.error or "")
