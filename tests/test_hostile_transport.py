@@ -303,3 +303,27 @@ def test_a_retry_after_within_the_bound_is_honoured() -> None:
         took = time.monotonic() - t0
     assert len(calls) == 2 and took >= 0.4
     assert ex.error_kind == "rate_limited" and "after 2 attempts" in (ex.error or "")
+
+
+# ------------------------------------------------------------------ a redirecting base URL
+
+
+def test_a_redirecting_base_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    calls: list[bytes] = []
+
+    def script(conn: socket.socket, request: bytes) -> None:
+        calls.append(request)
+        path = request.split(b" ", 2)[1].decode()
+        conn.sendall(head("301 Moved Permanently", {"Location": "https://api.example.test" + path,
+                                                    "Content-Length": "0", "Connection": "close"}))
+
+    with hostile_server(script) as url:
+        proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--base-url", url, "--model", "m"],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:] + proc.stdout[-2000:]
+    assert "redirects (HTTP 301" in lines[0] and "use --base-url https://api.example.test/v1" in lines[0], lines[0]
+    assert len(calls) == 1  # the preflight only: no case was sent
