@@ -87,6 +87,7 @@ class Redactor:
         if not self.secrets:
             return ex
         ex.body = self.data(ex.body)
+        ex.body_tail = self.data(ex.body_tail)
         if ex.error:
             ex.error = self.text(ex.error)
         if ex.events is not None:

@@ -178,7 +178,12 @@ class Recorder:
             response.close()
         ex.elapsed_s = time.monotonic() - t0
         self._classify(ex)
-        return self.redactor.exchange(ex)
+        received = len(ex.body)
+        ex = self.redactor.exchange(ex)
+        if ex.body_truncated or ex.error_kind == "too_large":
+            ex.compact()  # never judged: keep head and tail as evidence, not up to max_body_bytes per case
+            ex.body_omitted = max(0, received - len(ex.body) - len(ex.body_tail))  # as received, not as redacted
+        return ex
 
     def _fail(self, ex: Exchange, t0: float, kind: str, message: str) -> Exchange:
         ex.error_kind, ex.error = kind, self.redactor.text(message)

@@ -327,3 +327,60 @@ def test_a_redirecting_base_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert proc.returncode == 2 and len(lines) == 1, proc.stderr[-2000:] + proc.stdout[-2000:]
     assert "redirects (HTTP 301" in lines[0] and "use --base-url https://api.example.test/v1" in lines[0], lines[0]
     assert len(calls) == 1  # the preflight only: no case was sent
+
+
+# ------------------------------------------------------------------ evidence of a huge body: head and tail only
+
+
+def test_a_body_cut_short_keeps_head_and_tail_not_the_body() -> None:
+    from conformance._exchange import EVIDENCE_KEEP_BYTES
+    from conformance.report.results import MAX_BODY_CHARS, exchange_evidence
+
+    key = "sk-huge-SECRET-0123456789abcdef"
+    limit = 4 << 20
+    # the key straddles the cut between the kept head and the dropped middle: redacted before the cut
+    body = b"A" * (EVIDENCE_KEEP_BYTES - 10) + key.encode() + b"B" * (8 << 20)
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("200 OK", {"Content-Type": "application/json", "Connection": "close"}))
+        conn.sendall(body)  # no copy: what is measured is the recorder's memory, not this server's
+
+    kept = []
+    with hostile_server(script) as url:
+        rec = Recorder(Target(url, "m", api_key=key), Limits(max_body_bytes=limit))
+        tracemalloc.start()
+        try:
+            for _ in range(8):
+                kept.append(rec.record("s", "GET", "/responses/x"))
+            held, _peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    ex = kept[0]
+    assert ex.error_kind == "too_large" and ex.body_truncated
+    assert len(ex.body) == len(ex.body_tail) == EVIDENCE_KEEP_BYTES
+    assert ex.body_size == limit and ex.body_omitted == limit - 2 * EVIDENCE_KEEP_BYTES
+    assert held < 2 * limit, f"{held} bytes held for 8 exchanges cut at {limit} bytes"  # was 8 x 4 MiB
+    evidence = exchange_evidence(ex)
+    assert evidence["body_bytes"] == limit
+    assert evidence["body"].startswith("AAAA") and evidence["body"].endswith("BBBB")
+    assert "bytes not shown" in evidence["body"] and len(evidence["body"]) < MAX_BODY_CHARS + 100
+    text = json.dumps([exchange_evidence(e) for e in kept])
+    assert key[:12] not in text and "SECRET" not in text
+
+
+def test_a_long_stream_cut_short_keeps_its_first_events_and_counts_all() -> None:
+    from conformance._exchange import MAX_KEPT_EVENTS
+    from conformance.report.results import exchange_evidence
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("200 OK", {"Content-Type": "text/event-stream", "Connection": "close"}))
+        conn.sendall(b"".join(_event({"type": "response.output_text.delta", "sequence_number": i, "delta": "x"})
+                              for i in range(6000)))
+
+    with hostile_server(script) as url:
+        ex = Recorder(Target(url, "m"), Limits(max_events=5000)).record("s", "POST", "/responses",
+                                                                        {"model": "m", "stream": True})
+    assert ex.error_kind == "too_large" and ex.events is not None
+    assert len(ex.events) == MAX_KEPT_EVENTS and ex.events_omitted > 3000
+    evidence = exchange_evidence(ex)
+    assert evidence["event_count"] == len(ex.events) + ex.events_omitted > 5000
