@@ -234,7 +234,7 @@ class Recorder:
                     mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if item is _EOF:
-                if decoder.compressed and ex.error_kind is None:
+                if decoder.compressed and ex.error_kind is None and received:  # no body at all: nothing to decode
                     try:
                         tail = decoder.finish()
                     except DecodeLimit:

@@ -120,6 +120,16 @@ def test_single_member_bomb_is_error() -> None:
     assert ex.error_kind == "too_large" and ex.inconclusive
 
 
+def test_an_empty_body_labelled_gzip_is_no_error() -> None:
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("200 OK", {"Content-Type": "application/json", "Content-Encoding": "gzip",
+                                     "Content-Length": "0", "Connection": "close"}))
+
+    with hostile_server(script) as url:
+        ex = Recorder(Target(url, "m")).record("s", "DELETE", "/responses/resp_1")
+    assert ex.error_kind is None and ex.body == b"" and ex.status == 200
+
+
 def test_an_encoding_not_asked_for_or_a_broken_stream_is_error_not_a_verdict() -> None:
     body = gzip.compress(json.dumps(RESPONSE).encode())
     for payload, needle in ((_answer(body, "zstd"), "not asked for"),
