@@ -3,7 +3,8 @@
 Why our own decoder rather than httpx's: the recorder reads the raw stream (``iter_raw``) to enforce
 its own timeouts, so it must decode itself; and httpx decodes without a bound, so a gzip bomb (a few
 KiB that inflate to GiBs) would cost unbounded memory. Here every call produces at most the bytes
-still allowed, and going past the bound is :class:`DecodeLimit`, never a truncated "body".
+still allowed, and going past the bound is :class:`DecodeLimit` (carrying what was decoded up to the bound,
+kept as evidence of an exchange that is never judged).
 
 Only encodings with a bounded decoder are asked for (:data:`ACCEPT_ENCODING`): gzip and deflate,
 bounded by zlib's ``max_length``.
@@ -16,7 +17,11 @@ from typing import Protocol
 
 
 class DecodeLimit(Exception):
-    """The decoded body would exceed the bound."""
+    """The decoded body would exceed the bound; ``partial`` is what was decoded up to it (evidence)."""
+
+    def __init__(self, partial: bytes = b"") -> None:
+        super().__init__("decoded body past the bound")
+        self.partial = partial
 
 
 class DecodeError(Exception):
@@ -56,7 +61,7 @@ class _Zlib:
             self.started = True
             out += piece
             if len(out) > room:
-                raise DecodeLimit
+                raise DecodeLimit(bytes(out[:room]))
             data = self.obj.unconsumed_tail
             if self.obj.eof:
                 rest = self.obj.unused_data
@@ -69,7 +74,7 @@ class _Zlib:
     def finish(self, room: int) -> bytes:
         out = self.obj.flush(room + 1)
         if len(out) > room:
-            raise DecodeLimit
+            raise DecodeLimit(out[:room])
         if not self.obj.eof:
             raise DecodeError(f"the {'gzip' if self.gzip else 'deflate'} stream ended before its end marker")
         return out

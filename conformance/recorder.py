@@ -237,7 +237,8 @@ class Recorder:
                 if decoder.compressed and ex.error_kind is None and received:  # no body at all: nothing to decode
                     try:
                         tail = decoder.finish()
-                    except DecodeLimit:
+                    except DecodeLimit as exc:
+                        body.extend(exc.partial)
                         self._too_large(ex, decoder)
                     except DecodeError as exc:
                         ex.error_kind, ex.error = "protocol", f"{decoder.encoding} body: {exc}"
@@ -256,7 +257,8 @@ class Recorder:
                 break
             try:
                 item = decoder.feed(item)
-            except DecodeLimit:
+            except DecodeLimit as exc:
+                body.extend(exc.partial)  # decoded up to the bound: the head kept as evidence
                 self._too_large(ex, decoder)
                 break
             except DecodeError as exc:

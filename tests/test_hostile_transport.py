@@ -110,6 +110,7 @@ def test_gzip_bomb_is_error_in_bounded_memory() -> None:
             tracemalloc.stop()
     assert ex.error_kind == "too_large" and "decompressed past" in (ex.error or "")
     assert ex.inconclusive and ex.body_truncated
+    assert ex.body_size == limit and ex.body.startswith(b"\0" * 1000)  # decoded up to the bound, head kept
     assert peak < 16 * limit, f"peak {peak} bytes for a {limit}-byte bound"
 
 
@@ -179,6 +180,7 @@ def test_sdk_never_inflates_a_bomb() -> None:
     from conformance._verdict import Outcome
 
     limit = 1 << 20
+    _sdk_result(gzip.compress(json.dumps(SDK_RESPONSE).encode()), Limits())  # imports openai: not what is measured
     tracemalloc.start()
     try:
         result = _sdk_result(_bomb(512), Limits(idle_timeout_s=5, deadline_s=10, max_body_bytes=limit))
