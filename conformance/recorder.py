@@ -78,6 +78,14 @@ class Target:
         return {self.auth_header: value}
 
 
+def _override(headers: dict[str, str], more: Mapping[str, str]) -> None:
+    """Set ``more`` in ``headers``, replacing any header of the same name in another case (never sent twice)."""
+    for name, value in more.items():
+        for existing in [k for k in headers if k.lower() == name.lower()]:
+            del headers[existing]
+        headers[name] = value
+
+
 def _is_stream_request(method: str, path: str, body: Any) -> bool:
     if isinstance(body, dict) and body.get("stream") is True:
         return True
@@ -150,12 +158,12 @@ class Recorder:
     ) -> Exchange:
         url = self.target.url(path)
         sent_headers: dict[str, str] = {"Accept": "text/event-stream" if stream else "application/json",
-                                        "Accept-Encoding": ACCEPT_ENCODING}  # only what _decode bounds
+                                        "Accept-Encoding": ACCEPT_ENCODING,  # only what _decode bounds
+                                        "User-Agent": self._client.headers["user-agent"]}  # recorded, so curl sends it
         if body is not None or raw_body is not None:
             sent_headers["Content-Type"] = "application/json"
-        sent_headers.update(self.target.headers)
-        sent_headers.update(self.target.auth_headers(auth))
-        sent_headers.update(extra)
+        for more in (self.target.headers, self.target.auth_headers(auth), extra):
+            _override(sent_headers, more)
         content = raw_body.encode() if raw_body is not None else json.dumps(body).encode() if body is not None else None
         request = RecordedRequest(method.upper(), url, path, self.redactor.headers(sent_headers, auth_mode=auth),
                                   None if raw_body is not None else body, stream, raw_body)

@@ -56,6 +56,10 @@ def test_gzipped_json_is_decoded_and_the_request_says_what_it_accepts() -> None:
     assert _request_headers(seen[0])["accept-encoding"] == "gzip, deflate"  # nothing we cannot decode (no br)
     assert ex.request.headers["Accept-Encoding"] == "gzip, deflate"
     assert "--compressed" in ex.curl and "'Accept-Encoding: gzip, deflate'" in ex.curl
+    sent = _request_headers(seen[0])
+    for name, value in ex.request.headers.items():  # the curl line carries every header that was sent
+        assert sent[name.lower()] == value and f"'{name}: {value}'" in ex.curl
+    assert "user-agent" in {k.lower() for k in ex.request.headers}
 
 
 def test_deflate_zlib_wrapped_and_raw_are_decoded() -> None:
@@ -396,3 +400,14 @@ def test_a_long_stream_cut_short_keeps_its_first_events_and_counts_all() -> None
     assert len(ex.events) == MAX_KEPT_EVENTS and ex.events_omitted > 3000
     evidence = exchange_evidence(ex)
     assert evidence["event_count"] == len(ex.events) + ex.events_omitted > 5000
+
+
+def test_a_header_set_again_in_another_case_is_sent_once() -> None:
+    seen: list[bytes] = []
+    with hostile_server(_serving(_answer(gzip.compress(b"{}"), "gzip"), seen)) as url:
+        target = Target(url, "m", headers={"user-agent": "gateway-ua/1"})
+        ex = Recorder(target).record("s", "GET", "/responses/x", headers={"accept-encoding": "gzip"})
+    lines = [line.lower() for line in seen[0].partition(b"\r\n\r\n")[0].decode().split("\r\n")[1:]]
+    assert [line for line in lines if line.startswith("user-agent:")] == ["user-agent: gateway-ua/1"]
+    assert [line for line in lines if line.startswith("accept-encoding:")] == ["accept-encoding: gzip"]
+    assert ex.error_kind is None and "--compressed" in ex.curl
