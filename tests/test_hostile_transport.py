@@ -411,3 +411,42 @@ def test_a_header_set_again_in_another_case_is_sent_once() -> None:
     assert [line for line in lines if line.startswith("user-agent:")] == ["user-agent: gateway-ua/1"]
     assert [line for line in lines if line.startswith("accept-encoding:")] == ["accept-encoding: gzip"]
     assert ex.error_kind is None and "--compressed" in ex.curl
+
+
+# ------------------------------------------------------------------ a whole run keeps no huge body once judged
+
+
+def test_a_run_keeps_head_and_tail_of_judged_bodies_not_the_bodies(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    big = json.dumps({**RESPONSE, "pad": "p" * (2 << 20)}).encode()  # 2 MiB, under the bound: judged
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(big)),
+                                     "Connection": "close"}))
+        conn.sendall(big)
+
+    probe = (
+        "import sys\n"
+        "held_path = sys.argv[-1]\n"
+        "import conformance.session as s\n"
+        "close = s.ConformanceSession.close\n"
+        "def report(self):\n"
+        "    sizes = [(len(ex.body) + len(ex.body_tail), ex.body_size) for r in self.results.values()"
+        " for ex in r.exchanges]\n"
+        "    with open(held_path, 'w') as out:\n"
+        "        out.write(f'HELD {max(h for h, _ in sizes)} RECEIVED {max(n for _, n in sizes)}')\n"
+        "    close(self)\n"
+        "s.ConformanceSession.close = report\n"
+        "from conformance.cli import main\n"
+        "sys.exit(main(sys.argv[1:-1]))\n"
+    )
+    with hostile_server(script) as url:
+        proc = subprocess.run([sys.executable, "-c", probe, "run", "-q", "--base-url", url, "--model", "m",
+                               "-k", "basic.text or basic.distinct_ids", str(tmp_path / "held.txt")],
+                              cwd=tmp_path, capture_output=True, text=True, timeout=180)
+    assert (tmp_path / "held.txt").is_file(), proc.stdout[-2000:] + proc.stderr[-2000:]
+    line = (tmp_path / "held.txt").read_text()
+    held, received = int(line.split()[1]), int(line.split()[3])
+    assert received == len(big) and held <= 128 * 1024, line
