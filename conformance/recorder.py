@@ -27,6 +27,8 @@ from ._redact import Redactor
 from .sse import SSEParser
 
 _EOF = object()
+#: chunks read ahead of the parser at most (iter_raw yields up to 64 KiB: a few MiB in flight)
+_QUEUED_CHUNKS = 64
 
 
 class ConfigError(ValueError):
@@ -203,17 +205,38 @@ class Recorder:
 
         ``iter_raw`` yields the bytes as sent, so a compressed body is decoded here (``_decode``), with the
         body-size bound applied to the decoded size; ``ex.body`` and the SSE events are the decoded bytes."""
-        chunks: queue.Queue[Any] = queue.Queue()
+        # Bounded, so a server faster than we parse cannot park its whole (endless) body in the queue; the
+        # pump gives up when we stop reading, so it never waits forever on a full queue.
+        chunks: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+        done = threading.Event()
+
+        def hand_over(item: Any) -> bool:
+            while not done.is_set():
+                try:
+                    chunks.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
         def pump() -> None:
             try:
                 for chunk in response.iter_raw():
-                    chunks.put(chunk)
-                chunks.put(_EOF)
+                    if not hand_over(chunk):
+                        return
+                hand_over(_EOF)
             except Exception as exc:  # the reader reports, the main thread decides
-                chunks.put(exc)
+                hand_over(exc)
 
         threading.Thread(target=pump, name="conformance-pump", daemon=True).start()
+        try:
+            self._consume(response, ex, t0, parse_sse, chunks)
+        finally:
+            done.set()
+
+    def _consume(self, response: httpx.Response, ex: Exchange, t0: float, parse_sse: bool,
+                 chunks: queue.Queue[Any]) -> None:
+        """Decode, bound and parse what the pump hands over, until the end, a bound or a timeout."""
         parser = SSEParser() if parse_sse else None
         events: list[SSEEvent] = []
         body = bytearray()

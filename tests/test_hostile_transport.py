@@ -450,3 +450,25 @@ def test_a_run_keeps_head_and_tail_of_judged_bodies_not_the_bodies(tmp_path: Pat
     line = (tmp_path / "held.txt").read_text()
     held, received = int(line.split()[1]), int(line.split()[3])
     assert received == len(big) and held <= 128 * 1024, line
+
+
+def test_a_server_faster_than_the_parser_cannot_park_its_body_in_memory() -> None:
+    line = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}\n\n'
+    block = line * 20_000  # ~2 MiB
+    limit = 4 << 20
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("200 OK", {"Content-Type": "text/event-stream", "Connection": "close"}))
+        for _ in range(128):  # 256 MiB if we let it
+            conn.sendall(block)
+
+    with hostile_server(script) as url:
+        rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit, max_events=10**9))
+        tracemalloc.start()
+        try:
+            ex = rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert ex.error_kind == "too_large" and ex.body_size == limit
+    assert peak < 10 * limit, f"peak {peak >> 20} MiB for a {limit >> 20} MiB bound"
