@@ -87,13 +87,27 @@ def gzipped(payload: bytes) -> Sender:
     return send
 
 
-def measure(name: str, send: Sender, limits: Limits, keep: int) -> None:
+def fast_stream(mib: int) -> Sender:
+    """SSE deltas sent as fast as loopback goes: faster than we parse them (the pump must not read ahead)."""
+    line = b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"xxxxxxxx"}\n\n'
+    block = line * ((1 << 20) // len(line))
+
+    def send(conn: socket.socket) -> None:
+        conn.sendall(head({"Content-Type": "text/event-stream", "Connection": "close"}))
+        for _ in range(mib):
+            conn.sendall(block)
+
+    return send
+
+
+def measure(name: str, send: Sender, limits: Limits, keep: int, stream: bool = False) -> None:
     url, close = serve(send)
     try:
         rec = Recorder(Target(url, "bench"), limits)
         tracemalloc.start()
         t0 = time.perf_counter()
-        kept = [rec.record("bench", "GET", "/responses/x") for _ in range(keep)]
+        kept = [rec.record("bench", "POST", "/responses", {"model": "bench", "stream": True}) if stream
+                else rec.record("bench", "GET", "/responses/x") for _ in range(keep)]
         took = time.perf_counter() - t0
         held, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
@@ -120,6 +134,7 @@ def main() -> None:
     measure(f"identity {args.huge_mib} MiB", huge(args.huge_mib), limits, args.keep)
     measure(f"gzip bomb {args.bomb_gib} GiB", gzipped(bomb), limits, args.keep)
     measure("gzip conforming 4 MiB", gzipped(conforming), limits, args.keep)
+    measure(f"SSE deltas {args.huge_mib} MiB, fast", fast_stream(args.huge_mib), limits, 1, stream=True)
 
 
 if __name__ == "__main__":
