@@ -39,6 +39,9 @@ class _Inflater(Protocol):
 ACCEPT_ENCODING = "gzip, deflate"
 
 
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 class _Zlib:
     """gzip (multi-member) or deflate (zlib-wrapped, or raw as some servers send it)."""
 
@@ -65,8 +68,8 @@ class _Zlib:
             data = self.obj.unconsumed_tail
             if self.obj.eof:
                 rest = self.obj.unused_data
-                if not (self.gzip and rest):
-                    break  # trailing bytes after a deflate stream are ignored, as browsers do
+                if not (self.gzip and rest and _GZIP_MAGIC.startswith(rest[:2])):
+                    break  # trailing bytes (padding) after the stream are ignored, as httpx and browsers do
                 self.obj = zlib.decompressobj(self.wbits)  # the next gzip member
                 data = rest
         return bytes(out)

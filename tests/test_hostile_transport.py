@@ -125,6 +125,14 @@ def test_single_member_bomb_is_error() -> None:
     assert ex.error_kind == "too_large" and ex.inconclusive
 
 
+def test_padding_after_a_gzip_stream_is_ignored_as_httpx_does() -> None:
+    body = json.dumps(RESPONSE).encode()
+    with hostile_server(_serving(_answer(gzip.compress(body) + b"\0" * 5000, "gzip"))) as url:
+        ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    assert ex.error_kind is None, ex.error
+    assert ex.json() == RESPONSE
+
+
 def test_an_empty_body_labelled_gzip_is_no_error() -> None:
     def script(conn: socket.socket, _: bytes) -> None:
         conn.sendall(head("200 OK", {"Content-Type": "application/json", "Content-Encoding": "gzip",
