@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
 
+from . import _json
 from ._exchange import Exchange, RecordedRequest
 
 if TYPE_CHECKING:
@@ -184,7 +185,7 @@ class Redactor:
         if "\\" not in value:  # no escapes: the decoded strings are the raw characters, already scrubbed
             return value
         try:
-            doc = json.loads(value)
+            doc = _json.loads(value)  # bounded: a hostile body must not crash the recording
         except ValueError:
             return value
         clean, changed = self.decoded(doc)
@@ -196,7 +197,7 @@ class Redactor:
         if b"\\" not in value:  # no escapes: the decoded strings are the raw characters, already scrubbed
             return value
         try:
-            doc = json.loads(value.decode("utf-8"))
+            doc = _json.loads(value.decode("utf-8"))
         except (ValueError, UnicodeDecodeError):
             return value
         clean, changed = self.decoded(doc)

@@ -224,3 +224,12 @@ def test_judge_reports_an_internal_error_while_reading_as_one_line(tmp_path: Pat
     monkeypatch.setattr(offline, "parse_sse", _boom)
     with pytest.raises(offline.Unreadable, match="internal error while reading: RecursionError"):
         offline.judge_file(stream)
+
+
+def test_redacting_a_deep_body_with_escapes_leaves_it_as_is() -> None:
+    from conformance._redact import Redactor
+
+    body = DEEP + b'"\\n sk-SECRET-123456"'
+    redactor = Redactor(("sk-SECRET-123456",))
+    assert redactor.json_data(body) == DEEP + b'"\\n <redacted>"'  # the raw pass scrubs it; no RecursionError
+    assert redactor.json_text(body.decode()) == redactor.json_data(body).decode()
