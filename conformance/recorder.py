@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import queue
+import socket
 import threading
 import time
 from collections.abc import Mapping
@@ -90,7 +91,10 @@ class Recorder:
         self.target = target
         self.limits = limits or Limits()
         self.redactor = Redactor.for_target(target)
-        timeout = httpx.Timeout(connect=self.limits.connect_timeout_s, read=None, write=30.0, pool=None)
+        # read: no byte for idle_timeout_s, headers included (a server that accepts and never answers);
+        # the overall deadline over connect + headers is enforced by _send, over the body by _read_body
+        idle = self.limits.idle_timeout_s
+        timeout = httpx.Timeout(connect=self.limits.connect_timeout_s, read=idle, write=min(30.0, idle), pool=None)
         self._pace_lock = threading.Lock()
         self._next_send = 0.0
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
@@ -161,9 +165,16 @@ class Recorder:
         t0 = time.monotonic()
         try:
             http_request = self._client.build_request(method.upper(), url, content=content, headers=sent_headers)
-            response = self._client.send(http_request, stream=True)
-        except httpx.TimeoutException as exc:
+            response = self._send(http_request, t0)
+        except httpx.ConnectTimeout as exc:
             return self._fail(ex, t0, "timeout", f"connect timeout after {self.limits.connect_timeout_s}s: {exc}")
+        except (httpx.ReadTimeout, _HeadDeadline):
+            mark_stalled(ex, self.limits, t0, "response headers", "bytes")
+            ex.error = self.redactor.text(ex.error or "")
+            ex.elapsed_s = time.monotonic() - t0
+            return ex
+        except httpx.TimeoutException as exc:
+            return self._fail(ex, t0, "timeout", f"{type(exc).__name__}: {exc}")
         except httpx.HTTPError as exc:
             return self._fail(ex, t0, "connect", f"{type(exc).__name__}: {exc}")
         try:
@@ -176,6 +187,49 @@ class Recorder:
         ex.elapsed_s = time.monotonic() - t0
         self._classify(ex)
         return self.redactor.exchange(ex)
+
+    def _send(self, request: httpx.Request, t0: float) -> httpx.Response:
+        """Send and wait for the status line and headers, within the overall deadline.
+
+        httpx's read timeout bounds each silent wait (idle), but a header block dripped a byte at a
+        time never goes idle; so the send runs in a helper thread and we stop waiting at the deadline,
+        shutting the socket (captured through httpcore's ``trace`` extension) so the helper ends too."""
+        sockets: list[socket.socket] = []
+
+        def trace(event: str, info: Mapping[str, Any]) -> None:
+            if event == "connection.connect_tcp.complete":
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if isinstance(sock, socket.socket):
+                    sockets.append(sock)
+
+        request.extensions = {**request.extensions, "trace": trace}
+        done: queue.Queue[Any] = queue.Queue()
+        abandoned = threading.Event()
+
+        def send() -> None:
+            try:
+                response = self._client.send(request, stream=True)
+            except BaseException as exc:  # handed to the waiting thread, which raises it
+                done.put(exc)
+                return
+            if abandoned.is_set():
+                response.close()
+            else:
+                done.put(response)
+
+        threading.Thread(target=send, name="conformance-send", daemon=True).start()
+        try:
+            item = done.get(timeout=max(0.0, t0 + self.limits.deadline_s - time.monotonic()))
+        except queue.Empty:
+            abandoned.set()
+            for sock in sockets:
+                _shutdown(sock)
+            raise _HeadDeadline from None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, httpx.Response)
+        return item
 
     def _fail(self, ex: Exchange, t0: float, kind: str, message: str) -> Exchange:
         ex.error_kind, ex.error = kind, self.redactor.text(message)
@@ -217,6 +271,9 @@ class Recorder:
                     mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if item is _EOF:
+                break
+            if isinstance(item, httpx.ReadTimeout):  # httpx's own idle bound fired first: the same stall
+                mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if isinstance(item, Exception):
                 ex.error_kind, ex.error = "protocol", f"connection broken while reading the body: {type(item).__name__}: {item}"
@@ -312,6 +369,18 @@ def mark_stalled(ex: Exchange, limits: Limits, t0: float, what: str, unit: str) 
         ex.error_kind, ex.error = "deadline", f"{what} not finished within the {limits.deadline_s}s deadline"
     else:
         ex.error_kind, ex.error = "idle_timeout", f"no {unit} received for {limits.idle_timeout_s}s ({what} stalled)"
+
+
+class _HeadDeadline(Exception):
+    """The status line and headers did not arrive within the overall deadline."""
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """Wake a thread blocked reading ``sock`` (close alone does not, on Linux)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _event_type(event: SSEEvent) -> str | None:
