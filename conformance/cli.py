@@ -8,6 +8,7 @@ or 5xx, but no failures).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,8 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
     run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the selected cases (round-robin over the "
                      "sorted case ids; merge the shards' results with `matrix`)")
-    run.add_argument("--idle-timeout", type=float, default=60.0)
-    run.add_argument("--deadline", type=float, default=180.0)
+    run.add_argument("--idle-timeout", type=float, default=60.0, help="seconds without a byte before an exchange "
+                     "counts as stalled (waiting for the headers included)")
+    run.add_argument("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
+    run.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+                     help="for the whole run: cases not started by then are skipped (time limit); reports are written")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
                      help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")
@@ -161,11 +165,33 @@ def _check_baseline_args(args: argparse.Namespace) -> None:
         raise UsageError("--strict/--update-baseline: need --baseline PATH")
 
 
+def seconds(option: str, raw: float | None, *, optional: bool = False) -> float | None:
+    """A duration option: a finite number of seconds above zero (``nan``, ``inf``, 0 and negatives are refused)."""
+    if raw is None and optional:
+        return None
+    if raw is None or not math.isfinite(raw) or raw <= 0:
+        raise UsageError(f"{option} {raw}: expected a number of seconds above zero")
+    return float(raw)
+
+
+def _limits(args: argparse.Namespace, base: Any) -> Any:
+    """``base`` with this command's --idle-timeout/--deadline, validated."""
+    import dataclasses
+
+    return dataclasses.replace(base, idle_timeout_s=seconds("--idle-timeout", args.idle_timeout),
+                               deadline_s=seconds("--deadline", args.deadline))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    import time
+
     from .recorder import Limits
     from .session import RunOptions
 
     _check_baseline_args(args)
+    _limits(args, Limits())
+    max_time = seconds("--max-time", args.max_time, optional=True)
+    args.stop_at = None if max_time is None else time.monotonic() + max_time
     if args.config is not None:
         return _run_config(args)
     cases = _load_cases(args)
@@ -173,8 +199,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, headers=args.header,
         provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
         variants=args.variant, skip_capabilities=args.skip_capability,
-        limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline), shard=_shard(args),
-        assume_probes=args.assume_probes, policy=_policy(args),
+        limits=_limits(args, Limits()), shard=_shard(args),
+        assume_probes=args.assume_probes, policy=_policy(args), max_time_s=args.max_time, stop_at=args.stop_at,
     )
     return _run_target(args, opts, cases, json_path=args.json)
 
@@ -315,7 +341,8 @@ def _run_config(args: argparse.Namespace) -> int:
             auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
-            shard=shard, assume_probes=args.assume_probes, policy=policy,
+            shard=shard, assume_probes=args.assume_probes, policy=policy, max_time_s=args.max_time,
+            stop_at=args.stop_at,
         )
         print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
         try:

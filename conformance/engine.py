@@ -398,17 +398,24 @@ def skipped(case: Case, reason: str) -> CaseResult:
     return CaseResult(case, Outcome.SKIPPED, reason)
 
 
+#: the message of a case not started because the run's ``--max-time`` had passed
+TIME_LIMIT_REASON = "skipped (time limit): the run's --max-time had passed before this case started"
+
+
 class Scheduler:
     """Records cases concurrently (bounded), handing out futures so results stream in order of need.
 
     It also watches for the target going down (conformance/outage.py): once requests stop being answered,
     cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``)."""
 
-    def __init__(self, recorder: Recorder, concurrency: int = 4) -> None:
+    def __init__(self, recorder: Recorder, concurrency: int = 4, stop_at: float | None = None) -> None:
         from .outage import OutageWatch
 
         self.recorder = recorder
         self.watch = OutageWatch()
+        #: ``--max-time``: the monotonic instant after which no case is started (its recording is skipped)
+        self.stop_at = stop_at
+        self.time_limited: list[str] = []
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="conformance-case")
         self._futures: dict[str, Future[CaseRecording]] = {}
 
@@ -420,6 +427,9 @@ class Scheduler:
     def _record(self, case: Case) -> CaseRecording:
         from .outage import UNANSWERED_KINDS
 
+        if self.time_up():
+            self.time_limited.append(case.id)
+            return CaseRecording(case, model=self.recorder.target.model, skip_reason=TIME_LIMIT_REASON)
         down = self.watch.skip(case.id)
         if down is not None:
             return CaseRecording(case, model=self.recorder.target.model, target_down=f"not sent: {down.message()}")
@@ -429,6 +439,10 @@ class Scheduler:
         if down is not None and any(ex.error_kind in UNANSWERED_KINDS for ex in rec.exchanges):
             rec.target_down = f"unanswered: {down.message()}"
         return rec
+
+    def time_up(self) -> bool:
+        """Has the run's ``--max-time`` passed? Cases not yet started are then skipped, not sent."""
+        return self.stop_at is not None and time.monotonic() >= self.stop_at
 
     def shutdown(self) -> None:
         for fut in self._futures.values():

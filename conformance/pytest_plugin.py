@@ -9,6 +9,7 @@ its own recording, judges it (pure), and maps the verdict onto pytest's vocabula
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-json", default=None, help="results JSON path (default reports/<provider>__<model>.json)")
     group.addoption("--idle-timeout", type=float, default=60.0, help="seconds without a byte before a stream counts as stalled")
     group.addoption("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
+    group.addoption("--max-time", type=float, default=None, dest="conformance_max_time", metavar="SECONDS",
+                    help="for the whole run: cases not started by then are skipped (time limit)")
     group.addoption("--baseline", default=None, dest="conformance_baseline",
                     help="baseline YAML of expected non-passing cases (or a directory: <dir>/<provider>/<model>.yaml); "
                          "only unexpected results fail")
@@ -87,11 +90,22 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         variants=config.getoption("variant"),
         skip_capabilities=config.getoption("skip_capability"),
         json_path=Path(json_path) if json_path else None,
-        limits=Limits(idle_timeout_s=config.getoption("idle_timeout"), deadline_s=config.getoption("deadline")),
+        limits=Limits(idle_timeout_s=_seconds(config, "idle_timeout", "--idle-timeout"),
+                      deadline_s=_seconds(config, "deadline", "--deadline")),
         shard=_shard_option(config),
         assume_probes=bool(config.getoption("assume_probes")),
         policy=_policy_option(config),
+        max_time_s=None if config.getoption("conformance_max_time") is None
+        else _seconds(config, "conformance_max_time", "--max-time"),
     )
+
+
+def _seconds(config: pytest.Config, dest: str, flag: str) -> float:
+    """A duration option: finite and above zero (``nan``, 0 and negatives would unbound or break every wait)."""
+    raw = config.getoption(dest)
+    if raw is None or not (math.isfinite(raw) and raw > 0):
+        raise pytest.UsageError(f"{flag} {raw}: expected a number of seconds above zero")
+    return float(raw)
 
 
 def _policy_option(config: pytest.Config) -> JudgePolicy:

@@ -11,6 +11,7 @@ import datetime as _dt
 import os
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -46,6 +47,8 @@ class RunOptions:
     shard: Shard | None = None  # --shard I/N: this run holds only that share of the cases
     assume_probes: bool = False  # --assume-probes: no probe preflight; behavioural expectations always judged
     policy: JudgePolicy = field(default_factory=JudgePolicy)  # --spec-strict, --strict-behaviour, --spec-as-of
+    max_time_s: float | None = None  # --max-time: cases not started by then are skipped (time limit)
+    stop_at: float | None = None  # the monotonic instant --max-time ends (set once per command, shared by targets)
 
 
 def parse_header(raw: str) -> tuple[str, str]:
@@ -118,7 +121,9 @@ class ConformanceSession:
                 raise ConfigError(str(exc)) from None
             self.target = build_target(opts, self.server.base_url, key)
         self.recorder = Recorder(self.target, opts.limits)
-        self.scheduler = Scheduler(self.recorder, opts.concurrency)
+        if opts.stop_at is None and opts.max_time_s is not None:
+            opts.stop_at = time.monotonic() + opts.max_time_s
+        self.scheduler = Scheduler(self.recorder, opts.concurrency, stop_at=opts.stop_at)
         self.probes: ProbePreflight | None = None
 
     @property
@@ -177,6 +182,8 @@ class ConformanceSession:
             "probe_preflight": None if self.probes is None else {
                 **self.probes.to_dict(), "behavioural_skipped": behavioural_skips(results)},
             "target_down": self.outage_dict(),
+            "max_time_s": self.opts.max_time_s,
+            "time_limited": len(self.scheduler.time_limited),  # cases skipped because --max-time had passed
         }
 
     def outage_dict(self) -> dict[str, Any] | None:

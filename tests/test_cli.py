@@ -96,6 +96,10 @@ def test_unknown_assertion_names_file_case_and_line(tmp_path: Path) -> None:
         (["--header", "no colon here"], "--header"),
         (["--deviate", "no_such_deviation"], "no_such_deviation"),
         (["--concurrency", "0"], "--concurrency"),
+        (["--idle-timeout", "-1"], "--idle-timeout"),
+        (["--deadline", "0"], "--deadline"),
+        (["--deadline", "nan"], "--deadline"),
+        (["--max-time", "inf"], "--max-time"),
     ],
 )
 def test_bad_configuration_is_one_line_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:

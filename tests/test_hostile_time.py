@@ -6,14 +6,20 @@ dripped forever runs into the overall deadline; both are inconclusive errors, re
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from conformance.recorder import Limits, Recorder, Target
 from conformance.ws_recorder import WSRecorder
-from tests._hostile import hostile_server, sleep_then_close
+from tests._hostile import head, hostile_server, sleep_then_close
 
 
 def headers_forever(conn: socket.socket, _: bytes) -> None:
@@ -101,3 +107,43 @@ def test_a_websocket_upgrade_whose_headers_never_end_is_bounded() -> None:
         ex, took = _ws_connect(url, Limits(connect_timeout_s=0.5, idle_timeout_s=0.5, deadline_s=1.0, retries=0))
     assert ex.error_kind == "timeout"  # type: ignore[attr-defined]
     assert took < 2.5
+
+
+# -- the whole run: --max-time ------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def slow_answer(seconds: float) -> Callable[[socket.socket, bytes], None]:
+    """Every request answered after ``seconds`` with a 502 (inconclusive, so nothing is judged)."""
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        time.sleep(seconds)
+        body = b'{"error":{"message":"slow","type":"server_error","param":null,"code":null}}'
+        conn.sendall(head("502 Bad Gateway", {"Content-Type": "application/json", "Content-Length": str(len(body)),
+                                              "Connection": "close"}) + body)
+
+    return script
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "conformance", "run", *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, "PYTHONPATH": str(ROOT)})
+
+
+def test_max_time_skips_the_remaining_cases_and_writes_every_report(tmp_path: Path) -> None:
+    with hostile_server(slow_answer(0.4)) as url:
+        t0 = time.monotonic()
+        proc = run_cli("--base-url", url, "--model", "m", "--provider", "slow", "--assume-probes", "--concurrency", "1",
+                       "--max-time", "6", "-k", "basic or input or errors", cwd=tmp_path)
+        took = time.monotonic() - t0
+    assert proc.returncode == 3, proc.stdout[-2000:] + proc.stderr[-2000:]
+    reports = tmp_path / "reports"
+    doc = json.loads((reports / "slow__m.json").read_text())
+    outcomes = [(c["outcome"], c["message"]) for c in doc["cases"]]
+    limited = [m for o, m in outcomes if o == "skipped" and m.startswith("skipped (time limit)")]
+    assert limited and len(limited) < len(outcomes), outcomes
+    assert doc["run"]["time_limited"] == len(limited) and doc["run"]["max_time_s"] == 6
+    assert doc["run"]["complete"] is True
+    assert (reports / "slow__m.html").is_file() and (reports / "slow__m.junit.xml").is_file()
+    assert took < 30
