@@ -8,7 +8,9 @@ or 5xx, but no failures).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -248,7 +250,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         raise UsageError(f"--json {json_path}: not a regular file")
     opts.json_path = json_path
     pytest_args = [
-        str(args.cases), "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        str(args.cases), "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "-W", "ignore::pytest.PytestAssertRewriteWarning",
         f"--rootdir={REPO_ROOT}", "-c", str(RUN_INI),
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
         f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
@@ -519,17 +521,66 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "serve": cmd_serve, "judge": cmd_jud
                             "coverage": cmd_coverage, "matrix": cmd_matrix, "diff": cmd_diff}
 
 
+class _Stop:
+    """How a run was stopped: Ctrl-C (exit 130) or SIGTERM (exit 143), turned into one KeyboardInterrupt.
+
+    pytest answers the KeyboardInterrupt by finishing the session, so the partial reports are written
+    (``run.complete: false``); the cases still in flight are then abandoned, not awaited (see :func:`main`)."""
+
+    def __init__(self) -> None:
+        self.code: int | None = None
+        self._saved: list[tuple[int, Any]] = []
+
+    #: seconds after the first signal when the process leaves whatever it is doing (a report is written by then)
+    GRACE_S = 1.8
+
+    def _handler(self, signum: int, _frame: Any) -> None:
+        import threading
+
+        if self.code is None:
+            timer = threading.Timer(self.GRACE_S, os._exit, args=(128 + signum,))
+            timer.daemon = True
+            timer.start()
+        self.code = 128 + signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Stop:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved.append((sig, signal.signal(sig, self._handler)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, handler in self._saved:
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stop = _Stop()
     try:
-        return int(COMMANDS[args.command](args))
+        with stop if args.command == "run" else contextlib.nullcontext(stop):
+            code = int(COMMANDS[args.command](args))
     except UsageError as exc:
         print(f"responses-conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print("responses-conformance: interrupted", file=sys.stderr)
-        return 130
+        stop.code = stop.code or 130
+    if stop.code is None:
+        return code
+    print(f"responses-conformance: {'terminated' if stop.code == 143 else 'interrupted'}; partial reports written",
+          file=sys.stderr)
+    # cases still in flight run in pool threads the interpreter would wait for at exit (up to a --deadline
+    # each): the reports are written, so leave now
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(stop.code)
 
 
 if __name__ == "__main__":  # pragma: no cover

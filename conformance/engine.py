@@ -444,7 +444,8 @@ class Scheduler:
         """Has the run's ``--max-time`` passed? Cases not yet started are then skipped, not sent."""
         return self.stop_at is not None and time.monotonic() >= self.stop_at
 
-    def shutdown(self) -> None:
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel the cases not started; ``wait=False`` (an interrupted run) leaves those in flight behind."""
         for fut in self._futures.values():
             fut.cancel()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=wait, cancel_futures=True)

@@ -354,7 +354,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         results = _ordered_results(session, sess)
         config.stash[ORDERED_KEY] = results
         expected = sum(1 for item in session.items if isinstance(item, CaseItem))
-        document = build_results(results, sess.run_meta(complete=len(results) == expected, results=results))
+        sess.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        document = build_results(results, sess.run_meta(complete=len(results) == expected and not sess.interrupted,
+                                                        results=results))
         path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
         write_results(path, document)
         config.stash[RESULTS_PATH_KEY] = path

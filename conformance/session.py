@@ -125,6 +125,7 @@ class ConformanceSession:
             opts.stop_at = time.monotonic() + opts.max_time_s
         self.scheduler = Scheduler(self.recorder, opts.concurrency, stop_at=opts.stop_at)
         self.probes: ProbePreflight | None = None
+        self.interrupted = False  # Ctrl-C or SIGTERM: the reports are partial and in-flight cases are not awaited
 
     @property
     def embedded(self) -> bool:
@@ -182,6 +183,7 @@ class ConformanceSession:
             "probe_preflight": None if self.probes is None else {
                 **self.probes.to_dict(), "behavioural_skipped": behavioural_skips(results)},
             "target_down": self.outage_dict(),
+            "interrupted": self.interrupted,
             "max_time_s": self.opts.max_time_s,
             "time_limited": len(self.scheduler.time_limited),  # cases skipped because --max-time had passed
         }
@@ -192,7 +194,7 @@ class ConformanceSession:
         return None if watch.down is None else watch.down.to_dict(len(watch.not_sent))
 
     def close(self) -> None:
-        self.scheduler.shutdown()
+        self.scheduler.shutdown(wait=not self.interrupted)
         self.recorder.close()
         if self.server is not None:
             self.server.stop()

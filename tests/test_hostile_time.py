@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -147,3 +148,53 @@ def test_max_time_skips_the_remaining_cases_and_writes_every_report(tmp_path: Pa
     assert doc["run"]["complete"] is True
     assert (reports / "slow__m.html").is_file() and (reports / "slow__m.junit.xml").is_file()
     assert took < 30
+
+
+# -- Ctrl-C and SIGTERM ---------------------------------------------------------------------------------
+
+
+def _answer_preflight_then_stall(posts: list[bytes]) -> Callable[[socket.socket, bytes], None]:
+    """The preflight GET is answered (404), every case request is held unanswered for a minute."""
+
+    def script(conn: socket.socket, request: bytes) -> None:
+        if request.startswith(b"GET "):
+            body = b'{"error":{"message":"no such response","type":"invalid_request_error","param":null,"code":null}}'
+            conn.sendall(head("404 Not Found", {"Content-Type": "application/json", "Content-Length": str(len(body)),
+                                                "Connection": "close"}) + body)
+            return
+        posts.append(request)
+        time.sleep(60)
+
+    return script
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig: signal.Signals, code: int) -> None:
+    posts: list[bytes] = []
+    with hostile_server(_answer_preflight_then_stall(posts)) as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "conformance", "run", "--base-url", url, "--model", "m", "--provider", "slow",
+             "--assume-probes", "--concurrency", "2", "--idle-timeout", "100", "--deadline", "200", "-k", "basic or input"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            waited = time.monotonic()
+            while len(posts) < 2 and time.monotonic() - waited < 60 and proc.poll() is None:
+                time.sleep(0.05)
+            assert len(posts) >= 2, "the run never sent a case request"
+            time.sleep(0.3)
+            t0 = time.monotonic()
+            proc.send_signal(sig)
+            out, err = proc.communicate(timeout=10)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == code, out[-2000:] + err[-2000:]
+    assert took < 2.0, took
+    assert "Traceback" not in err
+    reports = tmp_path / "reports"
+    doc = json.loads((reports / "slow__m.json").read_text())
+    assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True
+    assert (reports / "slow__m.html").is_file() and (reports / "slow__m.junit.xml").is_file()
+    assert not list(reports.glob("*.tmp"))
