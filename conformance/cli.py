@@ -159,7 +159,26 @@ def _load_cases(args: argparse.Namespace) -> list[Any]:
         raise UsageError(str(exc)) from None
     if not cases:
         raise UsageError(f"--cases {args.cases}: no *.yaml cases found")
+    known = {cap for case in cases for cap in case.needs}
+    for cap in args.skip_capability:
+        if cap not in known:
+            raise UsageError(f"--skip-capability {cap!r}: no case needs it (known: {', '.join(sorted(known))})")
+    _check_reports_dir(args.reports)
     return cases
+
+
+def _check_reports_dir(reports: Path) -> None:
+    """``--reports`` must be (or become) a folder we can write in: found out now, not after the whole run."""
+    import tempfile
+
+    if reports.exists() and not reports.is_dir():
+        raise UsageError(f"--reports {reports}: not a directory")
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=reports):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--reports {reports}: not writable ({exc.strerror or exc})") from None
 
 
 def _check_baseline_args(args: argparse.Namespace) -> None:
@@ -376,12 +395,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .reference import DEVIATIONS, VARIANTS, ReferenceServer
 
     if args.list_deviations:
-        print("deviations (non-conformant):")
-        for name, text in sorted(DEVIATIONS.items()):
-            print(f"  {name:<36} {text}")
-        print("variants (benign, valid per spec):")
-        for name, text in sorted(VARIANTS.items()):
-            print(f"  {name:<36} {text}")
+        lines = ["deviations (non-conformant):"]
+        lines += [f"  {name:<36} {text}" for name, text in sorted(DEVIATIONS.items())]
+        lines.append("variants (benign, valid per spec):")
+        lines += [f"  {name:<36} {text}" for name, text in sorted(VARIANTS.items())]
+        print("\n".join(lines))
         return EXIT_OK
     try:
         server = ReferenceServer(args.host, args.port, api_key=args.api_key, deviations=args.deviate, variants=args.variant,
@@ -567,9 +585,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with stop if args.command == "run" else contextlib.nullcontext(stop):
             code = int(COMMANDS[args.command](args))
+            sys.stdout.flush()
     except UsageError as exc:
         print(f"responses-conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (``... | head``): nothing more to say; stdout is pointed at devnull so the
+        # interpreter's own flush at exit does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
         stop.code = stop.code or 130
     if stop.code is None:

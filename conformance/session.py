@@ -80,6 +80,12 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
         return Target(embedded_url, opts.model or EMBEDDED_MODEL, api_key=embedded_key, headers=headers,
                       provider=opts.provider or EMBEDDED_PROVIDER)
     assert opts.base_url is not None
+    from .config import url_problem
+
+    problem = url_problem(opts.base_url)
+    if problem:
+        raise ConfigError(f"--base-url {opts.base_url!r}: {problem}; expected an http(s) URL such as "
+                          "https://api.example.com/v1")
     if not opts.model:
         raise ConfigError("--model is required with --base-url (the model id to test)")
     key = None
