@@ -400,6 +400,8 @@ def skipped(case: Case, reason: str) -> CaseResult:
 
 #: the message of a case not started because the run's ``--max-time`` had passed
 TIME_LIMIT_REASON = "skipped (time limit): the run's --max-time had passed before this case started"
+#: the message of a case in flight when the run's ``--max-time`` passed (its exchanges so far are kept)
+TIME_LIMIT_CUT_REASON = "skipped (time limit): the run's --max-time passed while this case was running"
 
 
 class Scheduler:
@@ -434,6 +436,10 @@ class Scheduler:
         if down is not None:
             return CaseRecording(case, model=self.recorder.target.model, target_down=f"not sent: {down.message()}")
         rec = record_case(case, self.recorder)
+        if self.time_up() and any(ex.error_kind == "time_limit" for ex in rec.exchanges):
+            self.time_limited.append(case.id)  # cut short by --max-time: not the server's doing, so not judged
+            rec.skip_reason = TIME_LIMIT_CUT_REASON
+            return rec
         self.watch.observe(case.id, rec.exchanges)
         down = self.watch.down
         if down is not None and any(ex.error_kind in UNANSWERED_KINDS for ex in rec.exchanges):

@@ -97,6 +97,8 @@ class Recorder:
         timeout = httpx.Timeout(connect=self.limits.connect_timeout_s, read=idle, write=min(30.0, idle), pool=None)
         self._pace_lock = threading.Lock()
         self._next_send = 0.0
+        #: the run's ``--max-time`` (a monotonic instant): no request starts after it, none runs past it
+        self.stop_at: float | None = None
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
                                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
 
@@ -128,11 +130,31 @@ class Recorder:
         retries = Retries(self.limits)
         while True:
             self._pace()
+            if self.stop_at is not None and time.monotonic() >= self.stop_at:
+                return self._not_sent(step, method, path, body, stream, raw_body)
             ex = self._record_once(step, method, path, body, stream, auth, headers or {}, raw_body)
             delay = retries.again(ex)
             if delay is None:
                 return ex
             time.sleep(delay)
+
+    def _not_sent(self, step: str, method: str, path: str, body: Any, stream: bool, raw_body: str | None) -> Exchange:
+        request = RecordedRequest(method.upper(), self.target.url(path), path, {}, None if raw_body is not None else body,
+                                  stream, raw_body)
+        ex = Exchange(step=step, request=request, started_at=time.time())
+        ex.error_kind, ex.error = "time_limit", "not sent: the run's --max-time had passed"
+        return ex
+
+    def _end(self, t0: float) -> float:
+        """When an exchange started at ``t0`` must be over: its deadline, or the run's --max-time if sooner."""
+        end = t0 + self.limits.deadline_s
+        return end if self.stop_at is None else min(end, self.stop_at)
+
+    def _mark_time_limit(self, ex: Exchange) -> None:
+        """A wait cut short because the run's --max-time passed: the run's limit, not the server's fault."""
+        if (self.stop_at is not None and time.monotonic() >= self.stop_at
+                and ex.error_kind in ("deadline", "idle_timeout")):
+            ex.error_kind, ex.error = "time_limit", "cut short: the run's --max-time passed during this exchange"
 
     def _pace(self) -> None:
         """Space requests to honour a provider's requests-per-minute limit (all threads share it)."""
@@ -170,6 +192,7 @@ class Recorder:
             return self._fail(ex, t0, "timeout", f"connect timeout after {self.limits.connect_timeout_s}s: {exc}")
         except (httpx.ReadTimeout, _HeadDeadline):
             mark_stalled(ex, self.limits, t0, "response headers", "bytes")
+            self._mark_time_limit(ex)
             ex.error = self.redactor.text(ex.error or "")
             ex.elapsed_s = time.monotonic() - t0
             return ex
@@ -182,6 +205,7 @@ class Recorder:
             ex.status = response.status_code
             ex.headers = [(k, self.redactor.text(v)) for k, v in response.headers.multi_items()]
             self._read_body(response, ex, t0, parse_sse=stream and response.status_code == 200)
+            self._mark_time_limit(ex)
         finally:
             response.close()
         ex.elapsed_s = time.monotonic() - t0
@@ -220,7 +244,7 @@ class Recorder:
 
         threading.Thread(target=send, name="conformance-send", daemon=True).start()
         try:
-            item = done.get(timeout=max(0.0, t0 + self.limits.deadline_s - time.monotonic()))
+            item = done.get(timeout=max(0.0, self._end(t0) - time.monotonic()))
         except queue.Empty:
             abandoned.set()
             for sock in sockets:
@@ -259,7 +283,7 @@ class Recorder:
             if terminal_at is not None:
                 wait = terminal_at + limits.after_terminal_grace_s - now
             else:
-                wait = min(limits.idle_timeout_s, t0 + limits.deadline_s - now)
+                wait = min(limits.idle_timeout_s, self._end(t0) - now)
             if wait <= 0:
                 if terminal_at is None:
                     ex.error_kind, ex.error = "deadline", f"no end of response within the {limits.deadline_s}s deadline"

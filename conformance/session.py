@@ -129,6 +129,7 @@ class ConformanceSession:
         self.recorder = Recorder(self.target, opts.limits)
         if opts.stop_at is None and opts.max_time_s is not None:
             opts.stop_at = time.monotonic() + opts.max_time_s
+        self.recorder.stop_at = opts.stop_at
         self.scheduler = Scheduler(self.recorder, opts.concurrency, stop_at=opts.stop_at)
         self.probes: ProbePreflight | None = None
         self.interrupted = False  # Ctrl-C or SIGTERM: the reports are partial and in-flight cases are not awaited
