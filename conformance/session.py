@@ -141,7 +141,8 @@ class ConformanceSession:
     def preflight(self) -> str | None:
         """One free request to tell 'unreachable' and 'bad key' apart from conformance problems."""
         ex = self.recorder.record("preflight", "GET", "/responses/resp_conformance_preflight_0")
-        if ex.error_kind in ("connect", "timeout"):
+        if ex.error_kind in ("connect", "timeout") or (ex.status is None and ex.error_kind in ("idle_timeout", "deadline")):
+            # the last: the connection was accepted but no status line came back within the bounds
             return f"cannot reach {self.target.base_url}: {ex.error}"
         if ex.status in (401, 403):
             body = ex.json_or_none()

@@ -232,3 +232,18 @@ def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig
     assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True
     assert (reports / "slow__m.html").is_file() and (reports / "slow__m.junit.xml").is_file()
     assert not list(reports.glob("*.tmp"))
+
+
+@pytest.mark.parametrize("script", [sleep_then_close(60), headers_forever], ids=["never_answers", "headers_forever"])
+def test_the_run_against_a_silent_server_ends_within_its_bounds(tmp_path: Path,
+                                                                  script: Callable[[socket.socket, bytes], None]) -> None:
+    """The issue's report: ``--deadline 10 --idle-timeout 5`` hung forever; now the preflight gives up in time."""
+    with hostile_server(script) as url:
+        t0 = time.monotonic()
+        proc = run_cli("--base-url", url, "--model", "m", "--deadline", "10", "--idle-timeout", "5", cwd=tmp_path,
+                       timeout=60)
+        took = time.monotonic() - t0
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "cannot reach" in lines[0] and "Traceback" not in proc.stderr
+    assert took < 10 + 8  # the bound, plus interpreter start-up on a loaded machine
