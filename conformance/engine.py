@@ -104,7 +104,7 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
             break
         str_headers = {str(k): str(v) for k, v in dict(headers).items()}
         if step.transport == "websocket":
-            ws = ws or WSRecorder(recorder.target, recorder.limits, recorder.redactor)
+            ws = ws or WSRecorder(recorder.target, recorder.limits, recorder.redactor, stop_at=recorder.stop_at)
             ex = _record_turn(ws, step, str(path), body, str_headers, rec, connections)
         else:
             ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,

@@ -247,3 +247,18 @@ def test_the_run_against_a_silent_server_ends_within_its_bounds(tmp_path: Path,
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "cannot reach" in lines[0] and "Traceback" not in proc.stderr
     assert took < 10 + 8  # the bound, plus interpreter start-up on a loaded machine
+
+
+def test_max_time_cuts_a_websocket_upgrade_in_flight_and_opens_nothing_after_it() -> None:
+    limits = Limits(connect_timeout_s=20, idle_timeout_s=20, deadline_s=30, retries=0)
+    with hostile_server(sleep_then_close(30)) as url:
+        target = Target(url, "m")
+        rec = Recorder(target, limits)
+        ws = WSRecorder(target, limits, rec.redactor, stop_at=time.monotonic() + 0.5)
+        t0 = time.monotonic()
+        _, cut = ws.connect("a", "/responses")
+        took = time.monotonic() - t0
+        _, after = ws.connect("b", "/responses")
+        rec.close()
+    assert cut is not None and cut.error_kind == "time_limit" and took < 1.5
+    assert after is not None and after.error_kind == "time_limit"
