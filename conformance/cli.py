@@ -247,7 +247,11 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         sess = ConformanceSession(opts)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    problem = sess.preflight()
+    try:
+        problem = sess.preflight()
+    except KeyboardInterrupt:  # stopped before any case: the results file still says so
+        _write_interrupted(sess, json_path or args.reports / f"{report_stem(sess.target.provider, sess.target.model, opts.shard)}.json")
+        raise
     if problem:
         sess.close()
         raise UsageError(problem)
@@ -306,6 +310,8 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     rc = pytest.main(pytest_args, plugins=[pytest_plugin, inject])
     results = list(sess.results.values())
     print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
+    if rc == pytest.ExitCode.INTERRUPTED and sess.interrupted:
+        raise KeyboardInterrupt  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
     if rc in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return EXIT_USAGE
     verdict = baseline_gate(inject.config) if inject.config is not None else None
@@ -317,6 +323,19 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     if any(r.outcome.value == "error" for r in results) or rc == pytest.ExitCode.INTERRUPTED:
         return EXIT_INCONCLUSIVE
     return EXIT_OK
+
+
+def _write_interrupted(sess: Any, path: Path) -> None:
+    """The results JSON of a run stopped before its first case (``run.complete: false``, no cases)."""
+    from .report import build_results, write_results
+
+    sess.interrupted = True
+    try:
+        write_results(path, build_results([], sess.run_meta(complete=False)))
+    except (OSError, ValueError):
+        pass
+    finally:
+        sess.close()
 
 
 def _names(raw: str | None) -> list[str]:

@@ -16,9 +16,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from conformance.recorder import Limits, Recorder, Target
+from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.ws_recorder import WSRecorder
 from tests._hostile import head, hostile_server, sleep_then_close
 
@@ -230,6 +232,7 @@ def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig
     reports = tmp_path / "reports"
     doc = json.loads((reports / "slow__m.json").read_text())
     assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True
+    jsonschema.validate(doc, json.loads(RESULTS_SCHEMA_PATH.read_text()))
     assert (reports / "slow__m.html").is_file() and (reports / "slow__m.junit.xml").is_file()
     assert not list(reports.glob("*.tmp"))
 
@@ -262,3 +265,34 @@ def test_max_time_cuts_a_websocket_upgrade_in_flight_and_opens_nothing_after_it(
         rec.close()
     assert cut is not None and cut.error_kind == "time_limit" and took < 1.5
     assert after is not None and after.error_kind == "time_limit"
+
+
+def test_ctrl_c_during_the_preflight_still_writes_the_results_file(tmp_path: Path) -> None:
+    seen: list[bytes] = []
+
+    def script(conn: socket.socket, request: bytes) -> None:
+        seen.append(request)
+        time.sleep(60)
+
+    with hostile_server(script) as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "conformance", "run", "--base-url", url, "--model", "m", "--provider", "slow",
+             "--idle-timeout", "100", "--deadline", "200"],
+            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        try:
+            waited = time.monotonic()
+            while not seen and time.monotonic() - waited < 60 and proc.poll() is None:
+                time.sleep(0.05)
+            assert seen and seen[0].startswith(b"GET "), "no preflight request arrived"
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=10)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 130, out[-2000:] + err[-2000:]
+    assert took < 2.0 and "Traceback" not in err
+    doc = json.loads((tmp_path / "reports" / "slow__m.json").read_text())
+    assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True and doc["cases"] == []
