@@ -298,6 +298,10 @@ def _baseline(config: pytest.Config) -> Baseline | None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Remember every case that exists before -k deselects some: baseline entries for those are not stale."""
     config.stash[KNOWN_IDS_KEY] = [item.case.id for item in items if isinstance(item, CaseItem)]
+    known = {cap for item in items if isinstance(item, CaseItem) for cap in item.case.needs}
+    for cap in config.getoption("skip_capability"):
+        if known and cap not in known:  # a typo would silently run the cases it meant to skip
+            raise pytest.UsageError(f"--skip-capability {cap!r}: no case needs it (known: {', '.join(sorted(known))})")
 
 
 class _ShardSelection:

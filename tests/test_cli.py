@@ -195,6 +195,15 @@ def test_plain_pytest_collects_and_runs_cases(tmp_path: Path) -> None:
     assert {c["id"] for c in json.loads(out.read_text())["cases"]} == {"basic.text", "input.string"}
 
 
+@pytest.mark.parametrize("args", [["--skip-capability", "no_such_capability"], ["--deadline", "nan"],
+                                  ["--max-time", "-3"]])
+def test_plain_pytest_refuses_bad_run_options_in_one_line(args: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-k", "basic.text", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 4, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert args[0] in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
 def test_results_never_replace_a_special_file(tmp_path: Path) -> None:
     from conformance.report import write_results
 
