@@ -14,6 +14,7 @@ import queue
 import socket
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,11 +100,22 @@ class Recorder:
         self._next_send = 0.0
         #: the run's ``--max-time`` (a monotonic instant): no request starts after it, none runs past it
         self.stop_at: float | None = None
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # every connection opened, for abort()
+        self._sockets_lock = threading.Lock()
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
                                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
 
     def close(self) -> None:
         self._client.close()
+
+    def abort(self) -> None:
+        """Stop now (Ctrl-C, SIGTERM): nothing more is sent, and every open connection is shut so the
+        threads reading them return at once instead of after an idle timeout or a deadline."""
+        self.stop_at = time.monotonic()
+        with self._sockets_lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
 
     def __enter__(self) -> Recorder:
         return self
@@ -226,6 +238,8 @@ class Recorder:
                 sock = stream.get_extra_info("socket") if stream is not None else None
                 if isinstance(sock, socket.socket):
                     sockets.append(sock)
+                    with self._sockets_lock:
+                        self._sockets.add(sock)
 
         request.extensions = {**request.extensions, "trace": trace}
         done: queue.Queue[Any] = queue.Queue()

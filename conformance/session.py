@@ -202,6 +202,8 @@ class ConformanceSession:
         return None if watch.down is None else watch.down.to_dict(len(watch.not_sent))
 
     def close(self) -> None:
+        if self.interrupted:
+            self.recorder.abort()  # the cases in flight end now (their threads would hold the exit up otherwise)
         self.scheduler.shutdown(wait=not self.interrupted)
         self.recorder.close()
         if self.server is not None:

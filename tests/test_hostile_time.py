@@ -296,3 +296,31 @@ def test_ctrl_c_during_the_preflight_still_writes_the_results_file(tmp_path: Pat
     assert took < 2.0 and "Traceback" not in err
     doc = json.loads((tmp_path / "reports" / "slow__m.json").read_text())
     assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True and doc["cases"] == []
+
+
+def test_ctrl_c_stops_plain_pytest_quickly_too(tmp_path: Path) -> None:
+    """``pytest cases/`` has no os._exit behind it: the recorder's abort must end the cases in flight."""
+    posts: list[bytes] = []
+    out = tmp_path / "plain.json"
+    with hostile_server(_answer_preflight_then_stall(posts)) as url:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "cases", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--base-url", url, "--model", "m",
+             "--assume-probes", "--concurrency", "2", "--idle-timeout", "100", "--deadline", "200", "-k",
+             "basic or input", "--conformance-json", str(out)],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            waited = time.monotonic()
+            while len(posts) < 2 and time.monotonic() - waited < 60 and proc.poll() is None:
+                time.sleep(0.05)
+            assert len(posts) >= 2, "the run never sent a case request"
+            t0 = time.monotonic()
+            proc.send_signal(signal.SIGINT)
+            stdout, stderr = proc.communicate(timeout=20)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    assert proc.returncode == 2, stdout[-2000:] + stderr[-2000:]  # pytest's "interrupted"
+    assert took < 8.0, took  # no watchdog here: the bound is "not an idle timeout (100s)", on a loaded machine
+    doc = json.loads(out.read_text())
+    assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True
