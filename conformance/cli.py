@@ -569,7 +569,7 @@ class _Stop:
         self._saved: list[tuple[int, Any]] = []
 
     #: seconds after the first signal when the process leaves whatever it is doing (a report is written by then)
-    GRACE_S = 1.8
+    GRACE_S = 1.5
 
     def _handler(self, signum: int, _frame: Any) -> None:
         import threading
