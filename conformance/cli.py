@@ -372,6 +372,7 @@ def _run_config(args: argparse.Namespace) -> int:
                   f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
     codes: list[int] = []
     written: list[Path] = []
+    from ._redact import safe_url
     from .session import report_stem
 
     for t, headers in planned:
@@ -384,7 +385,7 @@ def _run_config(args: argparse.Namespace) -> int:
             shard=shard, assume_probes=args.assume_probes, policy=policy, max_time_s=args.max_time,
             stop_at=args.stop_at,
         )
-        print(f"== {t.label} ({p.base_url or 'embedded reference server'})", flush=True)
+        print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:
             code = _run_target(args, opts, cases)
         except UsageError as exc:
@@ -446,6 +447,7 @@ def _judge_policy(args: argparse.Namespace) -> Any:
 
 def cmd_judge(args: argparse.Namespace) -> int:
     """Judge every input; an unreadable one is one ``judge: <file>: <reason>`` line and exit 2, after the rest."""
+    from ._redact import inert
     from .captures import CaptureProblem, read_request
     from .offline import format_document, judge_capture_dir, judge_file, summary_line
 
@@ -466,7 +468,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
         nonlocal unreadable
         unreadable += 1
         sys.stdout.flush()
-        print(f"judge: {path}: {reason}", file=sys.stderr, flush=True)
+        print(inert(f"judge: {path}: {reason}"), file=sys.stderr, flush=True)  # a reason may quote the file
 
     for path in args.files:
         try:

@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ._exchange import Exchange, RecordedRequest, SSEEvent
+from ._redact import inert
 from ._verdict import CheckResult, Finding, Outcome
 from .basis import JudgePolicy
 from .basis.policy import parse_date
@@ -382,7 +383,9 @@ MARKS = {"fail": "✗", "warning": "!", "note": "i"}
 
 
 def format_document(doc: JudgedDocument) -> list[str]:
-    """A document's verdict line, then its failed checks' findings, then its warnings, then its notes."""
+    """A document's verdict line, then its failed checks' findings, then its warnings, then its notes.
+
+    The lines quote the judged bytes, so each is made :func:`inert` before it reaches a terminal."""
     warnings, notes = doc.findings("warning"), doc.findings("note")
     counts = "".join(f", {len(found)} {name}{'s' if len(found) != 1 else ''}"
                      for name, found in (("warning", warnings), ("note", notes)) if found)
@@ -395,7 +398,7 @@ def format_document(doc: JudgedDocument) -> list[str]:
             lines.append(f"  {MARKS['fail']} {res.name}: {res.message}  [{res.spec_ref}]")
     for severity, found in (("warning", warnings), ("note", notes)):
         lines.extend(_finding_line(severity, res, finding) for res, finding in found)
-    return lines
+    return [inert(line) for line in lines]
 
 
 def _finding_line(severity: str, res: CheckResult, finding: Finding) -> str:

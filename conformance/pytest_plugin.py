@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from ._redact import inert, safe_url
 from ._verdict import Outcome
 from .basis import JudgePolicy
 from .basis.policy import parse_date
@@ -182,8 +183,8 @@ class CaseItem(pytest.Item):
         if self.result.outcome is Outcome.ERROR:
             expected = self._expected()
             if expected is not None and expected.outcome == "error":
-                pytest.skip(f"expected by baseline ({_where(expected)}): {expected.reason}")
-            pytest.fail(f"error (inconclusive, not a conformance failure): {self.result.message}", pytrace=False)
+                pytest.skip(inert(f"expected by baseline ({_where(expected)}): {expected.reason}"))
+            pytest.fail(inert(f"error (inconclusive, not a conformance failure): {self.result.message}"), pytrace=False)
 
     def _expected(self) -> Any:
         baseline = _baseline(self.config)
@@ -205,8 +206,8 @@ class CaseItem(pytest.Item):
         verdict = self.baseline_verdict()
         expected = self._expected()
         if verdict in (EXPECTED, CHANGED) and expected is not None:
-            pytest.skip(f"expected by baseline ({_where(expected)}): {expected.outcome}: {expected.reason}"
-                        + (f" [now {result.outcome.value}: {result.message}]" if verdict == CHANGED else ""))
+            pytest.skip(inert(f"expected by baseline ({_where(expected)}): {expected.outcome}: {expected.reason}"
+                              + (f" [now {result.outcome.value}: {result.message}]" if verdict == CHANGED else "")))
         if verdict == UNEXPECTED_PASS and expected is not None and self.config.getoption("baseline_strict"):
             pytest.fail(f"unexpected pass: the baseline expects {expected.outcome} ({expected.reason}); "
                         f"the entry is stale - remove it ({_where(expected)})", pytrace=False)
@@ -214,7 +215,7 @@ class CaseItem(pytest.Item):
             raise CaseFailed(result)
         if result.outcome in (Outcome.UNSUPPORTED, Outcome.SKIPPED):
             reason = result.message if result.outcome is Outcome.SKIPPED else f"unsupported: {result.message}"
-            pytest.skip(reason)
+            pytest.skip(inert(reason))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CaseFailed):
@@ -226,7 +227,9 @@ class CaseItem(pytest.Item):
 
 
 def format_failure(result: CaseResult) -> str:
-    """Failed checks with spec refs, the failing YAML step with line numbers, and curl lines."""
+    """Failed checks with spec refs, the failing YAML step with line numbers, and curl lines.
+
+    It quotes the server (messages, the body), so control characters are escaped (:func:`inert`)."""
     case = result.case
     lines = [f"{case.file}:{case.line}: case {case.id!r} ({case.group}) failed"]
     for chk in result.failed_checks:
@@ -248,7 +251,7 @@ def format_failure(result: CaseResult) -> str:
                 lines.append(f"  sdk [{ex.step}]: openai {sdk.get('sdk_version')} {sdk.get('call')} -> "
                              + (f"returned {sdk.get('type')}" if sdk.get("ok") else
                                 f"raised {exc.get('type')} ({exc.get('stage')}): {str(exc.get('message'))[:200]}"))
-    return "\n".join(lines)
+    return inert("\n".join(lines))
 
 
 def yaml_excerpt(path: Path, line: int, span: int = 12) -> list[str]:
@@ -444,21 +447,25 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     results = config.stash.get(ORDERED_KEY, list(sess.results.values()))
     terminalreporter.section("Responses API conformance")
     target = sess.target
-    terminalreporter.write_line(f"{target.provider} / {target.model} at {target.base_url}"
-                                + (" (embedded reference server)" if sess.embedded else ""))
+
+    def write_line(line: str, **markup: bool) -> None:
+        terminalreporter.write_line(inert(line), **markup)  # every line may quote the server: no control bytes
+
+    write_line(f"{target.provider} / {target.model} at {safe_url(target.base_url)}"
+               + (" (embedded reference server)" if sess.embedded else ""))
     for line in run_notices(sess, results):
-        terminalreporter.write_line(line, bold=True, red=line.startswith("TARGET DOWN"))
+        write_line(line, bold=True, red=line.startswith("TARGET DOWN"))
     for line in format_summary(results).splitlines():
-        terminalreporter.write_line(line)
+        write_line(line)
     if RESULTS_PATH_KEY in config.stash:
-        terminalreporter.write_line(f"results: {config.stash[RESULTS_PATH_KEY]}")
+        write_line(f"results: {config.stash[RESULTS_PATH_KEY]}")
     verdict = config.stash.get(GATE_KEY, None)
     if verdict is not None:
         for line in (verdict.before or verdict).summary_lines():
-            terminalreporter.write_line(line)
+            write_line(line)
         fresh = verdict.updated_to
         if fresh is not None:
-            terminalreporter.write_line(f"baseline updated: {fresh.path} now expects {len(fresh.entries)} non-passing case(s)")
+            write_line(f"baseline updated: {fresh.path} now expects {len(fresh.entries)} non-passing case(s)")
 
 
 @pytest.hookimpl(hookwrapper=True)

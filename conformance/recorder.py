@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from ._exchange import TERMINAL_EVENTS, Exchange, RecordedRequest, SSEEvent
-from ._redact import Redactor
+from ._redact import Redactor, safe_url
 from .sse import SSEParser
 
 _EOF = object()
@@ -64,10 +64,13 @@ class Target:
     def __post_init__(self) -> None:
         parts = urlsplit(self.base_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError(f"--base-url {self.base_url!r}: expected an http(s) URL such as https://api.example.com/v1")
+            raise ConfigError(f"--base-url {safe_url(self.base_url)!r}: expected an http(s) URL such as https://api.example.com/v1")
 
     def url(self, path: str) -> str:
-        return self.base_url.rstrip("/") + "/" + path.lstrip("/")
+        """``path`` under the base URL; a query on the base URL (``?api-version=...&api_key=...``) is kept last."""
+        base, sep, query = self.base_url.partition("?")
+        url = base.rstrip("/") + "/" + path.lstrip("/")
+        return url + ("&" if "?" in url else "?") + query if sep and query else url
 
     def auth_headers(self, mode: str = "default") -> dict[str, str]:
         """Authentication headers for ``mode``: default (the real key), none, or invalid (a wrong key)."""
@@ -151,7 +154,8 @@ class Recorder:
             time.sleep(delay)
 
     def _not_sent(self, step: str, method: str, path: str, body: Any, stream: bool, raw_body: str | None) -> Exchange:
-        request = RecordedRequest(method.upper(), self.target.url(path), path, {}, None if raw_body is not None else body,
+        request = RecordedRequest(method.upper(), self.redactor.text(self.target.url(path)), path, {},
+                                  None if raw_body is not None else body,
                                   stream, raw_body)
         ex = Exchange(step=step, request=request, started_at=time.time())
         ex.error_kind, ex.error = "time_limit", "not sent: the run's --max-time had passed"
@@ -192,7 +196,7 @@ class Recorder:
         sent_headers.update(self.target.auth_headers(auth))
         sent_headers.update(extra)
         content = raw_body.encode() if raw_body is not None else json.dumps(body).encode() if body is not None else None
-        request = RecordedRequest(method.upper(), url, path, self.redactor.headers(sent_headers, auth_mode=auth),
+        request = RecordedRequest(method.upper(), self.redactor.text(url), path, self.redactor.headers(sent_headers, auth_mode=auth),
                                   None if raw_body is not None else body, stream, raw_body)
         ex = Exchange(step=step, request=request, started_at=time.time())
         ex.curl = self.redactor.curl(request, auth_mode=auth)

@@ -16,8 +16,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import __version__
+from ._redact import inert, safe_url
 from .basis import JudgePolicy
 from .engine import CaseResult, Scheduler
 from .probes import ProbePreflight, assumed, behavioural_skips, run_preflight
@@ -64,13 +66,40 @@ def slug(text: str) -> str:
 
 
 def report_stem(provider: str, model: str, shard: Shard | None = None) -> str:
-    """``<provider>__<model>`` (``__shard2of4`` added for a shard), the name of a run's report files."""
+    """``<provider>__<model>`` (``__shard2of4`` added for a shard), the name of a run's report files.
+
+    The default provider is the base URL's host (:func:`default_provider`), never its userinfo or query."""
     stem = f"{slug(provider)}__{slug(model)}"
     return f"{stem}__{shard.suffix}" if shard else stem
 
 
 def utc_now() -> str:
     return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def default_provider(base_url: str) -> str:
+    """The provider name a run without ``--provider`` reports under: ``host[:port]`` of the base URL, so no
+    ``user:password@`` nor ``?api_key=`` ever names a report file or a results JSON."""
+    try:
+        parts = urlsplit(base_url)
+        host = parts.hostname or ""
+        port = parts.port
+    except ValueError:
+        return "custom"
+    return (f"{host}:{port}" if port else host) or "custom"
+
+
+def refuse_url_credentials(base_url: str) -> None:
+    """Credentials in the URL (``http://user:pw@host/v1``) are refused with one line rather than sent as Basic
+    auth: a URL is printed, recorded and copied into curl lines everywhere, and a second way to authenticate
+    would compete with ``--api-key-env``. The line never repeats the password."""
+    try:
+        has_userinfo = "@" in urlsplit(base_url).netloc
+    except ValueError:
+        has_userinfo = False
+    if has_userinfo:
+        raise ConfigError(f"--base-url {safe_url(base_url)!r}: credentials in the URL (user:password@) are not "
+                          "accepted; pass the key with --api-key-env VAR (or a --header), which reports redact")
 
 
 def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key: str | None = None) -> Target:
@@ -80,11 +109,12 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
         return Target(embedded_url, opts.model or EMBEDDED_MODEL, api_key=embedded_key, headers=headers,
                       provider=opts.provider or EMBEDDED_PROVIDER)
     assert opts.base_url is not None
+    refuse_url_credentials(opts.base_url)
     from .config import url_problem
 
     problem = url_problem(opts.base_url)
-    if problem:
-        raise ConfigError(f"--base-url {opts.base_url!r}: {problem}; expected an http(s) URL such as "
+    if problem:  # printed without the URL's text: one that cannot be split may still hold a password
+        raise ConfigError(f"--base-url {safe_url(opts.base_url)!r}: {problem}; expected an http(s) URL such as "
                           "https://api.example.com/v1")
     if not opts.model:
         raise ConfigError("--model is required with --base-url (the model id to test)")
@@ -93,7 +123,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
         key = os.environ.get(opts.api_key_env)
         if not key:
             raise ConfigError(f"--api-key-env {opts.api_key_env}: environment variable is not set or empty")
-    provider = opts.provider or (re.sub(r"^https?://", "", opts.base_url).split("/")[0] or "custom")
+    provider = opts.provider or default_provider(opts.base_url)
     return Target(opts.base_url, opts.model, api_key=key, api_key_env=opts.api_key_env, headers=headers,
                   provider=provider, auth_header=opts.auth_header, auth_scheme=opts.auth_scheme)
 
@@ -143,14 +173,15 @@ class ConformanceSession:
         ex = self.recorder.record("preflight", "GET", "/responses/resp_conformance_preflight_0")
         if ex.error_kind in ("connect", "timeout") or (ex.status is None and ex.error_kind in ("idle_timeout", "deadline")):
             # the last: the connection was accepted but no status line came back within the bounds
-            return f"cannot reach {self.target.base_url}: {ex.error}"
+            return inert(f"cannot reach {safe_url(self.target.base_url)}: {ex.error}")
         if ex.status in (401, 403):
             body = ex.json_or_none()
             detail = ""
             if isinstance(body, dict) and isinstance(body.get("error"), dict):
                 detail = f": {str(body['error'].get('message', ''))[:200]}"
             source = f"${self.target.api_key_env}" if self.target.api_key_env else "no key (use --api-key-env VAR)"
-            return f"authentication rejected by {self.target.base_url} (HTTP {ex.status}) with {source}{detail}"
+            return inert(f"authentication rejected by {safe_url(self.target.base_url)} (HTTP {ex.status}) with "
+                         f"{source}{detail}")
         return None
 
     def probe_preflight(self) -> ProbePreflight:
@@ -175,7 +206,7 @@ class ConformanceSession:
         return {
             "provider": self.target.provider,
             "model": self.target.model,
-            "base_url": self.target.base_url,
+            "base_url": safe_url(self.target.base_url),
             "embedded_reference": self.embedded,
             "profile": self.opts.profile,
             "spec": info,

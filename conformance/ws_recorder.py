@@ -138,7 +138,8 @@ class WSRecorder:
         url = ws_url(self.target, path)
         parts = urlsplit(self.target.url(path))
         sent = self._handshake_headers(auth, headers or {})
-        request = RecordedRequest("WS", url, path, self.redactor.headers(sent, auth_mode=auth), body, True)
+        request = RecordedRequest("WS", self.redactor.text(url), path, self.redactor.headers(sent, auth_mode=auth),
+                                  body, True)
         ex = Exchange(step=step, request=request, started_at=time.time())
         ex.curl = self._reproduce(request)
         t0 = time.monotonic()

@@ -30,10 +30,16 @@ def message_kind(message: str) -> str:
     return _NUMBER.sub("N", text)[:160]
 
 
+_EVENT_RESPONSE = re.compile(r"^events\[\*\]\.response(?=\.|$)")
+
+
 def finding_key(check: str, finding: Finding) -> str:
+    """The finding's stable key; a path inside a streamed event's ``response`` is keyed as the same path of a
+    plain Response (``events[*].response.usage`` -> ``$.usage``): the same field, judged on either transport."""
     if finding.rule:
         return f"rule:{finding.rule}"
-    return f"{check}|{normalise_path(finding.path)}|{finding.kind or message_kind(finding.message)}"
+    path = _EVENT_RESPONSE.sub("$", normalise_path(finding.path))
+    return f"{check}|{path}|{finding.kind or message_kind(finding.message)}"
 
 
 def envelope_rule(key: str | None, problem: str, profile: str = "openai") -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
+from .._redact import inert
 from ..engine import CaseResult
 from .findings import describe, distinct_findings
 
@@ -21,7 +22,9 @@ MAX_LISTED = {"fail": 25, "warning": 15, "note": 5}
 
 
 def format_deviations(results: Iterable[CaseResult]) -> list[str]:
-    """Distinct deviations (fail), then warnings and notes, each with the cases it touches."""
+    """Distinct deviations (fail), then warnings and notes, each with the cases it touches.
+
+    Findings quote the server, so every line is made :func:`inert` (no terminal control sequences)."""
     entries = [{"id": r.case.id, "checks": [c.to_dict() for c in r.checks]} for r in results]
     found = distinct_findings(entries)
     lines: list[str] = []
@@ -40,13 +43,14 @@ def format_deviations(results: Iterable[CaseResult]) -> list[str]:
         if len(group) > MAX_LISTED[severity]:
             lines.append(f"  ... and {len(group) - MAX_LISTED[severity]} more (results JSON: findings)")
         lines.append("")
-    return lines
+    return [inert(line) for line in lines]
 
 
 SEVERITY_SYMBOLS = {"fail": "✗", "warning": "△", "note": "·"}
 
 
 def format_summary(results: Iterable[CaseResult]) -> str:
+    """The console summary; server text in it (messages, case ids) is made :func:`inert`."""
     results = list(results)
     by_group: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(OUTCOMES, 0))
     problems: list[str] = []
@@ -69,7 +73,7 @@ def format_summary(results: Iterable[CaseResult]) -> str:
     if problems:
         lines.append("")
         lines.extend(problems)
-    return "\n".join(lines)
+    return inert("\n".join(lines))
 
 
 def _score(counts: dict[str, int]) -> str:
