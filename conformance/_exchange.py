@@ -12,6 +12,10 @@ from typing import Any
 
 #: The events that end a Responses API stream (exactly one per stream).
 TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed")
+#: what :meth:`Exchange.compact` keeps of a body cut short: this many bytes of head, and as many of tail
+EVIDENCE_KEEP_BYTES = 64 * 1024
+#: ... and of its events, the first this many (the results file shows no more: report.results.MAX_EVENTS)
+MAX_KEPT_EVENTS = 2000
 
 
 @dataclass(frozen=True)
@@ -65,8 +69,10 @@ class Exchange:
     request: RecordedRequest
     status: int | None = None
     headers: list[tuple[str, str]] = field(default_factory=list)
-    body: bytes = b""
+    body: bytes = b""  # the whole body; only its head once compacted (see :meth:`compact`)
     body_truncated: bool = False
+    body_tail: bytes = b""  # a compacted body's last bytes
+    body_omitted: int = 0  # bytes dropped between ``body`` and ``body_tail`` by :meth:`compact`
     events: list[SSEEvent] | None = None
     started_at: float = 0.0
     elapsed_s: float = 0.0
@@ -74,6 +80,25 @@ class Exchange:
     error_kind: str | None = None  # connect|timeout|idle_timeout|deadline|too_large|rate_limited|server_error|protocol
     error: str | None = None
     curl: str = ""
+    events_omitted: int = 0  # events dropped from the end of ``events`` by :meth:`compact`
+
+    @property
+    def body_size(self) -> int:
+        """Bytes of body received (decoded), including any that :meth:`compact` dropped."""
+        return len(self.body) + self.body_omitted + len(self.body_tail)
+
+    def compact(self, keep: int = EVIDENCE_KEEP_BYTES) -> None:
+        """Keep ``keep`` bytes of head and of tail (and the first ``MAX_KEPT_EVENTS`` events), drop the rest.
+
+        Why: an exchange cut short (``too_large``) is never judged, yet its body (up to the body bound, 16 MiB)
+        and events would otherwise stay in memory for the whole run, once per case; evidence needs only how
+        it starts and how it ends. Call it on redacted bytes, so no secret is split at the cut."""
+        if len(self.body) > 2 * keep:
+            self.body_omitted += len(self.body) - 2 * keep
+            self.body, self.body_tail = self.body[:keep], self.body[-keep:]
+        if self.events is not None and len(self.events) > MAX_KEPT_EVENTS:
+            self.events_omitted += len(self.events) - MAX_KEPT_EVENTS
+            self.events = self.events[:MAX_KEPT_EVENTS]
 
     def header(self, name: str) -> str | None:
         """First response header called ``name`` (case-insensitive), or None."""

@@ -221,6 +221,9 @@ class Redactor:
         parts = ["curl", "-sS"]
         if request.stream:
             parts.append("-N")
+        encodings = next((v for k, v in request.headers.items() if k.lower() == "accept-encoding"), "")
+        if encodings.strip() not in ("", "identity"):
+            parts.append("--compressed")  # we asked for compression, and decoded it: so must curl
         parts += ["-X", request.method, shlex.quote(request.url)]
         for name, value in request.headers.items():
             if value.startswith(f"{self.auth_scheme} $") and self.key_env:
@@ -241,6 +244,7 @@ class Redactor:
         ex.curl = self.text(ex.curl)
         ex.headers = [(self.text(k), self.text(v)) for k, v in ex.headers]
         ex.body = self.json_data(ex.body)
+        ex.body_tail = self.json_data(ex.body_tail)
         if ex.error:
             ex.error = self.text(ex.error)
         if ex.events is not None:

@@ -179,6 +179,8 @@ class CaseItem(pytest.Item):
             recording = sess.scheduler.submit(self.case).result()
             self.result = judge(recording, sess.opts.profile, policy=sess.opts.policy,
                                 follows_probes=sess.follows_probes)
+            for ex in self.result.exchanges:  # judged: the run keeps bounded evidence, not every body to the end
+                ex.compact()
         sess.results[self.case.id] = self.result
         if self.result.outcome is Outcome.ERROR:
             expected = self._expected()

@@ -9,6 +9,7 @@ while keeping every byte received so far as evidence.
 
 from __future__ import annotations
 
+import email.utils
 import json
 import queue
 import socket
@@ -22,11 +23,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._decode import ACCEPT_ENCODING, BoundedDecoder, DecodeError, DecodeLimit
 from ._exchange import TERMINAL_EVENTS, Exchange, RecordedRequest, SSEEvent
 from ._redact import Redactor, safe_url
 from .sse import SSEParser
 
 _EOF = object()
+#: chunks read ahead of the parser at most (iter_raw yields up to 64 KiB: a few MiB in flight)
+_QUEUED_CHUNKS = 64
 
 
 class ConfigError(ValueError):
@@ -79,6 +83,14 @@ class Target:
         key = self.api_key if mode == "default" else "sk-conformance-invalid-key-000000"
         value = f"{self.auth_scheme} {key}".strip() if self.auth_scheme else str(key)
         return {self.auth_header: value}
+
+
+def _override(headers: dict[str, str], more: Mapping[str, str]) -> None:
+    """Set ``more`` in ``headers``, replacing any header of the same name in another case (never sent twice)."""
+    for name, value in more.items():
+        for existing in [k for k in headers if k.lower() == name.lower()]:
+            del headers[existing]
+        headers[name] = value
 
 
 def _is_stream_request(method: str, path: str, body: Any) -> bool:
@@ -189,12 +201,13 @@ class Recorder:
         raw_body: str | None = None,
     ) -> Exchange:
         url = self.target.url(path)
-        sent_headers: dict[str, str] = {"Accept": "text/event-stream" if stream else "application/json"}
+        sent_headers: dict[str, str] = {"Accept": "text/event-stream" if stream else "application/json",
+                                        "Accept-Encoding": ACCEPT_ENCODING,  # only what _decode bounds
+                                        "User-Agent": self._client.headers["user-agent"]}  # recorded, so curl sends it
         if body is not None or raw_body is not None:
             sent_headers["Content-Type"] = "application/json"
-        sent_headers.update(self.target.headers)
-        sent_headers.update(self.target.auth_headers(auth))
-        sent_headers.update(extra)
+        for more in (self.target.headers, self.target.auth_headers(auth), extra):
+            _override(sent_headers, more)
         content = raw_body.encode() if raw_body is not None else json.dumps(body).encode() if body is not None else None
         request = RecordedRequest(method.upper(), self.redactor.text(url), path, self.redactor.headers(sent_headers, auth_mode=auth),
                                   None if raw_body is not None else body, stream, raw_body)
@@ -226,7 +239,12 @@ class Recorder:
             response.close()
         ex.elapsed_s = time.monotonic() - t0
         self._classify(ex)
-        return self.redactor.exchange(ex)
+        received = len(ex.body)
+        ex = self.redactor.exchange(ex)
+        if ex.body_truncated or ex.error_kind == "too_large":
+            ex.compact()  # never judged: keep head and tail as evidence, not up to max_body_bytes per case
+            ex.body_omitted = max(0, received - len(ex.body) - len(ex.body_tail))  # as received, not as redacted
+        return ex
 
     def _send(self, request: httpx.Request, t0: float) -> httpx.Response:
         """Send and wait for the status line and headers, within the overall deadline.
@@ -279,23 +297,53 @@ class Recorder:
         return ex
 
     def _read_body(self, response: httpx.Response, ex: Exchange, t0: float, parse_sse: bool) -> None:
-        """Pump raw bytes through a queue so idle/deadline/grace are enforced by us, not by httpx."""
-        chunks: queue.Queue[Any] = queue.Queue()
+        """Pump raw bytes through a queue so idle/deadline/grace are enforced by us, not by httpx.
+
+        ``iter_raw`` yields the bytes as sent, so a compressed body is decoded here (``_decode``), with the
+        body-size bound applied to the decoded size; ``ex.body`` and the SSE events are the decoded bytes."""
+        # Bounded, so a server faster than we parse cannot park its whole (endless) body in the queue; the
+        # pump gives up when we stop reading, so it never waits forever on a full queue.
+        chunks: queue.Queue[Any] = queue.Queue(maxsize=_QUEUED_CHUNKS)
+        done = threading.Event()
+
+        def hand_over(item: Any) -> bool:
+            while not done.is_set():
+                try:
+                    chunks.put(item, timeout=0.2)
+                    return True
+                except queue.Full:
+                    continue
+            return False
 
         def pump() -> None:
             try:
                 for chunk in response.iter_raw():
-                    chunks.put(chunk)
-                chunks.put(_EOF)
+                    if not hand_over(chunk):
+                        return
+                hand_over(_EOF)
             except Exception as exc:  # the reader reports, the main thread decides
-                chunks.put(exc)
+                hand_over(exc)
 
         threading.Thread(target=pump, name="conformance-pump", daemon=True).start()
+        try:
+            self._consume(response, ex, t0, parse_sse, chunks)
+        finally:
+            done.set()
+
+    def _consume(self, response: httpx.Response, ex: Exchange, t0: float, parse_sse: bool,
+                 chunks: queue.Queue[Any]) -> None:
+        """Decode, bound and parse what the pump hands over, until the end, a bound or a timeout."""
         parser = SSEParser() if parse_sse else None
         events: list[SSEEvent] = []
         body = bytearray()
         terminal_at: float | None = None
         limits = self.limits
+        try:
+            decoder = BoundedDecoder(response.headers.get("content-encoding"), limits.max_body_bytes)
+        except DecodeError as exc:
+            ex.error_kind, ex.error = "protocol", f"{exc}; body kept as received (not judged)"
+            decoder = BoundedDecoder(None, limits.max_body_bytes)  # keep the raw bytes as evidence
+        received = 0  # bytes on the wire (compressed when the body is)
         while True:
             now = time.monotonic()
             if terminal_at is not None:
@@ -313,12 +361,38 @@ class Recorder:
                     mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if item is _EOF:
+                if decoder.compressed and ex.error_kind is None and received:  # no body at all: nothing to decode
+                    try:
+                        tail = decoder.finish()
+                    except DecodeLimit as exc:
+                        body.extend(exc.partial)
+                        self._too_large(ex, decoder)
+                    except DecodeError as exc:
+                        ex.error_kind, ex.error = "protocol", f"{decoder.encoding} body: {exc}"
+                    else:
+                        body.extend(tail)
+                        if parser is not None:
+                            events.extend(parser.feed(tail, arrival_s=time.monotonic() - t0))
                 break
             if isinstance(item, httpx.ReadTimeout):  # httpx's own idle bound fired first: the same stall
                 mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if isinstance(item, Exception):
                 ex.error_kind, ex.error = "protocol", f"connection broken while reading the body: {type(item).__name__}: {item}"
+                break
+            received += len(item)
+            if decoder.compressed and received > limits.max_body_bytes:
+                ex.body_truncated = True
+                ex.error_kind, ex.error = "too_large", f"compressed body exceeded {limits.max_body_bytes} bytes; reading stopped"
+                break
+            try:
+                item = decoder.feed(item)
+            except DecodeLimit as exc:
+                body.extend(exc.partial)  # decoded up to the bound: the head kept as evidence
+                self._too_large(ex, decoder)
+                break
+            except DecodeError as exc:
+                ex.error_kind, ex.error = "protocol", f"{decoder.encoding} body: {exc}"
                 break
             if len(body) + len(item) > limits.max_body_bytes:
                 body.extend(item[: limits.max_body_bytes - len(body)])
@@ -338,6 +412,12 @@ class Recorder:
             events.extend(parser.close())
             ex.events = events
         ex.body = bytes(body)
+
+    def _too_large(self, ex: Exchange, decoder: BoundedDecoder) -> None:
+        ex.body_truncated = True
+        ex.error_kind, ex.error = "too_large", (
+            f"{decoder.encoding} body decompressed past {self.limits.max_body_bytes} bytes; reading stopped "
+            "(a decompression bomb or an oversized body: not judged)")
 
     @staticmethod
     def _classify(ex: Exchange) -> None:
@@ -395,14 +475,38 @@ class Retries:
             ex.error_kind, ex.error = "rate_limited", f"HTTP 429 after {self.attempt + 1} attempts"
         return None
 
-    def _next(self, ex: Exchange) -> float:
+    def _next(self, ex: Exchange) -> float | None:
+        """The wait before the next attempt; None (and ``ex`` marked) when the server asks for more than the bound.
+
+        A ``Retry-After`` past ``Limits.max_retry_after_s`` is not waited for at all (nor cut to the bound: a
+        server saying "in an hour" is not ready in 30 s, and waiting would cost every request of the run)."""
+        asked = retry_after_s(ex.header("retry-after"))
+        bound = self.limits.max_retry_after_s
+        if asked is not None and asked > bound:
+            kind = "rate_limited" if ex.status == 429 else ex.error_kind or "server_error"
+            ex.error_kind, ex.error = kind, (
+                f"HTTP {ex.status} with Retry-After {ex.header('retry-after')!r} ({asked:.0f}s), past the {bound:g}s "
+                "bound on waiting: not retried (inconclusive)")
+            return None
         self.attempt += 1
-        raw = ex.header("retry-after")
-        try:
-            delay = float(raw) if raw is not None else 0.5 * 2**self.attempt
-        except ValueError:
-            delay = 0.5 * 2**self.attempt
-        return max(0.0, min(delay, self.limits.max_retry_after_s))
+        return asked if asked is not None else min(0.5 * 2**self.attempt, bound)
+
+
+def retry_after_s(raw: str | None) -> float | None:
+    """Seconds a ``Retry-After`` value asks for (delta-seconds or an HTTP-date), None when absent or unreadable."""
+    if raw is None:
+        return None
+    try:
+        return max(0.0, float(raw.strip()))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(raw)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
 
 
 def mark_stalled(ex: Exchange, limits: Limits, t0: float, what: str, unit: str) -> None:

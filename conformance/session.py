@@ -30,6 +30,10 @@ EMBEDDED_PROVIDER = "reference"
 EMBEDDED_MODEL = "reference-1"
 
 
+#: what the preflight asks for: free, and answered by any Responses API (a 404 for this unknown id)
+PREFLIGHT_PATH = "/responses/resp_conformance_preflight_0"
+
+
 @dataclass
 class RunOptions:
     base_url: str | None = None
@@ -170,10 +174,16 @@ class ConformanceSession:
 
     def preflight(self) -> str | None:
         """One free request to tell 'unreachable' and 'bad key' apart from conformance problems."""
-        ex = self.recorder.record("preflight", "GET", "/responses/resp_conformance_preflight_0")
+        ex = self.recorder.record("preflight", "GET", PREFLIGHT_PATH)
         if ex.error_kind in ("connect", "timeout") or (ex.status is None and ex.error_kind in ("idle_timeout", "deadline")):
             # the last: the connection was accepted but no status line came back within the bounds
             return inert(f"cannot reach {safe_url(self.target.base_url)}: {ex.error}")
+        if ex.error_kind == "redirect":  # every request would be redirected, hence error: say it once, up front
+            location = safe_url((ex.header("location") or "?")[:300])  # server text: bounded, no credentials
+            final = location.removesuffix(PREFLIGHT_PATH) if location.endswith(PREFLIGHT_PATH) else None
+            hint = f"use --base-url {final}" if final else "use the final URL as --base-url"
+            return inert(f"--base-url {safe_url(self.target.base_url)} redirects (HTTP {ex.status} to {location}); "
+                         f"redirects are not followed: {hint}")
         if ex.status in (401, 403):
             body = ex.json_or_none()
             detail = ""

@@ -31,6 +31,21 @@ def clip(text: Any, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"\u2026 [{len(text) - limit} more characters clipped]"
 
 
+def body_evidence(ex: Exchange, limit: int = MAX_BODY_CHARS) -> str:
+    """The body's first and last ``limit // 2`` bytes as text, saying how much is left out between them.
+
+    Only the kept bytes are decoded: a body near the size bound is never turned into one huge string."""
+    head, tail, size = ex.body, ex.body_tail, ex.body_size
+    if size <= limit:
+        return (head + tail).decode("utf-8", errors="replace")
+    half = limit // 2
+    first = head[:half]
+    last = tail[-half:] if len(tail) >= half else head[len(head) - (half - len(tail)):] + tail
+    left_out = size - len(first) - len(last)
+    return (first.decode("utf-8", errors="replace") + f"\u2026 [{left_out} bytes not shown] \u2026"
+            + last.decode("utf-8", errors="replace"))
+
+
 def exchange_evidence(ex: Exchange) -> dict[str, Any]:
     """A bounded, JSON-safe record of one exchange (request already redacted by the recorder)."""
     events = None
@@ -51,11 +66,11 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
         },
         "status": ex.status,
         "headers": [[k, v] for k, v in ex.headers],
-        "body": clip(ex.text, MAX_BODY_CHARS) if ex.events is None else "",
-        "body_bytes": len(ex.body),
+        "body": body_evidence(ex) if ex.events is None else "",
+        "body_bytes": ex.body_size,
         "body_truncated": ex.body_truncated,
         "events": events,
-        "event_count": len(ex.events) if ex.events is not None else None,
+        "event_count": len(ex.events) + ex.events_omitted if ex.events is not None else None,
         "elapsed_s": round(ex.elapsed_s, 4),
         "ttfb_s": round(ex.ttfb_s, 4) if ex.ttfb_s is not None else None,
         "error_kind": ex.error_kind,

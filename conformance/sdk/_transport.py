@@ -25,6 +25,9 @@ from ..recorder import Recorder
 _DROP = frozenset({"host", "content-length", "connection", "accept-encoding", "content-type", "authorization",
                    "transfer-encoding", "openai-organization", "openai-project"})
 _CHUNK = 16 * 1024
+#: response headers that describe the bytes on the wire, not ``ex.body``: the recorder already decoded the body
+#: within its bound, so the SDK must not decode it again (unbounded, and twice) nor check a compressed length
+_DECODED = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class _RecordedStream(httpx2.SyncByteStream):
@@ -88,5 +91,5 @@ class RecordingTransport(httpx2.BaseTransport):
             if ex.error_kind in ("idle_timeout", "deadline", "time_limit"):  # no status line within the bound
                 raise httpx2.ReadTimeout(message, request=request)
             raise httpx2.ConnectError(message, request=request)
-        return httpx2.Response(ex.status, headers=list(ex.headers), stream=_RecordedStream(ex, request),
-                               request=request)
+        wire = [(k, v) for k, v in ex.headers if k.lower() not in _DECODED]
+        return httpx2.Response(ex.status, headers=wire, stream=_RecordedStream(ex, request), request=request)
