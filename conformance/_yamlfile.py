@@ -8,6 +8,7 @@ SafeLoader subclass is used; PyYAML's global loaders are never touched.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,45 @@ _Loader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)  # type: ig
 _Loader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)  # type: ignore[arg-type]
 
 
+#: the most values a document may hold once its aliases are expanded (a "billion laughs" holds 10**9)
+MAX_EXPANDED_NODES = 100_000
+
+
+def check_expansion(node: yaml.Node | None, fail: Callable[[int, str], Exception],
+                    limit: int = MAX_EXPANDED_NODES) -> None:
+    """Refuse a document whose aliases expand past ``limit`` values, or an alias that contains itself.
+
+    Why: PyYAML shares an aliased node, but everything downstream (line maps, validation, JSON dumps)
+    walks the expanded tree, so nine levels of ten aliases make a 1 KiB file cost 10**9 steps. Sizes are
+    memoised per node, so the check itself is linear in the composed nodes."""
+    sizes: dict[int, int] = {}
+    active: set[int] = set()
+
+    def size(n: yaml.Node) -> int:
+        key = id(n)
+        if key in sizes:
+            return sizes[key]
+        if key in active:
+            raise fail(n.start_mark.line + 1, "recursive YAML alias (a value that contains itself) is not allowed")
+        active.add(key)
+        children: list[Any] = []
+        if isinstance(n, yaml.SequenceNode):
+            children = list(n.value)
+        elif isinstance(n, yaml.MappingNode):
+            children = [child for pair in n.value for child in pair]
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > limit:
+                raise fail(n.start_mark.line + 1, f"YAML aliases expand this document past {limit} values (refused)")
+        active.discard(key)
+        sizes[key] = total
+        return total
+
+    if node is not None:
+        size(node)
+
+
 def load_yaml(path: Path) -> Any:
     """Load ``path``; any read or syntax problem becomes a one-line :class:`YamlFileError`."""
     try:
@@ -92,10 +132,20 @@ def load_yaml(path: Path) -> Any:
         raise YamlFileError(path, 1, "no such file") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise YamlFileError(path, 1, f"cannot read: {exc}") from None
-    loader = _Loader(text)
+    if "\x00" in text:  # PyYAML would refuse it too, but from inside its reader, before any line is known
+        line = text.count("\n", 0, text.index("\x00")) + 1
+        raise YamlFileError(path, line, "invalid YAML: a NUL byte (is this a binary file?)")
+    try:
+        loader = _Loader(text)
+    except yaml.YAMLError as exc:
+        raise YamlFileError(path, 1, f"invalid YAML: {str(exc).splitlines()[0]}") from None
     loader.name = str(path)
     try:
-        return loader.get_single_data()
+        node = loader.get_single_node()
+        check_expansion(node, lambda line, message: YamlFileError(path, line, message))
+        return None if node is None else loader.construct_document(node)
+    except RecursionError:
+        raise YamlFileError(path, 1, "invalid YAML: nested too deeply") from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         problem = " ".join(p for p in (exc.context, exc.problem) if p)

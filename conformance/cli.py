@@ -8,6 +8,9 @@ or 5xx, but no failures).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -74,8 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
     run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the selected cases (round-robin over the "
                      "sorted case ids; merge the shards' results with `matrix`)")
-    run.add_argument("--idle-timeout", type=float, default=60.0)
-    run.add_argument("--deadline", type=float, default=180.0)
+    run.add_argument("--idle-timeout", type=float, default=60.0, help="seconds without a byte before an exchange "
+                     "counts as stalled (waiting for the headers included)")
+    run.add_argument("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
+    run.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
+                     help="for the whole run: cases not started by then are skipped (time limit); reports are written")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
                      help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")
@@ -153,7 +159,26 @@ def _load_cases(args: argparse.Namespace) -> list[Any]:
         raise UsageError(str(exc)) from None
     if not cases:
         raise UsageError(f"--cases {args.cases}: no *.yaml cases found")
+    known = {cap for case in cases for cap in case.needs}
+    for cap in args.skip_capability:
+        if cap not in known:
+            raise UsageError(f"--skip-capability {cap!r}: no case needs it (known: {', '.join(sorted(known))})")
+    _check_reports_dir(args.reports)
     return cases
+
+
+def _check_reports_dir(reports: Path) -> None:
+    """``--reports`` must be (or become) a folder we can write in: found out now, not after the whole run."""
+    import tempfile
+
+    if reports.exists() and not reports.is_dir():
+        raise UsageError(f"--reports {reports}: not a directory")
+    try:
+        reports.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=reports):
+            pass
+    except OSError as exc:
+        raise UsageError(f"--reports {reports}: not writable ({exc.strerror or exc})") from None
 
 
 def _check_baseline_args(args: argparse.Namespace) -> None:
@@ -161,13 +186,35 @@ def _check_baseline_args(args: argparse.Namespace) -> None:
         raise UsageError("--strict/--update-baseline: need --baseline PATH")
 
 
+def seconds(option: str, raw: float | None, *, optional: bool = False) -> float | None:
+    """A duration option: a finite number of seconds above zero (``nan``, ``inf``, 0 and negatives are refused)."""
+    if raw is None and optional:
+        return None
+    if raw is None or not math.isfinite(raw) or raw <= 0:
+        raise UsageError(f"{option} {raw}: expected a number of seconds above zero")
+    return float(raw)
+
+
+def _limits(args: argparse.Namespace, base: Any) -> Any:
+    """``base`` with this command's --idle-timeout/--deadline, validated."""
+    import dataclasses
+
+    return dataclasses.replace(base, idle_timeout_s=seconds("--idle-timeout", args.idle_timeout),
+                               deadline_s=seconds("--deadline", args.deadline))
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    import time
+
     from .recorder import Limits
     from .session import RunOptions
 
     _check_baseline_args(args)
     if args.base_url is not None and not args.base_url.strip():
         raise UsageError("--base-url: empty (an unset variable?); omit the option to test the embedded reference server")
+    _limits(args, Limits())
+    max_time = seconds("--max-time", args.max_time, optional=True)
+    args.stop_at = None if max_time is None else time.monotonic() + max_time
     if args.config is not None:
         return _run_config(args)
     cases = _load_cases(args)
@@ -175,8 +222,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, headers=args.header,
         provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
         variants=args.variant, skip_capabilities=args.skip_capability,
-        limits=Limits(idle_timeout_s=args.idle_timeout, deadline_s=args.deadline), shard=_shard(args),
-        assume_probes=args.assume_probes, policy=_policy(args),
+        limits=_limits(args, Limits()), shard=_shard(args),
+        assume_probes=args.assume_probes, policy=_policy(args), max_time_s=args.max_time, stop_at=args.stop_at,
     )
     return _run_target(args, opts, cases, json_path=args.json)
 
@@ -202,7 +249,11 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         sess = ConformanceSession(opts)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
-    problem = sess.preflight()
+    try:
+        problem = sess.preflight()
+    except KeyboardInterrupt:  # stopped before any case: the results file still says so
+        _write_interrupted(sess, json_path or args.reports / f"{report_stem(sess.target.provider, sess.target.model, opts.shard)}.json")
+        raise
     if problem:
         sess.close()
         raise UsageError(problem)
@@ -224,7 +275,8 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         raise UsageError(f"--json {json_path}: not a regular file")
     opts.json_path = json_path
     pytest_args = [
-        str(args.cases), f"--conformance-cases={args.cases}", "-p", "no:cacheprovider", "-W", "ignore::pytest.PytestAssertRewriteWarning",
+        str(args.cases), f"--conformance-cases={args.cases}", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+        "-W", "ignore::pytest.PytestAssertRewriteWarning",
         f"--rootdir={REPO_ROOT}", "-c", str(RUN_INI),
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
         f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
@@ -264,6 +316,8 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
         raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
     print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
+    if rc == pytest.ExitCode.INTERRUPTED and sess.interrupted:
+        raise KeyboardInterrupt  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
     if rc in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
         return EXIT_USAGE
     verdict = baseline_gate(inject.config) if inject.config is not None else None
@@ -275,6 +329,19 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     if any(r.outcome.value == "error" for r in results) or rc == pytest.ExitCode.INTERRUPTED:
         return EXIT_INCONCLUSIVE
     return EXIT_OK
+
+
+def _write_interrupted(sess: Any, path: Path) -> None:
+    """The results JSON of a run stopped before its first case (``run.complete: false``, no cases)."""
+    from .report import build_results, write_results
+
+    sess.interrupted = True
+    try:
+        write_results(path, build_results([], sess.run_meta(complete=False)))
+    except (OSError, ValueError):
+        pass
+    finally:
+        sess.close()
 
 
 def _names(raw: str | None) -> list[str]:
@@ -321,7 +388,8 @@ def _run_config(args: argparse.Namespace) -> int:
             auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
-            shard=shard, assume_probes=args.assume_probes, policy=policy,
+            shard=shard, assume_probes=args.assume_probes, policy=policy, max_time_s=args.max_time,
+            stop_at=args.stop_at,
         )
         print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:
@@ -353,12 +421,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from .reference import DEVIATIONS, VARIANTS, ReferenceServer
 
     if args.list_deviations:
-        print("deviations (non-conformant):")
-        for name, text in sorted(DEVIATIONS.items()):
-            print(f"  {name:<36} {text}")
-        print("variants (benign, valid per spec):")
-        for name, text in sorted(VARIANTS.items()):
-            print(f"  {name:<36} {text}")
+        lines = ["deviations (non-conformant):"]
+        lines += [f"  {name:<36} {text}" for name, text in sorted(DEVIATIONS.items())]
+        lines.append("variants (benign, valid per spec):")
+        lines += [f"  {name:<36} {text}" for name, text in sorted(VARIANTS.items())]
+        print("\n".join(lines))
         return EXIT_OK
     try:
         server = ReferenceServer(args.host, args.port, api_key=args.api_key, deviations=args.deviate, variants=args.variant,
@@ -499,17 +566,72 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "serve": cmd_serve, "judge": cmd_jud
                             "coverage": cmd_coverage, "matrix": cmd_matrix, "diff": cmd_diff}
 
 
+class _Stop:
+    """How a run was stopped: Ctrl-C (exit 130) or SIGTERM (exit 143), turned into one KeyboardInterrupt.
+
+    pytest answers the KeyboardInterrupt by finishing the session, so the partial reports are written
+    (``run.complete: false``); the cases still in flight are then abandoned, not awaited (see :func:`main`)."""
+
+    def __init__(self) -> None:
+        self.code: int | None = None
+        self._saved: list[tuple[int, Any]] = []
+
+    #: seconds after the first signal when the process leaves whatever it is doing (a report is written by then)
+    GRACE_S = 1.5
+
+    def _handler(self, signum: int, _frame: Any) -> None:
+        import threading
+
+        if self.code is None:
+            timer = threading.Timer(self.GRACE_S, os._exit, args=(128 + signum,))
+            timer.daemon = True
+            timer.start()
+        self.code = 128 + signum
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> _Stop:
+        import signal
+        import threading
+
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                self._saved.append((sig, signal.signal(sig, self._handler)))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        import signal
+
+        for sig, handler in self._saved:
+            signal.signal(sig, handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    stop = _Stop()
     try:
-        return int(COMMANDS[args.command](args))
+        with stop if args.command == "run" else contextlib.nullcontext(stop):
+            code = int(COMMANDS[args.command](args))
+            sys.stdout.flush()
     except UsageError as exc:
         print(f"responses-conformance: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except BrokenPipeError:
+        # the reader went away (``... | head``): nothing more to say; stdout is pointed at devnull so the
+        # interpreter's own flush at exit does not raise again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
     except KeyboardInterrupt:
-        print("responses-conformance: interrupted", file=sys.stderr)
-        return 130
+        stop.code = stop.code or 130
+    if stop.code is None:
+        return code
+    print(f"responses-conformance: {'terminated' if stop.code == 143 else 'interrupted'}; partial reports written",
+          file=sys.stderr)
+    # cases still in flight run in pool threads the interpreter would wait for at exit (up to a --deadline
+    # each): the reports are written, so leave now
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(stop.code)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -8,12 +8,14 @@ See docs/providers.md for the format.
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ._yamlfile import LineDict, YamlFileError, line_of, load_yaml
 from .recorder import Limits
@@ -106,6 +108,15 @@ class ProvidersFile:
         return out
 
 
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be split into host and port (``http://[::1/v1``, a port past 65535), or None."""
+    try:
+        _ = urlsplit(url).port  # splitting the host and port is what raises
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def _fail(file: Path, line: int, message: str) -> ProvidersFileError:
     return ProvidersFileError(file, line, message)
 
@@ -143,7 +154,7 @@ class _Reader:
             return None
         value = parent[key]
         ok = isinstance(value, int) if integer else isinstance(value, (int, float))
-        if not ok or isinstance(value, bool) or value < minimum:
+        if not ok or isinstance(value, bool) or not math.isfinite(value) or value < minimum:  # .nan, .inf unbound waits
             kind = "an integer" if integer else "a number"
             raise _fail(self.file, line_of(parent, key), f"{what}.{key}: expected {kind} >= {minimum:g}, got {value!r}")
         return float(value)
@@ -257,9 +268,10 @@ def _provider(reader: _Reader, raw: Any, line: int, index: int, defaults: dict[s
                     raise _fail(reader.file, line_of(entry, key), f"{what}.{key}: unknown {key[:-1]} {item!r} "
                                 "(see responses-conformance serve --list-deviations)")
     else:
-        if not re.match(r"^https?://[^/\s]+", base_url):
+        if not re.match(r"^https?://[^/\s]+", base_url) or url_problem(base_url):
             raise _fail(reader.file, url_line, f"{what}.base_url: expected an http(s) URL such as https://api.example.com/v1, "
-                        f"or '{EMBEDDED}' for the embedded reference server; got {base_url!r}")
+                        f"or '{EMBEDDED}' for the embedded reference server; got {base_url!r}"
+                        + (f" ({url_problem(base_url)})" if url_problem(base_url) else ""))
         if deviations or variants:
             raise _fail(reader.file, line_of(entry, "deviations" if deviations else "variants"),
                         f"{what}: deviations/variants only apply to base_url: {EMBEDDED}")

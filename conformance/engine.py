@@ -104,7 +104,7 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
             break
         str_headers = {str(k): str(v) for k, v in dict(headers).items()}
         if step.transport == "websocket":
-            ws = ws or WSRecorder(recorder.target, recorder.limits, recorder.redactor)
+            ws = ws or WSRecorder(recorder.target, recorder.limits, recorder.redactor, stop_at=recorder.stop_at)
             ex = _record_turn(ws, step, str(path), body, str_headers, rec, connections)
         else:
             ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,
@@ -413,17 +413,26 @@ def skipped(case: Case, reason: str) -> CaseResult:
     return CaseResult(case, Outcome.SKIPPED, reason)
 
 
+#: the message of a case not started because the run's ``--max-time`` had passed
+TIME_LIMIT_REASON = "skipped (time limit): the run's --max-time had passed before this case started"
+#: the message of a case in flight when the run's ``--max-time`` passed (its exchanges so far are kept)
+TIME_LIMIT_CUT_REASON = "skipped (time limit): the run's --max-time passed while this case was running"
+
+
 class Scheduler:
     """Records cases concurrently (bounded), handing out futures so results stream in order of need.
 
     It also watches for the target going down (conformance/outage.py): once requests stop being answered,
     cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``)."""
 
-    def __init__(self, recorder: Recorder, concurrency: int = 4) -> None:
+    def __init__(self, recorder: Recorder, concurrency: int = 4, stop_at: float | None = None) -> None:
         from .outage import OutageWatch
 
         self.recorder = recorder
         self.watch = OutageWatch()
+        #: ``--max-time``: the monotonic instant after which no case is started (its recording is skipped)
+        self.stop_at = stop_at
+        self.time_limited: list[str] = []
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="conformance-case")
         self._futures: dict[str, Future[CaseRecording]] = {}
 
@@ -435,17 +444,29 @@ class Scheduler:
     def _record(self, case: Case) -> CaseRecording:
         from .outage import UNANSWERED_KINDS
 
+        if self.time_up():
+            self.time_limited.append(case.id)
+            return CaseRecording(case, model=self.recorder.target.model, skip_reason=TIME_LIMIT_REASON)
         down = self.watch.skip(case.id)
         if down is not None:
             return CaseRecording(case, model=self.recorder.target.model, target_down=f"not sent: {down.message()}")
         rec = record_case(case, self.recorder)
+        if self.time_up() and any(ex.error_kind == "time_limit" for ex in rec.exchanges):
+            self.time_limited.append(case.id)  # cut short by --max-time: not the server's doing, so not judged
+            rec.skip_reason = TIME_LIMIT_CUT_REASON
+            return rec
         self.watch.observe(case.id, rec.exchanges)
         down = self.watch.down
         if down is not None and any(ex.error_kind in UNANSWERED_KINDS for ex in rec.exchanges):
             rec.target_down = f"unanswered: {down.message()}"
         return rec
 
-    def shutdown(self) -> None:
+    def time_up(self) -> bool:
+        """Has the run's ``--max-time`` passed? Cases not yet started are then skipped, not sent."""
+        return self.stop_at is not None and time.monotonic() >= self.stop_at
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Cancel the cases not started; ``wait=False`` (an interrupted run) leaves those in flight behind."""
         for fut in self._futures.values():
             fut.cancel()
-        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._pool.shutdown(wait=wait, cancel_futures=True)

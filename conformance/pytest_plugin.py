@@ -9,6 +9,7 @@ its own recording, judges it (pure), and maps the verdict onto pytest's vocabula
 from __future__ import annotations
 
 import html
+import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--conformance-json", default=None, help="results JSON path (default reports/<provider>__<model>.json)")
     group.addoption("--idle-timeout", type=float, default=60.0, help="seconds without a byte before a stream counts as stalled")
     group.addoption("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
+    group.addoption("--max-time", type=float, default=None, dest="conformance_max_time", metavar="SECONDS",
+                    help="for the whole run: cases not started by then are skipped (time limit)")
     group.addoption("--baseline", default=None, dest="conformance_baseline",
                     help="baseline YAML of expected non-passing cases (or a directory: <dir>/<provider>/<model>.yaml); "
                          "only unexpected results fail")
@@ -95,11 +98,22 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         variants=config.getoption("variant"),
         skip_capabilities=config.getoption("skip_capability"),
         json_path=Path(json_path) if json_path else None,
-        limits=Limits(idle_timeout_s=config.getoption("idle_timeout"), deadline_s=config.getoption("deadline")),
+        limits=Limits(idle_timeout_s=_seconds(config, "idle_timeout", "--idle-timeout"),
+                      deadline_s=_seconds(config, "deadline", "--deadline")),
         shard=_shard_option(config),
         assume_probes=bool(config.getoption("assume_probes")),
         policy=_policy_option(config),
+        max_time_s=None if config.getoption("conformance_max_time") is None
+        else _seconds(config, "conformance_max_time", "--max-time"),
     )
+
+
+def _seconds(config: pytest.Config, dest: str, flag: str) -> float:
+    """A duration option: finite and above zero (``nan``, 0 and negatives would unbound or break every wait)."""
+    raw = config.getoption(dest)
+    if raw is None or not (math.isfinite(raw) and raw > 0):
+        raise pytest.UsageError(f"{flag} {raw}: expected a number of seconds above zero")
+    return float(raw)
 
 
 def _policy_option(config: pytest.Config) -> JudgePolicy:
@@ -305,6 +319,10 @@ def _baseline(config: pytest.Config) -> Baseline | None:
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     """Remember every case that exists before -k deselects some: baseline entries for those are not stale."""
     config.stash[KNOWN_IDS_KEY] = [item.case.id for item in items if isinstance(item, CaseItem)]
+    known = {cap for item in items if isinstance(item, CaseItem) for cap in item.case.needs}
+    for cap in config.getoption("skip_capability"):
+        if known and cap not in known:  # a typo would silently run the cases it meant to skip
+            raise pytest.UsageError(f"--skip-capability {cap!r}: no case needs it (known: {', '.join(sorted(known))})")
 
 
 class _ShardSelection:
@@ -361,7 +379,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         results = _ordered_results(session, sess)
         config.stash[ORDERED_KEY] = results
         expected = sum(1 for item in session.items if isinstance(item, CaseItem))
-        document = build_results(results, sess.run_meta(complete=len(results) == expected, results=results))
+        sess.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        document = build_results(results, sess.run_meta(complete=len(results) == expected and not sess.interrupted,
+                                                        results=results))
         path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
         write_results(path, document)
         config.stash[RESULTS_PATH_KEY] = path

@@ -12,8 +12,10 @@ from __future__ import annotations
 import email.utils
 import json
 import queue
+import socket
 import threading
 import time
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -106,14 +108,30 @@ class Recorder:
         self.target = target
         self.limits = limits or Limits()
         self.redactor = Redactor.for_target(target)
-        timeout = httpx.Timeout(connect=self.limits.connect_timeout_s, read=None, write=30.0, pool=None)
+        # read: no byte for idle_timeout_s, headers included (a server that accepts and never answers);
+        # the overall deadline over connect + headers is enforced by _send, over the body by _read_body
+        idle = self.limits.idle_timeout_s
+        timeout = httpx.Timeout(connect=self.limits.connect_timeout_s, read=idle, write=min(30.0, idle), pool=None)
         self._pace_lock = threading.Lock()
         self._next_send = 0.0
+        #: the run's ``--max-time`` (a monotonic instant): no request starts after it, none runs past it
+        self.stop_at: float | None = None
+        self._sockets: weakref.WeakSet[socket.socket] = weakref.WeakSet()  # every connection opened, for abort()
+        self._sockets_lock = threading.Lock()
         self._client = httpx.Client(timeout=timeout, follow_redirects=False, transport=transport,
                                     limits=httpx.Limits(max_connections=64, max_keepalive_connections=16))
 
     def close(self) -> None:
         self._client.close()
+
+    def abort(self) -> None:
+        """Stop now (Ctrl-C, SIGTERM): nothing more is sent, and every open connection is shut so the
+        threads reading them return at once instead of after an idle timeout or a deadline."""
+        self.stop_at = time.monotonic()
+        with self._sockets_lock:
+            sockets = list(self._sockets)
+        for sock in sockets:
+            _shutdown(sock)
 
     def __enter__(self) -> Recorder:
         return self
@@ -140,11 +158,32 @@ class Recorder:
         retries = Retries(self.limits)
         while True:
             self._pace()
+            if self.stop_at is not None and time.monotonic() >= self.stop_at:
+                return self._not_sent(step, method, path, body, stream, raw_body)
             ex = self._record_once(step, method, path, body, stream, auth, headers or {}, raw_body)
             delay = retries.again(ex)
             if delay is None:
                 return ex
             time.sleep(delay)
+
+    def _not_sent(self, step: str, method: str, path: str, body: Any, stream: bool, raw_body: str | None) -> Exchange:
+        request = RecordedRequest(method.upper(), self.redactor.text(self.target.url(path)), path, {},
+                                  None if raw_body is not None else body,
+                                  stream, raw_body)
+        ex = Exchange(step=step, request=request, started_at=time.time())
+        ex.error_kind, ex.error = "time_limit", "not sent: the run's --max-time had passed"
+        return ex
+
+    def _end(self, t0: float) -> float:
+        """When an exchange started at ``t0`` must be over: its deadline, or the run's --max-time if sooner."""
+        end = t0 + self.limits.deadline_s
+        return end if self.stop_at is None else min(end, self.stop_at)
+
+    def _mark_time_limit(self, ex: Exchange) -> None:
+        """A wait cut short because the run's --max-time passed: the run's limit, not the server's fault."""
+        if (self.stop_at is not None and time.monotonic() >= self.stop_at
+                and ex.error_kind in ("deadline", "idle_timeout")):
+            ex.error_kind, ex.error = "time_limit", "cut short: the run's --max-time passed during this exchange"
 
     def _pace(self) -> None:
         """Space requests to honour a provider's requests-per-minute limit (all threads share it)."""
@@ -178,9 +217,17 @@ class Recorder:
         t0 = time.monotonic()
         try:
             http_request = self._client.build_request(method.upper(), url, content=content, headers=sent_headers)
-            response = self._client.send(http_request, stream=True)
-        except httpx.TimeoutException as exc:
+            response = self._send(http_request, t0)
+        except httpx.ConnectTimeout as exc:
             return self._fail(ex, t0, "timeout", f"connect timeout after {self.limits.connect_timeout_s}s: {exc}")
+        except (httpx.ReadTimeout, _HeadDeadline):
+            mark_stalled(ex, self.limits, t0, "response headers", "bytes")
+            self._mark_time_limit(ex)
+            ex.error = self.redactor.text(ex.error or "")
+            ex.elapsed_s = time.monotonic() - t0
+            return ex
+        except httpx.TimeoutException as exc:
+            return self._fail(ex, t0, "timeout", f"{type(exc).__name__}: {exc}")
         except httpx.HTTPError as exc:
             return self._fail(ex, t0, "connect", f"{type(exc).__name__}: {exc}")
         try:
@@ -188,6 +235,7 @@ class Recorder:
             ex.status = response.status_code
             ex.headers = [(k, self.redactor.text(v)) for k, v in response.headers.multi_items()]
             self._read_body(response, ex, t0, parse_sse=stream and response.status_code == 200)
+            self._mark_time_limit(ex)
         finally:
             response.close()
         ex.elapsed_s = time.monotonic() - t0
@@ -198,6 +246,51 @@ class Recorder:
             ex.compact()  # never judged: keep head and tail as evidence, not up to max_body_bytes per case
             ex.body_omitted = max(0, received - len(ex.body) - len(ex.body_tail))  # as received, not as redacted
         return ex
+
+    def _send(self, request: httpx.Request, t0: float) -> httpx.Response:
+        """Send and wait for the status line and headers, within the overall deadline.
+
+        httpx's read timeout bounds each silent wait (idle), but a header block dripped a byte at a
+        time never goes idle; so the send runs in a helper thread and we stop waiting at the deadline,
+        shutting the socket (captured through httpcore's ``trace`` extension) so the helper ends too."""
+        sockets: list[socket.socket] = []
+
+        def trace(event: str, info: Mapping[str, Any]) -> None:
+            if event == "connection.connect_tcp.complete":
+                stream = info.get("return_value")
+                sock = stream.get_extra_info("socket") if stream is not None else None
+                if isinstance(sock, socket.socket):
+                    sockets.append(sock)
+                    with self._sockets_lock:
+                        self._sockets.add(sock)
+
+        request.extensions = {**request.extensions, "trace": trace}
+        done: queue.Queue[Any] = queue.Queue()
+        abandoned = threading.Event()
+
+        def send() -> None:
+            try:
+                response = self._client.send(request, stream=True)
+            except BaseException as exc:  # handed to the waiting thread, which raises it
+                done.put(exc)
+                return
+            if abandoned.is_set():
+                response.close()
+            else:
+                done.put(response)
+
+        threading.Thread(target=send, name="conformance-send", daemon=True).start()
+        try:
+            item = done.get(timeout=max(0.0, self._end(t0) - time.monotonic()))
+        except queue.Empty:
+            abandoned.set()
+            for sock in sockets:
+                _shutdown(sock)
+            raise _HeadDeadline from None
+        if isinstance(item, BaseException):
+            raise item
+        assert isinstance(item, httpx.Response)
+        return item
 
     def _fail(self, ex: Exchange, t0: float, kind: str, message: str) -> Exchange:
         ex.error_kind, ex.error = kind, self.redactor.text(message)
@@ -257,7 +350,7 @@ class Recorder:
             if terminal_at is not None:
                 wait = terminal_at + limits.after_terminal_grace_s - now
             else:
-                wait = min(limits.idle_timeout_s, t0 + limits.deadline_s - now)
+                wait = min(limits.idle_timeout_s, self._end(t0) - now)
             if wait <= 0:
                 if terminal_at is None:
                     ex.error_kind, ex.error = "deadline", f"no end of response within the {limits.deadline_s}s deadline"
@@ -281,6 +374,9 @@ class Recorder:
                         body.extend(tail)
                         if parser is not None:
                             events.extend(parser.feed(tail, arrival_s=time.monotonic() - t0))
+                break
+            if isinstance(item, httpx.ReadTimeout):  # httpx's own idle bound fired first: the same stall
+                mark_stalled(ex, limits, t0, "response", "bytes")
                 break
             if isinstance(item, Exception):
                 ex.error_kind, ex.error = "protocol", f"connection broken while reading the body: {type(item).__name__}: {item}"
@@ -420,6 +516,18 @@ def mark_stalled(ex: Exchange, limits: Limits, t0: float, what: str, unit: str) 
         ex.error_kind, ex.error = "deadline", f"{what} not finished within the {limits.deadline_s}s deadline"
     else:
         ex.error_kind, ex.error = "idle_timeout", f"no {unit} received for {limits.idle_timeout_s}s ({what} stalled)"
+
+
+class _HeadDeadline(Exception):
+    """The status line and headers did not arrive within the overall deadline."""
+
+
+def _shutdown(sock: socket.socket) -> None:
+    """Wake a thread blocked reading ``sock`` (close alone does not, on Linux)."""
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
 
 
 def _event_type(event: SSEEvent) -> str | None:

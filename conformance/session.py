@@ -11,6 +11,7 @@ import datetime as _dt
 import os
 import re
 import secrets
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,8 @@ class RunOptions:
     shard: Shard | None = None  # --shard I/N: this run holds only that share of the cases
     assume_probes: bool = False  # --assume-probes: no probe preflight; behavioural expectations always judged
     policy: JudgePolicy = field(default_factory=JudgePolicy)  # --spec-strict, --strict-behaviour, --spec-as-of
+    max_time_s: float | None = None  # --max-time: cases not started by then are skipped (time limit)
+    stop_at: float | None = None  # the monotonic instant --max-time ends (set once per command, shared by targets)
 
 
 def parse_header(raw: str) -> tuple[str, str]:
@@ -111,6 +114,12 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
                       provider=opts.provider or EMBEDDED_PROVIDER)
     assert opts.base_url is not None
     refuse_url_credentials(opts.base_url)
+    from .config import url_problem
+
+    problem = url_problem(opts.base_url)
+    if problem:  # printed without the URL's text: one that cannot be split may still hold a password
+        raise ConfigError(f"--base-url {safe_url(opts.base_url)!r}: {problem}; expected an http(s) URL such as "
+                          "https://api.example.com/v1")
     if not opts.model:
         raise ConfigError("--model is required with --base-url (the model id to test)")
     key = None
@@ -152,8 +161,12 @@ class ConformanceSession:
                 raise ConfigError(str(exc)) from None
             self.target = build_target(opts, self.server.base_url, key)
         self.recorder = Recorder(self.target, opts.limits)
-        self.scheduler = Scheduler(self.recorder, opts.concurrency)
+        if opts.stop_at is None and opts.max_time_s is not None:
+            opts.stop_at = time.monotonic() + opts.max_time_s
+        self.recorder.stop_at = opts.stop_at
+        self.scheduler = Scheduler(self.recorder, opts.concurrency, stop_at=opts.stop_at)
         self.probes: ProbePreflight | None = None
+        self.interrupted = False  # Ctrl-C or SIGTERM: the reports are partial and in-flight cases are not awaited
 
     @property
     def embedded(self) -> bool:
@@ -162,7 +175,8 @@ class ConformanceSession:
     def preflight(self) -> str | None:
         """One free request to tell 'unreachable' and 'bad key' apart from conformance problems."""
         ex = self.recorder.record("preflight", "GET", PREFLIGHT_PATH)
-        if ex.error_kind in ("connect", "timeout"):
+        if ex.error_kind in ("connect", "timeout") or (ex.status is None and ex.error_kind in ("idle_timeout", "deadline")):
+            # the last: the connection was accepted but no status line came back within the bounds
             return inert(f"cannot reach {safe_url(self.target.base_url)}: {ex.error}")
         if ex.error_kind == "redirect":  # every request would be redirected, hence error: say it once, up front
             location = safe_url((ex.header("location") or "?")[:300])  # server text: bounded, no credentials
@@ -218,6 +232,9 @@ class ConformanceSession:
             "probe_preflight": None if self.probes is None else {
                 **self.probes.to_dict(), "behavioural_skipped": behavioural_skips(results)},
             "target_down": self.outage_dict(),
+            "interrupted": self.interrupted,
+            "max_time_s": self.opts.max_time_s,
+            "time_limited": len(self.scheduler.time_limited),  # cases skipped because --max-time had passed
         }
 
     def outage_dict(self) -> dict[str, Any] | None:
@@ -226,7 +243,9 @@ class ConformanceSession:
         return None if watch.down is None else watch.down.to_dict(len(watch.not_sent))
 
     def close(self) -> None:
-        self.scheduler.shutdown()
+        if self.interrupted:
+            self.recorder.abort()  # the cases in flight end now (their threads would hold the exit up otherwise)
+        self.scheduler.shutdown(wait=not self.interrupted)
         self.recorder.close()
         if self.server is not None:
             self.server.stop()

@@ -104,10 +104,18 @@ def ws_url(target: Target, path: str) -> str:
 class WSRecorder:
     """Opens connections and records turns on them, bounded by :class:`Limits`."""
 
-    def __init__(self, target: Target, limits: Limits, redactor: Redactor) -> None:
+    def __init__(self, target: Target, limits: Limits, redactor: Redactor, stop_at: float | None = None) -> None:
         self.target = target
         self.limits = limits
         self.redactor = redactor
+        self.stop_at = stop_at  # the run's --max-time (monotonic): nothing starts after it, no wait runs past it
+
+    def _end(self, t0: float, span: float) -> float:
+        end = t0 + span
+        return end if self.stop_at is None else min(end, self.stop_at)
+
+    def _time_up(self) -> bool:
+        return self.stop_at is not None and time.monotonic() >= self.stop_at
 
     # -- connections ------------------------------------------------------------------------
 
@@ -137,6 +145,10 @@ class WSRecorder:
         ex.curl = self._reproduce(request)
         t0 = time.monotonic()
         conn = WSConnection(None, url, None)
+        if self._time_up():
+            ex.error_kind, ex.error = "time_limit", "not sent: the run's --max-time had passed"
+            conn.closed = True
+            return conn, ex
         port = parts.port or (443 if parts.scheme == "https" else 80)
         try:
             sock = socket.create_connection((parts.hostname or "", port), timeout=self.limits.connect_timeout_s)
@@ -159,7 +171,7 @@ class WSRecorder:
             sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
             head = self._read_until(conn, b"\r\n\r\n", t0)
         except (OSError, _Timeout) as exc:
-            kind = "timeout" if isinstance(exc, _Timeout) else "connect"
+            kind = ("time_limit" if self._time_up() else "timeout") if isinstance(exc, _Timeout) else "connect"
             ex.error_kind, ex.error = kind, f"WebSocket handshake failed: {exc or 'no answer'}"
             ex.elapsed_s = time.monotonic() - t0
             conn.close()
@@ -220,6 +232,9 @@ class WSRecorder:
         if conn.closed or conn.sock is None:
             ex.error = f"the connection was already closed before this turn ({conn.close_info or 'by the server'})"
             return ex
+        if self._time_up():
+            ex.error_kind, ex.error = "time_limit", "not sent: the run's --max-time had passed"
+            return ex
         try:
             conn.sock.sendall(_client_frame(OP_TEXT, json.dumps(event, ensure_ascii=False).encode()))
         except OSError as exc:
@@ -243,15 +258,19 @@ class WSRecorder:
                 if wait <= 0:
                     break
             else:
-                wait = min(limits.idle_timeout_s, t0 + limits.deadline_s - now)
+                wait = min(limits.idle_timeout_s, self._end(t0, limits.deadline_s) - now)
                 if wait <= 0:
                     ex.error_kind, ex.error = "deadline", f"turn not finished within the {limits.deadline_s}s deadline"
+                    if self._time_up():
+                        ex.error_kind, ex.error = "time_limit", "cut short: the run's --max-time passed during this turn"
                     break
             try:
                 frame = self._read_frame(conn, wait)
             except _Timeout:
                 if ended_at is None:
                     mark_stalled(ex, limits, t0, "turn", "frame")
+                    if self._time_up():
+                        ex.error_kind, ex.error = "time_limit", "cut short: the run's --max-time passed during this turn"
                 break
             except _TooLarge as exc:
                 ex.body_truncated = True
@@ -319,7 +338,7 @@ class WSRecorder:
         return True
 
     def _read_until(self, conn: WSConnection, marker: bytes, t0: float) -> bytes:
-        deadline = t0 + min(self.limits.deadline_s, self.limits.connect_timeout_s + self.limits.idle_timeout_s)
+        deadline = self._end(t0, min(self.limits.deadline_s, self.limits.connect_timeout_s + self.limits.idle_timeout_s))
         while marker not in conn.buffer:
             if len(conn.buffer) > MAX_HANDSHAKE or not self._recv(conn, deadline):
                 raise OSError("no complete HTTP answer to the upgrade request")

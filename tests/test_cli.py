@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import jsonschema
@@ -96,6 +98,13 @@ def test_unknown_assertion_names_file_case_and_line(tmp_path: Path) -> None:
         (["--header", "no colon here"], "--header"),
         (["--deviate", "no_such_deviation"], "no_such_deviation"),
         (["--concurrency", "0"], "--concurrency"),
+        (["--idle-timeout", "-1"], "--idle-timeout"),
+        (["--deadline", "0"], "--deadline"),
+        (["--deadline", "nan"], "--deadline"),
+        (["--max-time", "inf"], "--max-time"),
+        (["--base-url", "http://[::1/v1", "--model", "m"], "--base-url"),
+        (["--base-url", "http://127.0.0.1:99999/v1", "--model", "m"], "--base-url"),
+        (["--skip-capability", "no_such_capability"], "no_such_capability"),
     ],
 )
 def test_bad_configuration_is_one_line_exit_2(tmp_path: Path, args: list[str], needle: str) -> None:
@@ -186,6 +195,15 @@ def test_plain_pytest_collects_and_runs_cases(tmp_path: Path) -> None:
     assert {c["id"] for c in json.loads(out.read_text())["cases"]} == {"basic.text", "input.string"}
 
 
+@pytest.mark.parametrize("args", [["--skip-capability", "no_such_capability"], ["--deadline", "nan"],
+                                  ["--max-time", "-3"]])
+def test_plain_pytest_refuses_bad_run_options_in_one_line(args: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-k", "basic.text", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 4, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert args[0] in proc.stderr and "Traceback" not in proc.stdout + proc.stderr
+
+
 def test_results_never_replace_a_special_file(tmp_path: Path) -> None:
     from conformance.report import write_results
 
@@ -237,3 +255,74 @@ def test_serve_bad_port_is_one_line_exit_2(tmp_path: Path) -> None:
         proc = cli("serve", "--port", str(busy.getsockname()[1]), cwd=tmp_path)
     assert proc.returncode == 2
     assert "--port" in _one_error_line(proc)
+
+
+# -- hostile inputs: one line, exit 2, never a traceback (issue 11) -------------------------------------------------
+
+ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+    f"{chr(98 + n)}: &{chr(98 + n)} [{', '.join(['*' + chr(97 + n)] * 10)}]\n" for n in range(8))
+
+
+@pytest.mark.parametrize("kind", ["providers", "baseline", "case"])
+@pytest.mark.parametrize("content", ["nul", "alias_bomb"])
+def test_a_nul_byte_or_an_alias_bomb_in_a_yaml_file_is_one_line_exit_2(tmp_path: Path, kind: str, content: str) -> None:
+    text = "providers:\n  - name: a\x00b\n" if content == "nul" else ALIAS_BOMB
+    path = tmp_path / ("cases" if kind == "case" else ".") / "f.yaml"
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(text)
+    args = {"providers": ["--config", str(path)], "baseline": ["--baseline", str(path), "-k", "basic.text"],
+            "case": ["--cases", str(path.parent)]}[kind]
+    t0 = time.monotonic()
+    proc = cli("run", *args, cwd=tmp_path, timeout=60)
+    assert proc.returncode == 2, proc.stdout[-2000:] + proc.stderr[-2000:]
+    line = _one_error_line(proc)
+    assert "f.yaml:" in line and ("NUL" in line if content == "nul" else "alias" in line), line
+    assert time.monotonic() - t0 < 30
+
+
+def test_reports_must_be_a_writable_directory(tmp_path: Path) -> None:
+    a_file = tmp_path / "afile"
+    a_file.write_text("")
+    proc = cli("run", "--reports", str(a_file), "-k", "basic.text", cwd=tmp_path)
+    assert proc.returncode == 2 and "not a directory" in _one_error_line(proc)
+    proc = cli("run", "--reports", "/proc/conformance-reports", "-k", "basic.text", cwd=tmp_path)
+    assert proc.returncode == 2 and "not writable" in _one_error_line(proc)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes in read-only folders")
+def test_reports_in_a_read_only_folder_is_one_line_exit_2(tmp_path: Path) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    proc = cli("run", "--reports", str(folder), "-k", "basic.text", cwd=tmp_path)
+    assert proc.returncode == 2 and "not writable" in _one_error_line(proc)
+
+
+def test_a_closed_pipe_is_no_traceback(tmp_path: Path) -> None:
+    """``serve --list-deviations | head``: the reader is gone before we write."""
+    proc = subprocess.Popen([sys.executable, "-m", "conformance", "serve", "--list-deviations"], cwd=tmp_path,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 0, err
+    assert err == ""
+
+
+def test_a_full_disk_leaves_no_tmp_results_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import errno
+
+    from conformance.report import results
+
+    out = tmp_path / "r.json"
+    out.write_text('{"old": true}\n')
+
+    def full(document: object, fh: io.TextIOBase, **_: object) -> None:
+        fh.write('{"half": ')
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(results.json, "dump", full)
+    with pytest.raises(OSError, match="No space left"):
+        results.write_results(out, {"x": 1})
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.json"]
+    assert out.read_text() == '{"old": true}\n'

@@ -23,6 +23,7 @@ from typing import Any
 import jsonschema
 import yaml
 
+from .._yamlfile import check_expansion
 from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
 from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
 from .assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
@@ -310,9 +311,12 @@ def _parse(path: Path, file: str) -> tuple[Any, _Builder]:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise CaseFormatError(file, 1, f"not UTF-8 text: {exc}") from None
+    if "\x00" in text:  # refused by PyYAML's reader too, but as a traceback before any line is known
+        raise CaseFormatError(file, text.count("\n", 0, text.index("\x00")) + 1, "invalid YAML: a NUL byte")
     loader = _CaseYamlLoader(text)
     try:
         node = loader.get_single_node()
+        check_expansion(node, lambda line, message: CaseFormatError(file, line, message))  # no alias bomb
         if node is None:
             raise CaseFormatError(file, 1, "empty file (expected a mapping with a 'cases' list)")
         builder = _Builder(file, loader)

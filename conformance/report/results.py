@@ -136,7 +136,14 @@ def write_results(path: Path, document: Mapping[str, Any]) -> None:
         raise ValueError(f"{path}: not a regular file; refusing to replace it with the results")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(document, fh, indent=1, ensure_ascii=False, default=str)
-        fh.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(document, fh, indent=1, ensure_ascii=False, default=str)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:  # a full disk, Ctrl-C mid-write: no half-written .tmp is left beside the results
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

@@ -42,7 +42,7 @@ class _RecordedStream(httpx2.SyncByteStream):
         for start in range(0, len(body), _CHUNK):
             yield body[start : start + _CHUNK]
         kind = self.ex.error_kind
-        if kind in ("idle_timeout", "deadline"):
+        if kind in ("idle_timeout", "deadline", "time_limit"):
             raise httpx2.ReadTimeout(f"recorder: {self.ex.error}", request=self.request)
         if kind in ("too_large", "protocol"):
             raise httpx2.RemoteProtocolError(f"recorder: {self.ex.error}", request=self.request)
@@ -88,6 +88,8 @@ class RecordingTransport(httpx2.BaseTransport):
             message = f"recorder: {ex.error_kind}: {ex.error}"
             if ex.error_kind == "timeout":
                 raise httpx2.ConnectTimeout(message, request=request)
+            if ex.error_kind in ("idle_timeout", "deadline", "time_limit"):  # no status line within the bound
+                raise httpx2.ReadTimeout(message, request=request)
             raise httpx2.ConnectError(message, request=request)
         wire = [(k, v) for k, v in ex.headers if k.lower() not in _DECODED]
         return httpx2.Response(ex.status, headers=wire, stream=_RecordedStream(ex, request), request=request)
