@@ -272,3 +272,12 @@ def test_sequence_number_check_names_the_union_rule() -> None:
                 ("events[2].sequence_number", "type", "ResponseStreamEvent.sequence_number:type")]
     assert by_check["stream.sequence_number"] == expected
     assert [(k, r) for _, k, r in by_check["stream.event_schema"]] == [(k, r) for _, k, r in expected]
+
+
+def test_the_error_envelope_is_not_dated_by_when_the_responses_paths_declared_it() -> None:
+    """ErrorResponse/Error exist unchanged in every snapshot; only their reference from /responses is new."""
+    from conformance.basis.dates import requirement_since
+
+    assert requirement_since("ErrorResponse:required:error") is None
+    assert requirement_since("Error:required:param") is None
+    assert requirement_since("ResponseUsage.input_tokens_details:required:cache_write_tokens") == "2026-07-15"

@@ -46,9 +46,15 @@ def _data() -> dict[str, Any]:
     return data if isinstance(data, dict) else {"rules": {}, "snapshots": []}
 
 
+#: Components whose rules hold for every endpoint whatever the Responses paths referenced: the error envelope is
+#: OpenAI's documented error format (every snapshot defines ErrorResponse/Error the same way), but the Responses
+#: paths first declare it on 2026-08-21; dating the envelope by that would claim it became a rule then.
+API_WIDE_COMPONENTS = frozenset({"ErrorResponse", "Error"})
+
+
 def requirement_since(rule: str) -> str | None:
     """The ISO date of the first snapshot that states ``rule``, when later than the oldest snapshot; else None."""
-    if not rule:
+    if not rule or rule.split(":", 1)[0].split(".", 1)[0] in API_WIDE_COMPONENTS:
         return None
     since = _data().get("rules", {}).get(rule)
     return since if isinstance(since, str) else None
