@@ -13,54 +13,18 @@ from __future__ import annotations
 import argparse
 import gzip
 import socket
-import threading
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
+from pathlib import Path
 
-from conformance.recorder import Limits, Recorder, Target
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' loopback server, run from anywhere
+
+from conformance.recorder import Limits, Recorder, Target  # noqa: E402
+from tests._hostile import hostile_server  # noqa: E402
 
 Sender = Callable[[socket.socket], None]
-
-
-def serve(send: Sender) -> tuple[str, Callable[[], None]]:
-    """A loopback server answering every connection with ``send``; returns (base URL, stop)."""
-    sock = socket.socket()
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(8)
-    sock.settimeout(0.2)
-    stop = threading.Event()
-
-    def handle(conn: socket.socket) -> None:
-        try:
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = conn.recv(65536)
-                if not chunk:
-                    return
-                data += chunk
-            send(conn)
-        except OSError:
-            pass
-        finally:
-            conn.close()
-
-    def loop() -> None:
-        while not stop.is_set():
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            threading.Thread(target=handle, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=loop, daemon=True).start()
-
-    def close() -> None:
-        stop.set()
-        sock.close()
-
-    return f"http://127.0.0.1:{sock.getsockname()[1]}/v1", close
 
 
 def head(headers: dict[str, str]) -> bytes:
@@ -101,8 +65,7 @@ def fast_stream(mib: int) -> Sender:
 
 
 def measure(name: str, send: Sender, limits: Limits, keep: int, stream: bool = False) -> None:
-    url, close = serve(send)
-    try:
+    with hostile_server(lambda conn, _request: send(conn)) as url:
         rec = Recorder(Target(url, "bench"), limits)
         tracemalloc.start()
         t0 = time.perf_counter()
@@ -112,8 +75,6 @@ def measure(name: str, send: Sender, limits: Limits, keep: int, stream: bool = F
         held, peak = tracemalloc.get_traced_memory()
         tracemalloc.stop()
         rec.close()
-    finally:
-        close()
     ex = kept[0]
     print(f"{name:<34} {ex.error_kind or 'ok':<10} body {ex.body_size / 2**20:8.2f} MiB  "
           f"{took / keep:6.2f} s/request  peak {peak / 2**20:7.2f} MiB  held x{keep} {held / 2**20:7.2f} MiB")
