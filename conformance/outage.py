@@ -3,7 +3,8 @@
 A server that crashes (or is killed) part-way through a run would otherwise turn every later case into its
 own connect error, each waiting out its timeouts, with nothing saying what happened. The scheduler feeds
 every finished recording to an :class:`OutageWatch`; once :data:`THRESHOLD` requests in a row got no answer
-at all (connection refused or dropped before a status line, or a connect timeout), the target is declared
+at all (connection refused or dropped before a status line, a connect timeout, or an accepted connection that
+stays silent, without a status line, past the idle limit or the deadline), the target is declared
 down: no further case is sent, the rest are ``error (target down)``, and the run reports, once, the last
 request that was answered and the first that was not (the request that preceded the outage, and the likely
 culprit when the server died handling it).
@@ -20,8 +21,10 @@ from ._exchange import Exchange
 
 #: unanswered requests in a row (no answered one between them, across all threads) that mean "down"
 THRESHOLD = 2
-#: recorder error kinds that mean "no HTTP answer at all" (a stall or a 5xx is an answer of sorts)
-UNANSWERED_KINDS = frozenset({"connect", "timeout"})
+#: recorder error kinds that mean "no HTTP answer at all" when no status line came: refused or dropped, a connect
+#: timeout, or a connection accepted and then silent until the idle limit or the deadline (a stall after the
+#: status line, or a 5xx, is an answer of sorts)
+UNANSWERED_KINDS = frozenset({"connect", "timeout", "idle_timeout", "deadline"})
 
 
 def _stamp(t: float) -> str:

@@ -3,7 +3,9 @@
 Each connection carries one request (``Connection: close`` is forced), relayed to the upstream and back.
 After ``answer`` requests the front *dies*: ``mode="refuse"`` closes its listening socket (connection
 refused from then on, like a crashed process); ``mode="drop"`` keeps accepting but closes every connection
-without a byte of answer (like a wedged proxy), counting the attempts so a test can prove sending stopped.
+without a byte of answer (like a wedged proxy), counting the attempts so a test can prove sending stopped;
+``mode="silent"`` keeps accepting and reading but never answers (a hung process: the recorder's idle limit ends
+each wait).
 """
 
 from __future__ import annotations
@@ -61,6 +63,8 @@ def dying_front(upstream_url: str, answer: int, mode: str = "refuse") -> Iterato
             request = _read_request(conn)
             if serve and request:
                 _relay(conn, request, upstream)
+            elif mode == "silent":  # accepted, read, and never answered: a hung process
+                stop.wait()
         except OSError:
             pass
         finally:

@@ -75,10 +75,31 @@ def test_one_refused_request_between_answers_is_no_outage() -> None:
 
 
 def test_stalls_and_server_errors_are_answers_not_outages() -> None:
+    """A stall after the status line, a 5xx or a protocol error is an answer of sorts: no outage."""
     watch = OutageWatch()
     for i, kind in enumerate(("idle_timeout", "server_error", "deadline", "protocol")):
-        watch.observe(f"c{i}", [_ex("s", 500 if kind == "server_error" else None, float(i), kind)])
+        watch.observe(f"c{i}", [_ex("s", None if kind == "protocol" else 200 if kind != "server_error" else 500,
+                                    float(i), kind)])
     assert watch.down is None
+
+
+def test_a_target_that_accepts_and_stays_silent_is_down() -> None:
+    """No status line before the idle limit, twice in a row: the process hangs; stop sending."""
+    with ReferenceServer() as server, dying_front(server.base_url, answer=2, mode="silent") as front:
+        recorder = Recorder(Target(front.base_url, MODEL_NAME), Limits(idle_timeout_s=1, deadline_s=3))
+        scheduler = Scheduler(recorder, concurrency=1)
+        try:
+            results = [judge(scheduler.submit(CASES[cid]).result()) for cid in ORDER]
+        finally:
+            scheduler.shutdown()
+            recorder.close()
+        dropped = front.dropped
+    assert [r.outcome for r in results[:2]] == [Outcome.PASS] * 2
+    assert all(r.outcome is Outcome.ERROR for r in results[2:])
+    assert dropped == 2  # two silent connections showed the outage; the remaining cases were never sent
+    down = scheduler.watch.down
+    assert down is not None and down.first_unanswered.case == ORDER[2]
+    assert scheduler.watch.not_sent == ORDER[4:]
 
 
 def test_run_reports_the_outage_once_and_marks_the_rest(tmp_path: Path) -> None:
