@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .cases import Case
@@ -89,3 +90,13 @@ def parse_token_budget(raw: str) -> int:
     if not text.isdigit() or int(text) <= 0:
         raise ValueError(f"--token-budget {raw!r}: expected a positive whole number of tokens")
     return int(text)
+
+
+def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai") -> Bound:
+    """The bound a plain ``run`` prints: every case of ``cases/`` the profile's spec does not skip (the README
+    states it; tests/test_cost.py keeps the two equal)."""
+    from .cases import load_all
+    from .coverage.profile import skip_reason
+
+    root = cases_dir or Path(__file__).resolve().parents[1] / "cases"
+    return selection_bound(case for case in load_all(root) if skip_reason(case, profile) is None)

@@ -119,3 +119,11 @@ def test_token_budget_skips_the_remaining_cases_and_writes_every_report(tmp_path
     stem = files[0].stem
     assert (reports / f"{stem}.html").is_file() and (reports / f"{stem}.junit.xml").is_file()
     assert proc.returncode in (0, 1), out[-2000:]
+
+
+def test_the_readme_states_the_default_suites_bound() -> None:
+    """Adding, capping or removing a case changes the bound: rerun ``default_suite_bound().line()`` into README.md."""
+    from conformance.cost import default_suite_bound
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`{default_suite_bound().line()}`" in readme
