@@ -86,3 +86,17 @@ def test_observed_behaviour_fails_only_with_strict_behaviour(tmp_path: Path) -> 
 def test_bad_spec_as_of_is_one_line(tmp_path: Path) -> None:
     proc = cli("run", "-k", "basic.text", "--spec-as-of", "yesterday", cwd=tmp_path)
     assert proc.returncode == 2 and "--spec-as-of" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_console_total_scores_what_the_matrix_scores(tmp_path: Path) -> None:
+    """The console total leaves out the sdk group and extensions, like the matrix (no 89.8% vs 88.7%)."""
+    from conformance.report.matrix import load
+
+    proc = cli("run", "-q", "-k", "basic.text or sdk.create or extensions.max_tokens_alias", "--deviate",
+               "validation_500", cwd=tmp_path)
+    out = proc.stdout[proc.stdout.index("Responses API conformance"):]
+    total = next(line for line in out.splitlines() if line.startswith("total"))
+    column = load([tmp_path / "reports" / "reference__reference-1.json"]).columns[0]
+    score = column.score(load([tmp_path / "reports" / "reference__reference-1.json"]).rows)
+    assert score["scored"] == 1 and f"{score['percent']:5.1f}%" in total and "(scored groups)" in total
+    assert any(line.startswith("sdk") and line.endswith("(not scored)") for line in out.splitlines())

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from .._redact import inert
 from ..engine import CaseResult
+from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of
 from .findings import describe, distinct_findings
 
 OUTCOMES = ("pass", "fail", "unsupported", "error", "skipped")
@@ -25,10 +26,11 @@ def format_deviations(results: Iterable[CaseResult]) -> list[str]:
     """Distinct deviations (fail), then warnings and notes, each with the cases it touches.
 
     Findings quote the server, so every line is made :func:`inert` (no terminal control sequences)."""
-    entries = [{"id": r.case.id, "checks": [c.to_dict() for c in r.checks]} for r in results]
+    entries = [{"id": r.case.id, "checks": [c.to_dict() for c in r.checks]} for r in results
+               if not _excluded(r.case.group)]
     found = distinct_findings(entries)
     lines: list[str] = []
-    titles = {"fail": "distinct deviations (fail: breaks a stated rule)",
+    titles = {"fail": "distinct deviations (fail: breaks a stated rule; scored groups, as the matrix counts them)",
               "warning": "warnings (not counted: what OpenAI does but nothing documents, or OpenAI does not meet either)",
               "note": "notes (requirements newer than --spec-as-of)"}
     for severity, title in titles.items():
@@ -63,17 +65,27 @@ def format_summary(results: Iterable[CaseResult]) -> str:
     header = f"{'feature':<{width}}  " + "  ".join(f"{o:>11}" for o in OUTCOMES) + "   score"
     lines = lead + [header, "-" * len(header)]
     totals = dict.fromkeys(OUTCOMES, 0)
+    scored = dict.fromkeys(OUTCOMES, 0)  # the matrix's score: extensions and the sdk group left out
     for group in sorted(by_group):
         counts = by_group[group]
+        excluded = _excluded(group)
         for k in OUTCOMES:
             totals[k] += counts[k]
-        lines.append(f"{group:<{width}}  " + "  ".join(f"{counts[o]:>11}" for o in OUTCOMES) + f"   {_score(counts)}")
+            scored[k] += 0 if excluded else counts[k]
+        lines.append(f"{group:<{width}}  " + "  ".join(f"{counts[o]:>11}" for o in OUTCOMES)
+                     + f"   {_score(counts)}" + (" (not scored)" if excluded else ""))
     lines.append("-" * len(header))
-    lines.append(f"{'total':<{width}}  " + "  ".join(f"{totals[o]:>11}" for o in OUTCOMES) + f"   {_score(totals)}")
+    lines.append(f"{'total':<{width}}  " + "  ".join(f"{totals[o]:>11}" for o in OUTCOMES)
+                 + f"   {_score(scored)} (scored groups)")
     if problems:
         lines.append("")
         lines.extend(problems)
     return inert("\n".join(lines))
+
+
+def _excluded(group: str) -> bool:
+    """Groups the score leaves out, as the matrix does (report/_matrix_areas.py)."""
+    return area_of({"group": group}) in EXCLUDED_FROM_SCORE
 
 
 def _score(counts: dict[str, int]) -> str:
