@@ -82,6 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
     run.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
                      help="for the whole run: cases not started by then are skipped (time limit); reports are written")
+    run.add_argument("--token-budget", default=None, metavar="N",
+                     help="once the responses' usage totals N tokens, cases not started are skipped (budget); "
+                          "reports are written")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
                      help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")
@@ -215,6 +218,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     _limits(args, Limits())
     max_time = seconds("--max-time", args.max_time, optional=True)
     args.stop_at = None if max_time is None else time.monotonic() + max_time
+    args.token_budget = _token_budget(args.token_budget)
     if args.config is not None:
         return _run_config(args)
     cases = _load_cases(args)
@@ -224,8 +228,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         variants=args.variant, skip_capabilities=args.skip_capability,
         limits=_limits(args, Limits()), shard=_shard(args),
         assume_probes=args.assume_probes, policy=_policy(args), max_time_s=args.max_time, stop_at=args.stop_at,
+        token_budget=args.token_budget,
     )
     return _run_target(args, opts, cases, json_path=args.json)
+
+
+def _token_budget(raw: str | None) -> int | None:
+    from .cost import parse_token_budget
+
+    if raw is None:
+        return None
+    try:
+        return parse_token_budget(raw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _shard(args: argparse.Namespace) -> Any:
@@ -389,7 +405,7 @@ def _run_config(args: argparse.Namespace) -> int:
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
             shard=shard, assume_probes=args.assume_probes, policy=policy, max_time_s=args.max_time,
-            stop_at=args.stop_at,
+            stop_at=args.stop_at, token_budget=args.token_budget,
         )
         print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:

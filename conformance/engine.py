@@ -8,6 +8,7 @@ run in any order. Independent cases are recorded concurrently.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -417,6 +418,8 @@ def skipped(case: Case, reason: str) -> CaseResult:
 TIME_LIMIT_REASON = "skipped (time limit): the run's --max-time had passed before this case started"
 #: the message of a case in flight when the run's ``--max-time`` passed (its exchanges so far are kept)
 TIME_LIMIT_CUT_REASON = "skipped (time limit): the run's --max-time passed while this case was running"
+#: the message of a case not started because the tokens billed so far had reached the run's ``--token-budget``
+BUDGET_REASON = "skipped (budget): the run's --token-budget was spent before this case started"
 
 
 class Scheduler:
@@ -425,7 +428,8 @@ class Scheduler:
     It also watches for the target going down (conformance/outage.py): once requests stop being answered,
     cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``)."""
 
-    def __init__(self, recorder: Recorder, concurrency: int = 4, stop_at: float | None = None) -> None:
+    def __init__(self, recorder: Recorder, concurrency: int = 4, stop_at: float | None = None,
+                 token_budget: int | None = None) -> None:
         from .outage import OutageWatch
 
         self.recorder = recorder
@@ -433,6 +437,11 @@ class Scheduler:
         #: ``--max-time``: the monotonic instant after which no case is started (its recording is skipped)
         self.stop_at = stop_at
         self.time_limited: list[str] = []
+        #: ``--token-budget``: once the tokens billed (usage of the recorded responses) reach it, no case is started
+        self.token_budget = token_budget
+        self.tokens_billed = 0
+        self.budget_limited: list[str] = []
+        self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="conformance-case")
         self._futures: dict[str, Future[CaseRecording]] = {}
 
@@ -447,10 +456,16 @@ class Scheduler:
         if self.time_up():
             self.time_limited.append(case.id)
             return CaseRecording(case, model=self.recorder.target.model, skip_reason=TIME_LIMIT_REASON)
+        if self.budget_spent():
+            with self._lock:
+                self.budget_limited.append(case.id)
+            return CaseRecording(case, model=self.recorder.target.model, skip_reason=BUDGET_REASON)
         down = self.watch.skip(case.id)
         if down is not None:
             return CaseRecording(case, model=self.recorder.target.model, target_down=f"not sent: {down.message()}")
         rec = record_case(case, self.recorder)
+        with self._lock:
+            self.tokens_billed += usage_tokens(rec.exchanges)["total"]
         if self.time_up() and any(ex.error_kind == "time_limit" for ex in rec.exchanges):
             self.time_limited.append(case.id)  # cut short by --max-time: not the server's doing, so not judged
             rec.skip_reason = TIME_LIMIT_CUT_REASON
@@ -464,6 +479,10 @@ class Scheduler:
     def time_up(self) -> bool:
         """Has the run's ``--max-time`` passed? Cases not yet started are then skipped, not sent."""
         return self.stop_at is not None and time.monotonic() >= self.stop_at
+
+    def budget_spent(self) -> bool:
+        """Have the tokens billed so far reached the run's ``--token-budget``? (Cases in flight may still add.)"""
+        return self.token_budget is not None and self.tokens_billed >= self.token_budget
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel the cases not started; ``wait=False`` (an interrupted run) leaves those in flight behind."""

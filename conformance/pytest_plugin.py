@@ -20,6 +20,7 @@ from ._verdict import Outcome
 from .basis import JudgePolicy
 from .basis.policy import parse_date
 from .cases import Case, CaseFormatError, load_cases
+from .cost import parse_token_budget, selection_bound
 from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
 from .report import build_results, format_summary, write_results
@@ -63,6 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
     group.addoption("--max-time", type=float, default=None, dest="conformance_max_time", metavar="SECONDS",
                     help="for the whole run: cases not started by then are skipped (time limit)")
+    group.addoption("--token-budget", default=None, dest="conformance_token_budget", metavar="N",
+                    help="once the responses' usage totals N tokens, cases not started are skipped (budget)")
     group.addoption("--baseline", default=None, dest="conformance_baseline",
                     help="baseline YAML of expected non-passing cases (or a directory: <dir>/<provider>/<model>.yaml); "
                          "only unexpected results fail")
@@ -105,7 +108,18 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         policy=_policy_option(config),
         max_time_s=None if config.getoption("conformance_max_time") is None
         else _seconds(config, "conformance_max_time", "--max-time"),
+        token_budget=_token_budget_option(config),
     )
+
+
+def _token_budget_option(config: pytest.Config) -> int | None:
+    raw = config.getoption("conformance_token_budget")
+    if raw is None:
+        return None
+    try:
+        return parse_token_budget(str(raw))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _seconds(config: pytest.Config, dest: str, flag: str) -> float:
@@ -358,6 +372,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     skip = set(sess.opts.skip_capabilities)
     runnable = [item.case for item in items
                 if not skip & set(item.case.needs) and profile_skip_reason(item.case, sess.opts.profile) is None]
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:  # the worst case, said before anything is sent (conformance/cost.py)
+        reporter.write_line(selection_bound(runnable).line())
     if runnable:
         sess.probe_preflight()  # before any case is recorded: does the model follow the probes?
     for case in runnable:

@@ -54,6 +54,7 @@ class RunOptions:
     assume_probes: bool = False  # --assume-probes: no probe preflight; behavioural expectations always judged
     policy: JudgePolicy = field(default_factory=JudgePolicy)  # --spec-strict, --strict-behaviour, --spec-as-of
     max_time_s: float | None = None  # --max-time: cases not started by then are skipped (time limit)
+    token_budget: int | None = None  # --token-budget: once this many tokens are billed, no case is started
     stop_at: float | None = None  # the monotonic instant --max-time ends (set once per command, shared by targets)
 
 
@@ -164,7 +165,8 @@ class ConformanceSession:
         if opts.stop_at is None and opts.max_time_s is not None:
             opts.stop_at = time.monotonic() + opts.max_time_s
         self.recorder.stop_at = opts.stop_at
-        self.scheduler = Scheduler(self.recorder, opts.concurrency, stop_at=opts.stop_at)
+        self.scheduler = Scheduler(self.recorder, opts.concurrency, stop_at=opts.stop_at,
+                                   token_budget=opts.token_budget)
         self.probes: ProbePreflight | None = None
         self.interrupted = False  # Ctrl-C or SIGTERM: the reports are partial and in-flight cases are not awaited
 
@@ -235,6 +237,9 @@ class ConformanceSession:
             "interrupted": self.interrupted,
             "max_time_s": self.opts.max_time_s,
             "time_limited": len(self.scheduler.time_limited),  # cases skipped because --max-time had passed
+            "token_budget": self.opts.token_budget,
+            "tokens_billed": self.scheduler.tokens_billed,  # usage total of the recorded responses
+            "budget_limited": len(self.scheduler.budget_limited),  # cases skipped because --token-budget was spent
         }
 
     def outage_dict(self) -> dict[str, Any] | None:
