@@ -48,14 +48,12 @@ def _add_policy_args(p: argparse.ArgumentParser) -> None:
 
 def _policy(args: argparse.Namespace) -> Any:
     from .basis import JudgePolicy
-    from .basis.policy import parse_date
 
     try:
-        as_of = parse_date(args.spec_as_of) if getattr(args, "spec_as_of", None) else None
+        return JudgePolicy.from_options(getattr(args, "spec_strict", False), getattr(args, "strict_behaviour", False),
+                                        getattr(args, "spec_as_of", None))
     except ValueError as exc:
-        raise UsageError(f"--spec-as-of: {exc}") from None
-    return JudgePolicy(spec_strict=bool(getattr(args, "spec_strict", False)),
-                       strict_behaviour=bool(getattr(args, "strict_behaviour", False)), spec_as_of=as_of)
+        raise UsageError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,7 +18,6 @@ import pytest
 from ._redact import inert, safe_url
 from ._verdict import Outcome
 from .basis import JudgePolicy
-from .basis.policy import parse_date
 from .cases import Case, CaseFormatError, load_cases
 from .cost import parse_token_budget, selection_bound
 from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
@@ -131,13 +130,11 @@ def _seconds(config: pytest.Config, dest: str, flag: str) -> float:
 
 
 def _policy_option(config: pytest.Config) -> JudgePolicy:
-    raw = config.getoption("spec_as_of")
     try:
-        as_of = parse_date(raw) if raw else None
+        return JudgePolicy.from_options(config.getoption("spec_strict"), config.getoption("strict_behaviour"),
+                                        config.getoption("spec_as_of"))
     except ValueError as exc:
-        raise pytest.UsageError(f"--spec-as-of: {exc}") from None
-    return JudgePolicy(spec_strict=bool(config.getoption("spec_strict")),
-                       strict_behaviour=bool(config.getoption("strict_behaviour")), spec_as_of=as_of)
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _shard_option(config: pytest.Config) -> Shard | None:

@@ -11,7 +11,7 @@ import jsonschema
 
 from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
-from conformance.engine import Scheduler, judge
+from conformance.engine import CaseResult, Scheduler, judge
 from conformance.outage import OutageWatch
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
@@ -25,16 +25,22 @@ ORDER = ["errors.missing_model", "errors.temperature_out_of_range", "errors.top_
          "errors.max_output_tokens_below_minimum", "errors.input_wrong_type", "errors.invalid_role"]
 
 
-def test_scheduler_stops_sending_once_the_target_is_down() -> None:
-    with ReferenceServer() as server, dying_front(server.base_url, answer=3, mode="drop") as front:
-        recorder = Recorder(Target(front.base_url, MODEL_NAME), Limits(idle_timeout_s=5, deadline_s=10))
+def _run_through_front(answer: int, mode: str, limits: Limits) -> tuple[list[CaseResult], Scheduler, int]:
+    """Record ORDER one case at a time through a front that dies after ``answer`` requests; (results, scheduler,
+    connections the front took after it died)."""
+    with ReferenceServer() as server, dying_front(server.base_url, answer=answer, mode=mode) as front:
+        recorder = Recorder(Target(front.base_url, MODEL_NAME), limits)
         scheduler = Scheduler(recorder, concurrency=1)
         try:
             results = [judge(scheduler.submit(CASES[cid]).result()) for cid in ORDER]
         finally:
             scheduler.shutdown()
             recorder.close()
-        dropped = front.dropped
+        return results, scheduler, front.dropped
+
+
+def test_scheduler_stops_sending_once_the_target_is_down() -> None:
+    results, scheduler, dropped = _run_through_front(3, "drop", Limits(idle_timeout_s=5, deadline_s=10))
     assert [r.outcome for r in results[:3]] == [Outcome.PASS] * 3
     assert all(r.outcome is Outcome.ERROR for r in results[3:])
     assert dropped == 2  # the two unanswered requests that showed the outage; nothing was sent after them
@@ -85,15 +91,7 @@ def test_stalls_and_server_errors_are_answers_not_outages() -> None:
 
 def test_a_target_that_accepts_and_stays_silent_is_down() -> None:
     """No status line before the idle limit, twice in a row: the process hangs; stop sending."""
-    with ReferenceServer() as server, dying_front(server.base_url, answer=2, mode="silent") as front:
-        recorder = Recorder(Target(front.base_url, MODEL_NAME), Limits(idle_timeout_s=1, deadline_s=3))
-        scheduler = Scheduler(recorder, concurrency=1)
-        try:
-            results = [judge(scheduler.submit(CASES[cid]).result()) for cid in ORDER]
-        finally:
-            scheduler.shutdown()
-            recorder.close()
-        dropped = front.dropped
+    results, scheduler, dropped = _run_through_front(2, "silent", Limits(idle_timeout_s=1, deadline_s=3))
     assert [r.outcome for r in results[:2]] == [Outcome.PASS] * 2
     assert all(r.outcome is Outcome.ERROR for r in results[2:])
     assert dropped == 2  # two silent connections showed the outage; the remaining cases were never sent

@@ -54,12 +54,6 @@ class Divergence:
             return False
         return bool(self.rule or self.path or self.message)
 
-    def describe_evidence(self) -> str:
-        parts = []
-        for e in self.evidence:
-            where = e.capture or e.fixture or e.report
-            parts.append(f"{where} ({', '.join(x for x in (e.date, e.model) if x)})")
-        return "; ".join(parts)
 
 
 @lru_cache(maxsize=256)

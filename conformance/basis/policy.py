@@ -17,6 +17,16 @@ class JudgePolicy:
     strict_behaviour: bool = False
     spec_as_of: _dt.date | None = None
 
+    @classmethod
+    def from_options(cls, spec_strict: bool, strict_behaviour: bool, spec_as_of: str | None) -> JudgePolicy:
+        """The policy the command-line options ask for (``run``, ``judge`` and the pytest plugin alike);
+        ValueError naming ``--spec-as-of`` for a value that is no date."""
+        try:
+            as_of = parse_date(spec_as_of) if spec_as_of else None
+        except ValueError as exc:
+            raise ValueError(f"--spec-as-of: {exc}") from None
+        return cls(spec_strict=bool(spec_strict), strict_behaviour=bool(strict_behaviour), spec_as_of=as_of)
+
     def to_dict(self) -> dict[str, object]:
         return {"spec_strict": self.spec_strict, "strict_behaviour": self.strict_behaviour,
                 "spec_as_of": self.spec_as_of.isoformat() if self.spec_as_of else None}

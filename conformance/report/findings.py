@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .._verdict import TRUNCATED, Finding
+from .._verdict import FINDING_SEVERITIES, TRUNCATED, Finding
 from ..basis import finding_key, normalise_path
 
-SEVERITY_ORDER = {"fail": 0, "warning": 1, "note": 2}
+#: worst first: the order distinct findings are listed in
+SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(FINDING_SEVERITIES)}
 
 
 def _key_of(check: Mapping[str, Any], finding: Mapping[str, Any]) -> str:
