@@ -23,7 +23,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from .._yamlfile import check_expansion
+from .._yamlfile import c_twin, check_expansion, compose_c
 from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
 from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
 from .assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
@@ -211,10 +211,13 @@ class _CaseYamlLoader(yaml.SafeLoader):
     yaml_implicit_resolvers = _yaml12_resolvers()
 
 
+_CaseYamlCLoader = c_twin(_CaseYamlLoader)  # libyaml composes; errors still come from the pure loader
+
+
 class _Builder:
     """Turns a composed node tree into JSON data + tag nodes, recording each value's line."""
 
-    def __init__(self, file: str, loader: _CaseYamlLoader) -> None:
+    def __init__(self, file: str, loader: Any) -> None:  # _CaseYamlLoader or its libyaml twin
         self.file = file
         self.loader = loader
         self.lines: dict[tuple[Any, ...], int] = {}
@@ -313,9 +316,10 @@ def _parse(path: Path, file: str) -> tuple[Any, _Builder]:
         raise CaseFormatError(file, 1, f"not UTF-8 text: {exc}") from None
     if "\x00" in text:  # refused by PyYAML's reader too, but as a traceback before any line is known
         raise CaseFormatError(file, text.count("\n", 0, text.index("\x00")) + 1, "invalid YAML: a NUL byte")
-    loader = _CaseYamlLoader(text)
+    fast = compose_c(text, _CaseYamlCLoader)
+    loader = fast[0] if fast else _CaseYamlLoader(text)
     try:
-        node = loader.get_single_node()
+        node = fast[1] if fast else loader.get_single_node()
         check_expansion(node, lambda line, message: CaseFormatError(file, line, message))  # no alias bomb
         if node is None:
             raise CaseFormatError(file, 1, "empty file (expected a mapping with a 'cases' list)")
