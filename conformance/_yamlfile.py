@@ -130,12 +130,16 @@ MAX_EXPANDED_NODES = 100_000
 
 
 def check_expansion(node: yaml.Node | None, fail: Callable[[int, str], Exception],
-                    limit: int = MAX_EXPANDED_NODES) -> None:
+                    limit: int = MAX_EXPANDED_NODES, text: str | None = None) -> None:
     """Refuse a document whose aliases expand past ``limit`` values, or an alias that contains itself.
 
     Why: PyYAML shares an aliased node, but everything downstream (line maps, validation, JSON dumps)
     walks the expanded tree, so nine levels of ten aliases make a 1 KiB file cost 10**9 steps. Sizes are
-    memoised per node, so the check itself is linear in the composed nodes."""
+    memoised per node, so the check itself is linear in the composed nodes. Given the document's ``text``,
+    a document with no anchor (so no alias) and too short to hold ``limit`` values is passed without the walk:
+    every character starts at most two values (a key and its empty value)."""
+    if text is not None and "&" not in text and 2 * len(text) + 1 <= limit:
+        return
     sizes: dict[int, int] = {}
     active: set[int] = set()
 
@@ -183,7 +187,7 @@ def load_yaml(path: Path) -> Any:
     loader.name = str(path)
     try:
         node = fast[1] if fast else loader.get_single_node()
-        check_expansion(node, lambda line, message: YamlFileError(path, line, message))
+        check_expansion(node, lambda line, message: YamlFileError(path, line, message), text=text)
         return None if node is None else loader.construct_document(node)
     except RecursionError:
         raise YamlFileError(path, 1, "invalid YAML: nested too deeply") from None

@@ -16,15 +16,14 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from conformance._verdict import TRUNCATED, Finding
+
+if TYPE_CHECKING:  # imported when a document is invalid: a run on a conformant server never needs them
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
 
 try:
     import jsonschema_rs
@@ -74,6 +73,9 @@ def _components(profile: str) -> dict:
 
 @lru_cache(maxsize=None)
 def _registry(profile: str) -> Registry:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     contents = _components(profile)
     resource = Resource.from_contents(contents, default_specification=DRAFT202012)
     return Registry().with_resource(contents["$id"], resource).crawl()
@@ -120,6 +122,8 @@ def validator(name: str, profile: str = "openai") -> jsonschema.protocols.Valida
     """Cached Draft 2020-12 validator for component ``name`` (e.g. ``"Response"``).
 
     Format assertions are off (formats are annotations). Raises ``KeyError`` for unknown names."""
+    from jsonschema import Draft202012Validator
+
     resolved = _resolve_name(name, profile)
     if resolved is None:
         raise KeyError(f"no schema named {name!r} in profile {profile!r}")
@@ -186,9 +190,9 @@ def validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]
     final response of a stream is one deviation. For unions the most relevant branch error is reported (the
     dispatched branch for ``type``-discriminated unions). A document the compiled pre-check accepts has none
     (:func:`surely_valid`)."""
-    v = validator(name, profile)
-    if surely_valid(name, instance, profile):
+    if _resolve_name(name, profile) is not None and surely_valid(name, instance, profile):
         return []
+    v = validator(name, profile)  # KeyError for an unknown name
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     total = 0
