@@ -158,3 +158,33 @@ def test_every_shipped_case_file_passes_the_compiled_case_check() -> None:
         view = case_loader._schema_view(data)
         assert case_loader._surely_valid(view), path
         assert not list(case_loader._case_validator().iter_errors(view)), path
+
+
+SCHEMAS_IN_CASES = [
+    {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"], "additionalProperties": False},
+    {"type": "array", "items": {"enum": ["a", "b"]}, "minItems": 1},
+    {"anyOf": [{"type": "integer", "minimum": 0}, {"type": "null"}]},
+    {"type": "strin"},  # not a type
+    {"required": "city"},  # not a list
+    {"properties": {"a": {"minimum": "zero"}}},
+    {"pattern": "^[a-z]+$"},
+    {"pattern": "(?<name>x)"},  # an ECMA regex Python's re refuses: jsonschema's check_schema does too
+    {"patternProperties": {"(": {}}},
+    {"$ref": "#/$defs/missing", "$defs": {}},
+    {"type": "object", "properties": {"$weird": {"type": "string"}}},
+]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS_IN_CASES, ids=lambda s: json.dumps(s)[:40])
+def test_a_case_schema_gets_jsonschemas_verdict(schema: dict[str, Any]) -> None:
+    """``arguments_schema``/``json_output`` schemas in case files: same verdict and message as jsonschema's."""
+    import jsonschema
+
+    from conformance.cases import assertions
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+        expected = None
+    except jsonschema.SchemaError as exc:
+        expected = exc.message
+    assert assertions._schema_problem(schema) == expected
