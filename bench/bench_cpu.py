@@ -95,8 +95,8 @@ def breakdown(base_url: str) -> dict[str, float]:
     t = time.process_time()
     import importlib
 
-    for name in ("conformance.cli", "conformance.session", "conformance.engine", "conformance.recorder",
-                 "conformance.checks", "conformance.cases"):
+    for name in ("conformance.cli", "conformance.session", "conformance.engine", "conformance.record.http",
+                 "conformance.judge.checks", "conformance.cases"):
         try:
             importlib.import_module(name)
         except ImportError:  # the layout moved: the modules that remain are still what a run imports
@@ -120,7 +120,7 @@ def breakdown(base_url: str) -> dict[str, float]:
         headers={"Content-Type": "application/json", "Authorization": "Bearer bench"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         body = json.loads(resp.read())
-    from conformance import schemas
+    from conformance.judge import schemas
 
     t = time.process_time()
     found = schemas.validate("Response", body)

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from conformance import schemas
 from conformance.cases import loader as case_loader
+from conformance.judge import schemas
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "real-openai"
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def calls() -> list[Call]:
     """Every (schema, document, profile) that judging the real captures validates, deduplicated."""
     if not REAL.is_dir():
         pytest.skip("../shared/real-openai is absent")
-    from conformance.offline import judge_capture_dir
+    from conformance.judge.offline import judge_capture_dir
 
     seen: dict[str, Call] = {}
     real_validate = schemas.validate
@@ -180,7 +180,7 @@ def test_a_case_schema_gets_jsonschemas_verdict(schema: dict[str, Any]) -> None:
     """``arguments_schema``/``json_output`` schemas in case files: same verdict and message as jsonschema's."""
     import jsonschema
 
-    from conformance.cases import assertions
+    from conformance.judge import assertions
 
     try:
         jsonschema.Draft202012Validator.check_schema(schema)

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .._exchange import Exchange
+from ..record.exchange import Exchange
 from .findings import deviation_counts, distinct_findings
 
 if TYPE_CHECKING:  # the engine imports the recorders (httpx...): `judge` and the matrix need none of them

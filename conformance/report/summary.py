@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from .._redact import inert
+from ..record._redact import inert
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of
 from .findings import describe, distinct_findings
 
