@@ -4,6 +4,8 @@ Issue 12's bounds: starting a one-case run costs at most 0.5 s of CPU; the clien
 case on the reference server. Figures are measured here, never asserted in timed tests. Run:
 
     .venv/bin/python bench/bench_cpu.py [--repeat 3] [--profile] [--top 25]
+    .venv/bin/python bench/bench_cpu.py --compare DIR   # this checkout against another (e.g. an older commit:
+                                                        # git archive REV | tar -x -C DIR), runs interleaved
 
 The reference server runs in a process of its own (``responses-conformance serve``) and every run is pointed at
 it with ``--base-url``, so only the client's CPU is counted (user + sys of the client process, from the kernel's
@@ -27,6 +29,7 @@ import socket
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from pathlib import Path
@@ -86,6 +89,39 @@ def shown(cmd: list[str]) -> str:
                     for i, part in enumerate(cmd) if part not in (PY, "-m")).replace("/tmp/", "$TMP/")
 
 
+# ------------------------------------------------------------------ this checkout against another one
+
+
+def compare(other: Path, base_url: str, repeat: int, tmpdir: Path) -> None:
+    """One-case and full-suite client CPU of this checkout and of ``other``, run alternately so both see the
+    same machine load (on a shared machine the load moves CPU figures by a third). Both run with ``python -S``
+    and ``PYTHONPATH=<checkout>:<site-packages>``, so each imports its own ``conformance`` package."""
+    site = os.pathsep.join(dict.fromkeys([sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]))
+    trees = {"this checkout": ROOT, str(other): other.resolve()}
+    figures: dict[str, dict[str, list[float]]] = {label: {"one": [], "full": []} for label in trees}
+    count = 0
+    for _ in range(repeat):
+        for label, tree in trees.items():
+            env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tree), site])}
+            for kind, keyword in (("one", "basic.text"), ("full", None)):
+                reports = tmpdir / f"cmp-{kind}"
+                cmd = [PY, "-S", "-m", "conformance", "run", "--base-url", base_url, "--model", "reference-1",
+                       "--reports", str(reports), "-q"] + (["-k", keyword] if keyword else [])
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                proc = subprocess.run(cmd, cwd=tree, env=env, capture_output=True, text=True, check=False)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if proc.returncode not in (0, 1):
+                    raise SystemExit(f"{label}: run failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+                figures[label][kind].append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
+                if kind == "full":
+                    count = cases_run(reports)
+    print(f"\nalternating runs, best / median of {repeat} (python -S, {count} cases):")
+    for label, got in figures.items():
+        one, full = got["one"], got["full"]
+        print(f"  {label:<28} one-case {min(one):.3f} / {statistics.median(one):.3f} s   "
+              f"full {min(full):.2f} / {statistics.median(full):.2f} s = {min(full) / count * 1000:.1f} ms per case")
+
+
 # ------------------------------------------------------------------ breakdown (in a fresh interpreter)
 
 
@@ -120,7 +156,10 @@ def breakdown(base_url: str) -> dict[str, float]:
         headers={"Content-Type": "application/json", "Authorization": "Bearer bench"})
     with urllib.request.urlopen(req, timeout=30) as resp:
         body = json.loads(resp.read())
-    from conformance.judge import schemas
+    try:
+        from conformance.judge import schemas
+    except ImportError:  # the layout before conformance/judge/ (to measure an older checkout: PYTHONPATH=it)
+        from conformance import schemas  # type: ignore[no-redef,attr-defined]
 
     t = time.process_time()
     found = schemas.validate("Response", body)
@@ -156,6 +195,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (best and median shown)")
     ap.add_argument("--profile", action="store_true", help="also profile one full-suite run (cProfile)")
     ap.add_argument("--top", type=int, default=25, help="functions shown per profile table")
+    ap.add_argument("--compare", metavar="DIR", type=Path, help="measure this checkout against the one in DIR")
     ap.add_argument("--breakdown-only", metavar="BASE_URL", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.breakdown_only:
@@ -168,6 +208,9 @@ def main() -> int:
             tmpdir = Path(tmp)
             print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs; reference server at {base_url} "
                   "(own process: not counted)")
+            if args.compare is not None:
+                compare(args.compare, base_url, args.repeat, tmpdir)
+                return 0
 
             one = run_cmd(base_url, tmpdir / "one", "basic.text")
             starts = []
