@@ -208,7 +208,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import time
 
     from .recorder import Limits
-    from .session import RunOptions
+    from .run.session import RunOptions
 
     _check_baseline_args(args)
     if args.base_url is not None and not args.base_url.strip():
@@ -232,7 +232,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _token_budget(raw: str | None) -> int | None:
-    from .cost import parse_token_budget
+    from .run.cost import parse_token_budget
 
     if raw is None:
         return None
@@ -243,7 +243,7 @@ def _token_budget(raw: str | None) -> int | None:
 
 
 def _shard(args: argparse.Namespace) -> Any:
-    from .shard import parse_shard
+    from .run.shard import parse_shard
 
     if not args.shard:
         return None
@@ -255,9 +255,9 @@ def _shard(args: argparse.Namespace) -> Any:
 
 def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None) -> int:
     """One pytest session against one provider/model; writes its JSON, HTML and JUnit reports."""
-    from .baseline import BaselineError, baseline_path_for, load_baseline
     from .recorder import ConfigError
-    from .session import ConformanceSession, report_stem
+    from .run.baseline import BaselineError, baseline_path_for, load_baseline
+    from .run.session import ConformanceSession, report_stem
 
     try:
         sess = ConformanceSession(opts)
@@ -365,7 +365,7 @@ def _names(raw: str | None) -> list[str]:
 def _run_config(args: argparse.Namespace) -> int:
     """Every provider x model of a providers file, one after another; then the matrix of them all."""
     from .config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
-    from .session import RunOptions
+    from .run.session import RunOptions
 
     if args.base_url or args.json or args.deviate or args.variant or args.api_key_env or args.header:
         raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "
@@ -393,7 +393,7 @@ def _run_config(args: argparse.Namespace) -> int:
     codes: list[int] = []
     written: list[Path] = []
     from ._redact import safe_url
-    from .session import report_stem
+    from .run.session import report_stem
 
     for t, headers in planned:
         p = t.provider

@@ -19,15 +19,15 @@ from ._redact import inert, safe_url
 from ._verdict import Outcome
 from .basis import JudgePolicy
 from .cases import Case, CaseFormatError, load_cases
-from .cost import parse_token_budget, selection_bound
-from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
 from .report import build_results, format_summary, write_results
-from .session import ConformanceSession, RunOptions
-from .shard import Shard, parse_shard
+from .run.cost import parse_token_budget, selection_bound
+from .run.engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
+from .run.session import ConformanceSession, RunOptions
+from .run.shard import Shard, parse_shard
 
 if TYPE_CHECKING:
-    from .baseline import Baseline, Gate
+    from .run.baseline import Baseline, Gate
 
 SESSION_KEY = pytest.StashKey[ConformanceSession]()
 OPTIONS_KEY = pytest.StashKey[RunOptions]()
@@ -57,7 +57,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--skip-capability", action="append", default=[],
                     help="capability the target declares unavailable: its cases are skipped (declared)")
     group.addoption("--shard", default=None, dest="conformance_shard", metavar="I/N",
-                    help="run only shard I of N (round-robin over the sorted case ids; see conformance/shard.py)")
+                    help="run only shard I of N (round-robin over the sorted case ids; see conformance/run/shard.py)")
     group.addoption("--conformance-json", default=None, help="results JSON path (default reports/<provider>__<model>.json)")
     group.addoption("--idle-timeout", type=float, default=60.0, help="seconds without a byte before a stream counts as stalled")
     group.addoption("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
@@ -221,14 +221,14 @@ class CaseItem(pytest.Item):
 
     def baseline_verdict(self) -> str:
         """How this result compares with the baseline ('' without one)."""
-        from .baseline import classify
+        from .run.baseline import classify
 
         if self.result is None or _baseline(self.config) is None:
             return ""
         return classify(self._expected(), self.result.outcome.value)
 
     def runtest(self) -> None:
-        from .baseline import CHANGED, EXPECTED, UNEXPECTED_PASS
+        from .run.baseline import CHANGED, EXPECTED, UNEXPECTED_PASS
 
         result = self.result
         assert result is not None
@@ -314,7 +314,7 @@ def _baseline(config: pytest.Config) -> Baseline | None:
     if not spec:
         config.stash[BASELINE_KEY] = None
         return None
-    from .baseline import BaselineError, baseline_path_for, load_baseline
+    from .run.baseline import BaselineError, baseline_path_for, load_baseline
 
     target = _ensure_session(config).target
     path = baseline_path_for(Path(spec), target.provider, target.model)
@@ -370,7 +370,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     runnable = [item.case for item in items
                 if not skip & set(item.case.needs) and profile_skip_reason(item.case, sess.opts.profile) is None]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None:  # the worst case, said before anything is sent (conformance/cost.py)
+    if reporter is not None:  # the worst case, said before anything is sent (conformance/run/cost.py)
         reporter.write_line(selection_bound(runnable).line())
     if runnable:
         sess.probe_preflight()  # before any case is recorded: does the model follow the probes?
@@ -428,7 +428,7 @@ def _finish_baseline(config: pytest.Config, results: list[CaseResult]) -> None:
     """Gate the run on its baseline and, with --update-baseline, rewrite the file (after the results file)."""
     if BASELINE_KEY not in config.stash or config.stash[BASELINE_KEY] is None:
         return
-    from .baseline import gate, updated, write_baseline
+    from .run.baseline import gate, updated, write_baseline
 
     baseline = config.stash[BASELINE_KEY]
     assert baseline is not None
@@ -450,7 +450,7 @@ def _finish_baseline(config: pytest.Config, results: list[CaseResult]) -> None:
 
 def run_notices(sess: ConformanceSession, results: list[CaseResult]) -> list[str]:
     """What the run must say once, at the top of its summary: a model that ignores the probes, a target that
-    went down (conformance/probes.py, conformance/outage.py)."""
+    went down (conformance/probes.py, conformance/run/outage.py)."""
     from .probes import behavioural_skips
 
     lines: list[str] = []

@@ -1,4 +1,4 @@
-"""Cost: the worst-case output tokens of the selected cases (conformance/cost.py) and ``--token-budget``."""
+"""Cost: the worst-case output tokens of the selected cases (conformance/run/cost.py) and ``--token-budget``."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 
 from conformance.cases import Case, load_cases
-from conformance.cost import case_bound, parse_token_budget, selection_bound
 from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.run.cost import case_bound, parse_token_budget, selection_bound
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -123,7 +123,7 @@ def test_token_budget_skips_the_remaining_cases_and_writes_every_report(tmp_path
 
 def test_the_readme_states_the_default_suites_bound() -> None:
     """Adding, capping or removing a case changes the bound: rerun ``default_suite_bound().line()`` into README.md."""
-    from conformance.cost import default_suite_bound
+    from conformance.run.cost import default_suite_bound
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"`{default_suite_bound().line()}`" in readme

@@ -15,10 +15,10 @@ import pytest
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS, Case, load_all
 from conformance.checks import REGISTRY
-from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.probes import SKIP_REASON, run_preflight
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import DEVIATIONS, MODEL_NAME, VARIANTS, ReferenceServer
+from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-deviation-test-key-0001"

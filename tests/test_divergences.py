@@ -14,9 +14,9 @@ from conformance._verdict import Outcome
 from conformance.basis import JudgePolicy, classify_result
 from conformance.basis.divergences import Divergence, divergences, match
 from conformance.cases import load_all
-from conformance.engine import judge, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.run.engine import judge, record_case
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "real-openai"

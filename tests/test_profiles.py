@@ -19,9 +19,9 @@ from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
 from conformance.cases import Case, evaluate, load_all
 from conformance.checks import CheckContext, run_checks
-from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import DEVIATIONS, MODEL_NAME, ReferenceServer
+from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-profile-test-key-0001"

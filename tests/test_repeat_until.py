@@ -11,7 +11,7 @@ import pytest
 
 from conformance._exchange import Exchange, RecordedRequest
 from conformance.cases import CaseFormatError, RepeatUntil, load_cases
-from conformance.engine import record_case
+from conformance.run.engine import record_case
 
 CASE = """\
 cases:

@@ -14,9 +14,9 @@ from pathlib import Path
 from conformance._exchange import Exchange
 from conformance._verdict import Outcome
 from conformance.cases import Case, evaluate, load_all
-from conformance.engine import CaseResult, judge, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.run.engine import CaseResult, judge, record_case
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-rules-variants-0001"

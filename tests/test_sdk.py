@@ -23,10 +23,10 @@ import pytest
 from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
-from conformance.engine import CaseResult, judge, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report.results import RESULTS_SCHEMA_PATH, build_results
+from conformance.run.engine import CaseResult, judge, record_case
 from conformance.sdk import CALLS, sdk_version
 from conformance.sdk._decoder import TOLERANCE_PREFIX, diagnose
 from conformance.sdk._runner import PLACEHOLDER_KEY
@@ -57,7 +57,7 @@ def test_sdk_version_is_pinned_and_installed() -> None:
 
 
 def test_run_metadata_records_the_sdk_version(tmp_path: Path) -> None:
-    from conformance.session import ConformanceSession, RunOptions
+    from conformance.run.session import ConformanceSession, RunOptions
 
     session = ConformanceSession(RunOptions(json_path=tmp_path / "r.json"))
     try:

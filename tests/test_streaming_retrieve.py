@@ -8,9 +8,9 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import load_all
-from conformance.engine import judge, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.run.engine import judge, record_case
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-retrieve-test-key-0001"

@@ -18,10 +18,10 @@ from _exchanges import context, make_response, run, stream_events_for, ws_exchan
 
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
-from conformance.engine import judge, record_case
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.reference._websocket import accept_key
+from conformance.run.engine import judge, record_case
 from conformance.ws_recorder import WSRecorder
 
 ROOT = Path(__file__).resolve().parent.parent

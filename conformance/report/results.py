@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .._exchange import Exchange
-from ..engine import CaseResult
+from ..run.engine import CaseResult
 from .findings import deviation_counts, distinct_findings
 
 SCHEMA_VERSION = 1

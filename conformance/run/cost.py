@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cases import Case
+from ..cases import Case
 
 #: the paths (relative to the base URL) whose POST runs the model
 GENERATING_PATHS = ("/responses", "/responses/compact")
@@ -95,8 +95,8 @@ def parse_token_budget(raw: str) -> int:
 def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai") -> Bound:
     """The bound a plain ``run`` prints: every case of ``cases/`` the profile's spec does not skip (the README
     states it; tests/test_cost.py keeps the two equal)."""
-    from .cases import load_all
-    from .coverage.profile import skip_reason
+    from ..cases import load_all
+    from ..coverage.profile import skip_reason
 
-    root = cases_dir or Path(__file__).resolve().parents[1] / "cases"
+    root = cases_dir or Path(__file__).resolve().parents[2] / "cases"
     return selection_bound(case for case in load_all(root) if skip_reason(case, profile) is None)

@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import __version__
-from ._redact import inert, safe_url
-from .basis import JudgePolicy
+from .. import __version__
+from .._redact import inert, safe_url
+from ..basis import JudgePolicy
+from ..probes import ProbePreflight, assumed, behavioural_skips, run_preflight
+from ..recorder import ConfigError, Limits, Recorder, Target
 from .engine import CaseResult, Scheduler
-from .probes import ProbePreflight, assumed, behavioural_skips, run_preflight
-from .recorder import ConfigError, Limits, Recorder, Target
 from .shard import Shard
 
 EMBEDDED_PROVIDER = "reference"
@@ -115,7 +115,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
                       provider=opts.provider or EMBEDDED_PROVIDER)
     assert opts.base_url is not None
     refuse_url_credentials(opts.base_url)
-    from .config import url_problem
+    from ..config import url_problem
 
     problem = url_problem(opts.base_url)
     if problem:  # printed without the URL's text: one that cannot be split may still hold a password
@@ -134,7 +134,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
 
 
 def _sdk_version() -> str | None:
-    from .sdk import sdk_version
+    from ..sdk import sdk_version
 
     return sdk_version()
 
@@ -152,7 +152,7 @@ class ConformanceSession:
                 raise ConfigError("--deviate/--variant only apply to the embedded reference server (drop --base-url)")
             self.target = build_target(opts)
         else:
-            from .reference import ReferenceServer  # imported lazily: real-endpoint runs never need it
+            from ..reference import ReferenceServer  # imported lazily: real-endpoint runs never need it
 
             key = "sk-ref-" + secrets.token_hex(12)
             try:
@@ -212,7 +212,7 @@ class ConformanceSession:
 
     def run_meta(self, complete: bool, results: Sequence[CaseResult] = ()) -> dict[str, Any]:
         """The results JSON ``run`` section; ``results`` count the behavioural expectations skipped."""
-        from .schemas import spec_info
+        from ..schemas import spec_info
 
         info = spec_info(self.opts.profile)
         return {

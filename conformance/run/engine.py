@@ -15,13 +15,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ._exchange import Exchange
-from ._verdict import CheckResult, Finding, Outcome
-from .basis import JudgePolicy, classify_result
-from .cases import Case, Step, evaluate, resolve, response_document
-from .cases.paths import lookup
-from .checks import CheckContext, endpoint_of, run_checks
-from .declines import (
+from .._exchange import Exchange
+from .._verdict import CheckResult, Finding, Outcome
+from ..basis import JudgePolicy, classify_result
+from ..cases import Case, Step, evaluate, resolve, response_document
+from ..cases.paths import lookup
+from ..checks import CheckContext, endpoint_of, run_checks
+from ..declines import (
     contradicted_refusal,
     contradicted_result,
     is_decline,
@@ -31,8 +31,8 @@ from .declines import (
     stops_case,
     upgrade_ignored,
 )
-from .recorder import Recorder
-from .ws_recorder import WSConnection, WSRecorder
+from ..recorder import Recorder
+from ..ws_recorder import WSConnection, WSRecorder
 
 
 @dataclass
@@ -50,7 +50,7 @@ class CaseRecording:
     duration_s: float = 0.0
     model: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
-    target_down: str | None = None  # not sent: the target had stopped answering (conformance/outage.py)
+    target_down: str | None = None  # not sent: the target had stopped answering (conformance/run/outage.py)
 
 
 @dataclass
@@ -119,7 +119,7 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
 
 def _record_sdk_step(case: Case, recorder: Recorder, env: Mapping[str, str], rec: CaseRecording, step: Step) -> bool:
     """``transport: sdk``: call the official SDK through the recorder (conformance/sdk); False stops the case."""
-    from .sdk import record_sdk_step
+    from ..sdk import record_sdk_step
 
     try:
         args = resolve(step.args, rec.variables, recorder.target.model, env)
@@ -233,7 +233,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     letter of the spec count (conformance/basis). ``follows_probes=False`` (the run's probe preflight found a
     model that ignores the probes, conformance/probes.py): behavioural expectations are skipped, and a case that
     had one skipped and nothing failed is ``skipped`` rather than ``pass`` (docs/cases.md)."""
-    from .probes import SKIP_REASON
+    from ..probes import SKIP_REASON
 
     policy = policy or JudgePolicy()
     case = rec.case
@@ -346,8 +346,8 @@ def judge_safely(rec: CaseRecording, profile: str = "openai", disabled: Iterable
 
 def _behavioural(exp: Any, ex: Exchange) -> bool:
     """Is this expectation about what the model chose (``Assertion.behavioural``)? Its ``basis:`` key aside."""
-    from .cases import ASSERTIONS
-    from .cases.assertions import split_basis
+    from ..cases import ASSERTIONS
+    from ..cases.assertions import split_basis
 
     spec = ASSERTIONS.get(exp.name)
     return spec is not None and spec.is_behavioural(split_basis(exp.arg, spec.basis)[0], ex)
@@ -383,14 +383,14 @@ def _judges_error_body(exp: Any) -> bool:
 
 def _expectations_outside(case: Case, profile: str) -> dict[tuple[int, int], str]:
     # the coverage claims decide (one derivation, shared with `responses-conformance coverage`)
-    from .coverage.profile import expectations_outside
+    from ..coverage.profile import expectations_outside
 
     return expectations_outside(case, profile)
 
 
 def profile_skip_reason(case: Case, profile: str) -> str | None:
     """``not in the <profile> spec: ...`` when the case's requests use elements ``profile``'s spec lacks."""
-    from .coverage.profile import skip_reason
+    from ..coverage.profile import skip_reason
 
     return skip_reason(case, profile)
 
@@ -425,7 +425,7 @@ BUDGET_REASON = "skipped (budget): the run's --token-budget was spent before thi
 class Scheduler:
     """Records cases concurrently (bounded), handing out futures so results stream in order of need.
 
-    It also watches for the target going down (conformance/outage.py): once requests stop being answered,
+    It also watches for the target going down (conformance/run/outage.py): once requests stop being answered,
     cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``)."""
 
     def __init__(self, recorder: Recorder, concurrency: int = 4, stop_at: float | None = None,
