@@ -56,6 +56,9 @@ class RunOptions:
     max_time_s: float | None = None  # --max-time: cases not started by then are skipped (time limit)
     token_budget: int | None = None  # --token-budget: once this many tokens are billed, no case is started
     stop_at: float | None = None  # the monotonic instant --max-time ends (set once per command, shared by targets)
+    baseline: Path | None = None  # --baseline: a file, or a directory holding <provider>/<model>.yaml
+    baseline_strict: bool = False  # --strict (pytest: --baseline-strict): an unexpected pass fails too
+    update_baseline: bool = False  # --update-baseline: rewrite the baseline from this run's results
 
 
 def parse_header(raw: str) -> tuple[str, str]:
