@@ -25,7 +25,7 @@ from .report.failure import format_failure
 from .report.files import ResultsReporter
 from .run.engine import CaseResult
 from .run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunStarted
-from .run.options import OptionError, add_to_pytest, values_from_pytest, run_options
+from .run.options import OptionError, add_to_pytest, run_options, values_from_pytest
 from .run.runner import Engine, capability_problem
 from .run.session import ConformanceSession, RunOptions
 from .run.shard import Shard
