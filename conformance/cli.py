@@ -162,8 +162,10 @@ def _selection(args: argparse.Namespace, opts: Any, cases: list[Any]) -> list[An
     return selected
 
 
-def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None) -> int:
-    """One engine run against one provider/model; its reporters write the JSON, HTML and JUnit reports."""
+def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None,
+                also: Sequence[Any] = ()) -> int:
+    """One engine run against one provider/model; its reporters write the JSON, HTML and JUnit reports
+    (``also``: more subscribers, after those)."""
     from .recorder import ConfigError
     from .report.console import ConsoleReporter
     from .report.files import JUnitReporter, ResultsReporter
@@ -185,7 +187,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         sess.close()
         raise UsageError(f"--json {json_path}: not a regular file")
     engine = Engine(sess, [ResultsReporter(), JUnitReporter(junit_path), HTMLReporter(html_path),
-                           ConsoleReporter(quiet=args.quiet)])
+                           ConsoleReporter(quiet=args.quiet), *also])
     try:
         problem = sess.preflight()
     except KeyboardInterrupt:  # stopped before any case: the reports still say so (run.complete: false)
@@ -205,6 +207,8 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     except KeyboardInterrupt:  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
         print(said, flush=True)
         raise
+    except OSError as exc:  # a report that cannot be written (a full disk): one line, not a traceback
+        raise UsageError(f"cannot write the reports: {exc.strerror or exc} ({getattr(exc, 'filename', '') or reports})") from None
     print(said, flush=True)
     if finished.failed:
         return EXIT_FAIL
@@ -242,10 +246,11 @@ def _run_config(args: argparse.Namespace, template: Any) -> int:
         for cap in unknown_capabilities(t, known_caps):
             print(f"responses-conformance: warning: {args.config}:{t.model.line}: {t.label}: declared capability "
                   f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
-    codes: list[int] = []
-    written: list[Path] = []
     from ._redact import safe_url
-    from .run.session import report_stem
+    from .report.files import MatrixInput
+
+    codes: list[int] = []
+    matrix_input = MatrixInput()
 
     for t, headers in planned:
         p = t.provider
@@ -257,21 +262,18 @@ def _run_config(args: argparse.Namespace, template: Any) -> int:
         )
         print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:
-            code = _run_target(args, opts, cases)
+            code = _run_target(args, opts, cases, also=[matrix_input])
         except UsageError as exc:
             print(f"responses-conformance: error: {t.label}: {exc}", file=sys.stderr)
             code = EXIT_USAGE
         codes.append(code)
-        candidate = args.reports / f"{report_stem(p.name, t.model.name, opts.shard)}.json"
-        if candidate.is_file():
-            written.append(candidate)
         print(f"== {t.label}: exit {code}", flush=True)
-    if written and not args.no_matrix:
+    if matrix_input.files and not args.no_matrix:
         from .report.matrix import MatrixInputError, write_matrix
 
         try:
             out = args.reports / "matrix.html"
-            write_matrix(written, out)
+            write_matrix(matrix_input.files, out)
             print(f"matrix: {out}")
         except MatrixInputError as exc:
             print(f"responses-conformance: warning: matrix not written: {exc}", file=sys.stderr)
@@ -433,7 +435,7 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "serve": cmd_serve, "judge": cmd_jud
 class _Stop:
     """How a run was stopped: Ctrl-C (exit 130) or SIGTERM (exit 143), turned into one KeyboardInterrupt.
 
-    pytest answers the KeyboardInterrupt by finishing the session, so the partial reports are written
+    The engine answers the KeyboardInterrupt by finishing the run, so the partial reports are written
     (``run.complete: false``); the cases still in flight are then abandoned, not awaited (see :func:`main`)."""
 
     def __init__(self) -> None:

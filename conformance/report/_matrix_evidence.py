@@ -120,7 +120,7 @@ def evidence_html(entry: Mapping[str, Any]) -> str:
         for chk in ev["checks"]:
             basis = f" <small>basis: {esc(chk['basis'])}</small>" if chk.get("basis") else ""
             parts.append(f"<li><code>{esc(chk['name'])}</code> [{esc(chk['step'])}] {esc(chk['outcome'])}{basis}: "
-                         f"{esc(chk['message'])} <small>spec: {esc(chk['spec_ref'])}</small>")
+                         f"{esc(chk['message'])}" + (f" <small>spec: {esc(chk['spec_ref'])}</small>" if chk["spec_ref"] else ""))
             if chk["findings"]:
                 parts.append("<ul>" + "".join(f"<li><code>{esc(f['path'] or '$')}</code> {esc(f['message'])}</li>"
                                               for f in chk["findings"]) + "</ul>")

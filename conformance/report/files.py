@@ -22,7 +22,7 @@ from .failure import format_failure
 from .findings import describe, deviation_counts
 from .results import write_results
 
-__all__ = ["JUnitReporter", "ResultsReporter", "junit_document", "write_text_atomically"]
+__all__ = ["JUnitReporter", "MatrixInput", "ResultsReporter", "junit_document", "write_text_atomically"]
 
 
 class ResultsReporter:
@@ -119,3 +119,15 @@ class JUnitReporter:
             text = '<?xml version="1.0" encoding="utf-8"?>' + ET.tostring(root, encoding="unicode")
             write_text_atomically(self.path, text)
             event.written.append(self.path)
+
+
+class MatrixInput:
+    """The results files a ``run --config`` merges into its matrix: those this command's runs wrote (never a
+    file an earlier command left in the reports folder for a target that did not run this time)."""
+
+    def __init__(self) -> None:
+        self.files: list[Path] = []
+
+    def handle(self, event: Event) -> None:
+        if isinstance(event, RunFinished) and event.json_path in event.written:
+            self.files.append(event.json_path)
