@@ -17,6 +17,7 @@ from typing import Any
 
 from . import __version__
 from .run.options import add_to_argparse
+from .suite import CASES_DIR
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +28,7 @@ class UsageError(Exception):
 
 
 def _policy(args: argparse.Namespace) -> Any:
-    from .basis import JudgePolicy
+    from .judge.basis import JudgePolicy
 
     try:
         return JudgePolicy.from_options(getattr(args, "spec_strict", False), getattr(args, "strict_behaviour", False),
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cov = sub.add_parser("coverage", help="which spec elements the cases exercise (docs/coverage.md)")
     cov.add_argument("--profile", "--spec", dest="profile", default="openai", choices=["openai", "openresponses"])
-    cov.add_argument("--cases", type=Path, default=REPO_ROOT / "cases", help="directory of YAML cases")
+    cov.add_argument("--cases", type=Path, default=CASES_DIR, help="directory of YAML cases")
     cov.add_argument("--json", type=Path, help="also write the coverage as JSON here")
     cov.add_argument("--html", type=Path, help="also write the coverage as an HTML fragment here")
     cov.add_argument("--results", type=Path, help="results JSON of a run: add what its exchanges showed (observed)")
@@ -166,7 +167,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
                 also: Sequence[Any] = ()) -> int:
     """One engine run against one provider/model; its reporters write the JSON, HTML and JUnit reports
     (``also``: more subscribers, after those)."""
-    from .recorder import ConfigError
+    from .record.http import ConfigError
     from .report.console import ConsoleReporter
     from .report.files import JUnitReporter, ResultsReporter
     from .report.html import HTMLReporter
@@ -246,7 +247,7 @@ def _run_config(args: argparse.Namespace, template: Any) -> int:
         for cap in unknown_capabilities(t, known_caps):
             print(f"responses-conformance: warning: {args.config}:{t.model.line}: {t.label}: declared capability "
                   f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
-    from ._redact import safe_url
+    from .record._redact import safe_url
     from .report.files import MatrixInput
 
     codes: list[int] = []
@@ -319,9 +320,9 @@ def _judge_policy(args: argparse.Namespace) -> Any:
 
 def cmd_judge(args: argparse.Namespace) -> int:
     """Judge every input; an unreadable one is one ``judge: <file>: <reason>`` line and exit 2, after the rest."""
-    from ._redact import inert
-    from .captures import CaptureProblem, read_request
-    from .offline import format_document, judge_capture_dir, judge_file, summary_line
+    from .judge.captures import CaptureProblem, read_request
+    from .judge.offline import format_document, judge_capture_dir, judge_file, summary_line
+    from .record._redact import inert
 
     policy = _judge_policy(args)
     request = None
@@ -371,7 +372,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:
-    from .checks import REGISTRY
+    from .judge.checks import REGISTRY
 
     for chk in sorted(REGISTRY.values(), key=lambda c: c.name):
         print(f"{chk.name:<40} {chk.severity:<8} {chk.description}  [{chk.spec_ref}]")

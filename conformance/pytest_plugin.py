@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from ._redact import inert
 from ._verdict import Outcome
 from .cases import Case, CaseFormatError, load_cases
-from .recorder import ConfigError
+from .record._redact import inert
+from .record.http import ConfigError
 from .report.console import TITLE, summary_lines
 from .report.failure import format_failure
 from .report.files import ResultsReporter

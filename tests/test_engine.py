@@ -20,9 +20,9 @@ from conformance.run.engine import CaseResult
 from conformance.run.options import OPTIONS, OptionError, add_to_argparse, add_to_pytest, run_options, values_from_pytest
 from conformance.run.runner import case_status
 from conformance.run.select import KeywordError, keywords_of, select
+from conformance.suite import CASES_DIR
 
-ROOT = Path(__file__).resolve().parent.parent
-CASES = load_all(ROOT / "cases")
+CASES = load_all(CASES_DIR)
 
 ENGINE_ALONE = """
 import json, sys
@@ -49,7 +49,7 @@ print(json.dumps({
 
 
 def test_the_engine_runs_cases_without_pytest_and_emits_events(tmp_path: Path) -> None:
-    proc = subprocess.run([sys.executable, "-c", ENGINE_ALONE, str(ROOT / "cases"), str(tmp_path / "r.json")],
+    proc = subprocess.run([sys.executable, "-c", ENGINE_ALONE, str(CASES_DIR), str(tmp_path / "r.json")],
                           cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = json.loads(proc.stdout.strip().splitlines()[-1])

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import jsonschema
 
-from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.engine import CaseResult, Scheduler, judge

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from conformance._exchange import Exchange, RecordedRequest
 from conformance.cases import CaseFormatError, RepeatUntil, load_cases
+from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.run.engine import record_case
 
 CASE = """\

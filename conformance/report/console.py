@@ -10,7 +10,7 @@ import sys
 import time
 from typing import TextIO
 
-from .._redact import inert, safe_url
+from ..record._redact import inert, safe_url
 from ..run.events import ERROR, FAILED, PASSED, SKIPPED, CaseFinished, Event, RunFinished, RunStarted
 from .failure import format_failure
 from .summary import SYMBOLS, format_summary

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._redact import inert
+from ..record._redact import inert
 from ..run.engine import CaseResult
 
 __all__ = ["format_failure", "yaml_excerpt"]

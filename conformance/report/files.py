@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
-from .._redact import inert
+from ..record._redact import inert
 from ..run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunStarted
 from .failure import format_failure
 from .findings import describe, deviation_counts

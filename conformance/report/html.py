@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from .._redact import safe_url
+from ..record._redact import safe_url
 from ..run.events import Event, RunFinished
 from ._matrix_areas import area_of, area_title
 from ._matrix_evidence import evidence_html

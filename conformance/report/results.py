@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._exchange import Exchange
+from ..record.exchange import Exchange
 from ..run.engine import CaseResult
 from .findings import deviation_counts, distinct_findings
 

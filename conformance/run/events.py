@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from ..cases import Case
-    from ..recorder import Target
+    from ..record.http import Target
     from .baseline import Expectation, Gate
     from .engine import CaseResult
 

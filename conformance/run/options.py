@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ..suite import CASES_DIR
+
 __all__ = ["OPTIONS", "Option", "OptionError", "add_to_argparse", "add_to_pytest", "run_options"]
 
 PROFILES = ("openai", "openresponses")
@@ -65,7 +67,6 @@ class Option:
         return kwargs
 
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 OPTIONS: tuple[Option, ...] = (
     Option("base_url", "--base-url", "Responses API base URL, e.g. https://api.openai.com/v1 (default: embedded "
@@ -74,7 +75,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_key_env", "--api-key-env", "environment variable that holds the API key", metavar="VAR"),
     Option("headers", "--header", "extra request header (repeatable)", kind="append", metavar="'Name: value'"),
     Option("provider", "--provider", "provider name used in reports (default: host of --base-url, or 'reference')"),
-    Option("cases", "--cases", "directory of YAML cases", kind="path", default=REPO_ROOT / "cases", scope="run"),
+    Option("cases", "--cases", "directory of YAML cases", kind="path", default=CASES_DIR, scope="run"),
     Option("cases", "--conformance-cases", "every *.yaml/*.yml below DIR is a case file, whatever DIR is called "
            "(default: files in a directory named 'cases')", metavar="DIR", scope="pytest"),
     Option("reports", "--reports", "output directory (default ./reports)", kind="path", default=Path("reports"),
@@ -160,8 +161,8 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
     """The engine's :class:`RunOptions` from a front end's raw values (``run`` namespace or pytest config).
 
     Raises :class:`OptionError` (one line naming the flag) on the first bad value."""
-    from ..basis import JudgePolicy
-    from ..recorder import Limits
+    from ..judge.basis import JudgePolicy
+    from ..record.http import Limits
     from .cost import parse_token_budget
     from .session import RunOptions
     from .shard import parse_shard

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .._redact import inert
 from .._verdict import Outcome
+from ..record._redact import inert
 from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
 from .events import ERROR, FAILED, PASSED, SKIPPED, CaseFinished, CaseStatus, Event, RunFinished, RunStarted, Subscriber
 from .session import ConformanceSession, RunOptions
