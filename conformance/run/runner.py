@@ -184,6 +184,9 @@ class Engine:
         except KeyboardInterrupt:
             self.finish(interrupted=True, json_path=json_path)
             raise
+        except BaseException:  # a bug of ours: the server and connections still go away
+            self.session.close()
+            raise
         return self.finish(json_path=json_path)
 
     def _gate(self, results: list[CaseResult]) -> Gate | None:
