@@ -76,6 +76,58 @@ def test_a_case_bound_sums_its_capped_generations_and_an_uncapped_one_unbounds_i
                             "(a generating step without max_output_tokens)")
 
 
+DESIGNED = """\
+cases:
+  - id: parameters.cost_default_length
+    title: the default output length, said so
+    group: parameters
+    spec: [openai-openapi.yaml#/paths/~1responses/post]
+    capabilities: [core]
+    steps:
+      - name: capped
+        request: {body: {model: !model , input: hi, max_output_tokens: 16}}
+        expect: [{status: 200}]
+      - name: default
+        uncapped: the case tests the default output length
+        request: {body: {model: !model , input: Count from 1 to 50.}}
+        expect: [{status: 200}]
+  - id: parameters.cost_sdk_rejected
+    title: an SDK call a conforming server rejects with a 4xx generates nothing
+    group: sdk
+    spec: [openai-openapi.yaml#/paths/~1responses/post]
+    capabilities: [sdk, auth]
+    steps:
+      - name: create
+        request: {transport: sdk, call: responses.create, auth: invalid, args: {model: !model , input: hi}}
+        expect: [{sdk_error: {type: AuthenticationError, status: 401}}]
+"""
+
+
+def test_a_case_uncapped_by_design_is_reported_apart_from_the_unbounded(tmp_path: Path) -> None:
+    path = tmp_path / "designed.yaml"
+    path.write_text(CASES + DESIGNED.removeprefix("cases:\n"), encoding="utf-8")
+    cases = {case.id: case for case in load_cases(path)}
+    assert case_bound(cases["parameters.cost_default_length"]) is None
+    assert case_bound(cases["parameters.cost_sdk_rejected"]) == 0
+    bound = selection_bound(cases.values())
+    assert bound.unbounded == ("parameters.cost_uncapped",)
+    assert bound.uncapped == ("parameters.cost_default_length",)
+    assert bound.line() == ("worst-case output tokens: 36 over 3 bounded case(s); 1 case(s) uncapped by design; "
+                            "1 of 5 case(s) unbounded (a generating step without max_output_tokens)")
+
+
+def test_every_suite_case_bounds_its_output_or_says_why_not() -> None:
+    """Issue 11: every case bounds its output unless it tests the default (or calls an endpoint that takes no cap)."""
+    from conformance.cases import load_all
+    from conformance.cost import uncapped_by_design
+
+    cases = load_all(ROOT / "cases")
+    bound = selection_bound(cases)
+    assert bound.unbounded == ()
+    assert bound.uncapped and all(uncapped_by_design(c) for c in cases if c.id in bound.uncapped)
+    assert "unbounded" not in bound.line()
+
+
 def test_the_suite_cases_cut_by_max_output_tokens_are_bounded_by_it() -> None:
     case = {c.id: c for c in load_cases(ROOT / "cases" / "parameters.yaml")}["parameters.max_output_tokens_incomplete"]
     assert case_bound(case) == 16
