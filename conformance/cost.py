@@ -11,7 +11,7 @@ cap) makes its case *uncapped by design*, reported apart. A step whose every exp
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,20 @@ def uncapped_by_design(case: Case) -> bool:
     open_steps = [step for step in case.steps
                   if generates(step) and (step_cap(step) is None or step.repeat_until is not None)]
     return bool(open_steps) and all(step.uncapped for step in open_steps)
+
+
+def charged_output(case: Case, reported: Mapping[str, int | None]) -> int:
+    """Output tokens a finished case is charged against ``--token-budget``: for each generating step it sent, the
+    ``usage.output_tokens`` its responses reported (``reported``: step name -> their sum, None when none reported
+    usage: a background response is created without it, a cut stream never gets it), else the step's cap. A step
+    not sent costs nothing; an uncapped step that reported nothing is charged 0 (unknown)."""
+    total = 0
+    for step in case.steps:
+        if step.name not in reported or not generates(step):
+            continue
+        got = reported[step.name]
+        total += got if got is not None else (step_cap(step) or 0)
+    return total
 
 
 @dataclass(frozen=True)
