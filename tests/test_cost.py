@@ -22,6 +22,7 @@ from conformance.cost import case_bound, charged_output, parse_token_budget, sel
 from conformance.engine import Scheduler
 from conformance.recorder import Limits, Recorder, Target
 from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -137,7 +138,7 @@ def test_every_suite_case_bounds_its_output_or_says_why_not() -> None:
 
 
 def test_the_suite_cases_cut_by_max_output_tokens_are_bounded_by_it() -> None:
-    case = {c.id: c for c in load_cases(ROOT / "cases" / "parameters.yaml")}["parameters.max_output_tokens_incomplete"]
+    case = {c.id: c for c in load_cases(CASES_DIR / "parameters.yaml")}["parameters.max_output_tokens_incomplete"]
     assert case_bound(case) == 16
 
 
