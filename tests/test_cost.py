@@ -20,7 +20,7 @@ import pytest
 from conformance.cases import Case, load_cases
 from conformance.cost import case_bound, charged_output, parse_token_budget, selection_bound
 from conformance.engine import Scheduler
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
 from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.suite import CASES_DIR
 
@@ -130,7 +130,7 @@ def test_every_suite_case_bounds_its_output_or_says_why_not() -> None:
     from conformance.cases import load_all
     from conformance.cost import uncapped_by_design
 
-    cases = load_all(ROOT / "cases")
+    cases = load_all(CASES_DIR)
     bound = selection_bound(cases)
     assert bound.unbounded == ()
     assert bound.uncapped and all(uncapped_by_design(c) for c in cases if c.id in bound.uncapped)
