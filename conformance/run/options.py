@@ -96,8 +96,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("deadline", "--deadline", "overall seconds allowed per exchange", kind="float", default=180.0),
     Option("max_time", "--max-time", "for the whole run: cases not started by then are skipped (time limit); "
            "reports are written", kind="float", metavar="SECONDS"),
-    Option("token_budget", "--token-budget", "once the responses' usage totals N tokens, cases not started are "
-           "skipped (budget); reports are written", metavar="N"),
+    Option("token_budget", "--token-budget", "spend at most N output tokens: a case starts only if its worst-case "
+           "output fits in what is left after the cases done and in flight, the rest are skipped (budget); reports "
+           "are written", metavar="N"),
     Option("quiet", "--quiet", "one line per run instead of one per case", kind="flag", scope="run", aliases=("-q",)),
     Option("config", "--config", "run every provider x model of a providers file (narrow with --provider/--model, "
            "comma-separated)", kind="path", metavar="PROVIDERS.yaml", scope="run"),
