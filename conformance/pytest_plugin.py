@@ -166,7 +166,13 @@ def _engine(config: pytest.Config) -> Engine:
             session = ConformanceSession(config.stash[OPTIONS_KEY])
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
-        config.stash[ENGINE_KEY] = Engine(session, [ResultsReporter(), _TerminalLines(config)])
+        engine = Engine(session, [ResultsReporter(), _TerminalLines(config)])
+        html = config.getoption("conformance_html")
+        if html:  # the page `run` writes, for a plain pytest run that asks for it
+            from .report.html import HTMLReporter
+
+            engine.subscribe(HTMLReporter(Path(html)))
+        config.stash[ENGINE_KEY] = engine
     return config.stash[ENGINE_KEY]
 
 

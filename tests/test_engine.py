@@ -22,6 +22,8 @@ from conformance.run.runner import case_status
 from conformance.run.select import KeywordError, keywords_of, select
 from conformance.suite import CASES_DIR
 
+ROOT = Path(__file__).resolve().parent.parent
+
 CASES = load_all(CASES_DIR)
 
 ENGINE_ALONE = """
@@ -58,6 +60,20 @@ def test_the_engine_runs_cases_without_pytest_and_emits_events(tmp_path: Path) -
     assert out["cases"] == ["basic.text:passed", "errors.missing_model:passed"]
     assert out["outcomes"] == ["pass", "pass"]
     assert not (tmp_path / "r.json").exists(), "no reporter subscribed: the engine itself writes nothing"
+
+
+def test_plain_pytest_writes_the_same_html_page_when_asked(tmp_path: Path) -> None:
+    out, page = tmp_path / "plain.json", tmp_path / "plain.html"
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(CASES_DIR), "-q", "-p", "no:cacheprovider", "-k",
+                           "basic.text or errors.unknown_model", "--deviate", "accept_unknown_model",
+                           "--conformance-json", str(out), "--conformance-html", str(page)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert "1 failed, 1 passed" in proc.stdout
+    text = page.read_text()
+    assert '<tr id="case-basic.text" class="case" data-outcome="pass">' in text
+    assert '<tr id="case-errors.unknown_model" class="case" data-outcome="fail">' in text
+    assert {c["id"] for c in json.loads(out.read_text())["cases"]} == {"basic.text", "errors.unknown_model"}
 
 
 class _Group:

@@ -82,6 +82,8 @@ OPTIONS: tuple[Option, ...] = (
            scope="run"),
     Option("json", "--json", "results JSON path (default reports/<provider>__<model>.json)", kind="path",
            pytest_flag="--conformance-json"),
+    Option("html", "--conformance-html", "also write the run's HTML report here (what `run` writes as "
+           "reports/<provider>__<model>.html)", kind="path", metavar="PATH", scope="pytest"),
     Option("profile", "--profile", "spec the cases are judged against", default="openai", choices=PROFILES),
     Option("concurrency", "--concurrency", "cases recorded at once", kind="int", default=4),
     Option("deviations", "--deviate", "embedded server: named deviation", kind="append", metavar="NAME"),
