@@ -39,8 +39,8 @@ from typing import Any
 
 from ._verdict import CheckResult, Finding, Outcome
 from .cases import Case, CaseFormatError, load_all, load_cases
-from .judge.offline import judge_capture_dir
 from .judge.checks import CheckContext, check
+from .judge.offline import judge_capture_dir
 from .record.exchange import Exchange, RecordedRequest, SSEEvent
 from .run.engine import CaseResult
 from .run.events import CaseFinished, RunFinished, RunStarted, Subscriber
