@@ -137,7 +137,7 @@ def breakdown(base_url: str) -> dict[str, float]:
     t = time.process_time()
     import importlib
 
-    for name in ("conformance.cli", "conformance.session", "conformance.engine", "conformance.record.http",
+    for name in ("conformance.cli", "conformance.run.session", "conformance.run.engine", "conformance.record.http",
                  "conformance.judge.checks", "conformance.cases"):
         try:
             importlib.import_module(name)
@@ -179,7 +179,7 @@ def breakdown(base_url: str) -> dict[str, float]:
 
     t = time.process_time()
     try:
-        from conformance.session import ConformanceSession, RunOptions
+        from conformance.run.session import ConformanceSession, RunOptions
 
         sess = ConformanceSession(RunOptions(base_url=base_url, model="reference-1"))
         problem = sess.preflight()

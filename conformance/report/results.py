@@ -18,7 +18,7 @@ from ..record.exchange import Exchange
 from .findings import deviation_counts, distinct_findings
 
 if TYPE_CHECKING:  # the engine imports the recorders (httpx...): `judge` and the matrix need none of them
-    from ..engine import CaseResult
+    from ..run.engine import CaseResult
 
 SCHEMA_VERSION = 1
 RESULTS_SCHEMA_PATH = Path(__file__).with_name("results.schema.json")

@@ -15,7 +15,7 @@ from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of
 from .findings import describe, distinct_findings
 
 if TYPE_CHECKING:  # the engine imports the recorders (httpx...): `judge` and the matrix need none of them
-    from ..engine import CaseResult
+    from ..run.engine import CaseResult
 
 OUTCOMES = ("pass", "fail", "unsupported", "error", "skipped")
 SYMBOLS = {"pass": "✓", "fail": "✗", "unsupported": "∅", "error": "!", "skipped": "-"}
