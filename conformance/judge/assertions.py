@@ -508,10 +508,6 @@ def _schema_errors(name: str, instance: Any) -> list[Finding]:
         from . import schemas  # type: ignore[attr-defined]
     except ImportError as exc:
         raise _Inconclusive(f"conformance.judge.schemas is not available: {exc}") from None
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema is a hard dependency
-        jsonschema = None  # type: ignore[assignment]
     profile = _PROFILE.get()
     if profile is not None and not schemas.has_schema(name, profile) and hasattr(schemas, "equivalent"):
         counterpart = schemas.equivalent(name, profile)
@@ -523,6 +519,10 @@ def _schema_errors(name: str, instance: Any) -> list[Finding]:
     except LookupError as exc:
         raise _Inconclusive(f"unknown schema {name!r}: {exc}") from None
     except Exception as exc:
+        try:  # only now: a run whose documents are valid never imports jsonschema (conformance/judge/schemas.py)
+            import jsonschema
+        except ImportError:  # pragma: no cover - jsonschema is a hard dependency
+            jsonschema = None  # type: ignore[assignment]
         if jsonschema is not None and isinstance(exc, jsonschema.ValidationError):
             where = exc.json_path if hasattr(exc, "json_path") else "$"
             return [Finding(f"{where}: {exc.message}")]
