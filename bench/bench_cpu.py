@@ -14,8 +14,9 @@ accounting of the finished child). Printed:
 - one-case start-up: ``run -k basic.text``, the whole command (best and median of ``--repeat``), and where
   that goes, measured in one fresh interpreter: imports, case parsing (every case file), schema loading and
   compiling (first validation of a Response), preflight (reachability request and probe preflight);
-- per case: the whole suite's client CPU divided by the cases it ran (best of ``--repeat``), and with
-  ``--profile`` the cProfile top ``--top`` functions by own time and by cumulative time;
+- per case: the whole suite's client CPU divided by the cases it ran (best of ``--repeat``), the same
+  without the ``sdk`` group (whose official SDK costs a fixed second to import and warm up), and with
+  ``--profile`` the cProfile top ``--top`` functions by own time and by cumulative time (main thread only);
 - the exact commands that produced the figures.
 """
 
@@ -25,6 +26,7 @@ import argparse
 import json
 import os
 import resource
+import shlex
 import socket
 import statistics
 import subprocess
@@ -90,7 +92,7 @@ def cases_run(reports: Path) -> int:
 
 
 def shown(cmd: list[str]) -> str:
-    return " ".join("responses-conformance" if part == "conformance" and cmd[i - 1] == "-m" else part
+    return " ".join("responses-conformance" if part == "conformance" and cmd[i - 1] == "-m" else shlex.quote(part)
                     for i, part in enumerate(cmd) if part not in (PY, "-m")).replace("/tmp/", "$TMP/")
 
 
@@ -257,6 +259,21 @@ def main() -> int:
                   f"of client CPU: {per_case:.1f} ms per case ({verdict} the {PER_CASE_BOUND_MS:.0f} ms bound); "
                   f"without the one-case start-up: {(min(totals) - min(starts)) / count * 1000:.1f} ms per case")
             print(f"  command: {shown(full)}")
+
+            # the official openai SDK that the `sdk` group drives costs a fixed second or so to import and warm
+            # up: the same suite without that group shows what the suite's own code costs per case
+            rest = run_cmd(base_url, tmpdir / "rest", "not sdk")
+            others = []
+            for _ in range(args.repeat):
+                cpu, proc = child_cpu(rest)
+                if proc.returncode not in (0, 1):
+                    raise SystemExit(f"run without sdk failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}")
+                others.append(cpu)
+            rest_count = cases_run(tmpdir / "rest")
+            print(f"without the sdk group: {rest_count} cases, best {min(others):.2f} s: "
+                  f"{min(others) / rest_count * 1000:.1f} ms per case; so the SDK's {count - rest_count} cases cost "
+                  f"{min(totals) - min(others):.2f} s")
+            print(f"  command: {shown(rest)}")
 
             if args.profile:
                 prof = tmpdir / "full.prof"
