@@ -2,9 +2,9 @@
 
 Why: a run allocates millions of small containers (parsed bodies, events, findings) that live until the reports
 are written, and hardly any cycles. With CPython's default thresholds (a young collection every 700 net
-allocations, a full one after 100 of those) the collector walked that growing heap about 800 times in a full
-suite, a fifth of the client's CPU on the reference server (bench/bench_cpu.py). Fewer, larger young
-collections still collect every cycle, at a small, bounded cost in memory.
+allocations) a full suite ran about 540 collections over that growing heap, a sixth of the client's CPU on
+the reference server (bench/bench_cpu.py); with 10,000, about 40. Fewer, larger young collections still
+collect every cycle, at a small, bounded cost in memory.
 """
 
 from __future__ import annotations
