@@ -282,7 +282,8 @@ def main() -> int:
                 import pstats
 
                 for key, label in (("tottime", "own time"), ("cumulative", "cumulative time")):
-                    print(f"\ncProfile of the full suite, top {args.top} by {label} (profiling inflates small calls):")
+                    print(f"\ncProfile of the full suite, top {args.top} by {label} (main thread only: judging, reports; the "
+                          "recording runs in worker threads; profiling inflates small calls):")
                     stats = pstats.Stats(str(prof))
                     stats.stream = sys.stdout  # type: ignore[attr-defined]
                     stats.strip_dirs().sort_stats(key).print_stats(args.top)
