@@ -214,7 +214,7 @@ def final_body(ex: Exchange) -> Any:
 
 
 def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
-    sdk = getattr(ex, "sdk", None)  # an SDK step captures from what the SDK returned
+    sdk = ex.sdk  # an SDK step captures from what the SDK returned
     body = sdk.get("value") if isinstance(sdk, dict) else final_body(ex)
     for name, path in step.capture.items():
         found = lookup(body, path) if body is not None else []
@@ -254,7 +254,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             inconclusive.append(ex)
             continue
         step = steps[ex.step]
-        websocket = ex.request.method == "WS"
+        websocket = ex.transport == "websocket"
         request_body = ex.request.body
         if websocket and isinstance(request_body, dict):  # the create body inside the client event
             request_body = {k: v for k, v in request_body.items() if k not in ("type", "stream_id")}
@@ -267,12 +267,12 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             profile=profile,
             transport="websocket" if websocket else "http",
         )
-        if ex.request.method != "SDK":  # "SDK": the SDK raised before sending anything (no exchange to check)
+        if ex.sent:  # not sent: the SDK raised before sending anything (no exchange to check)
             found = run_checks(ex, ctx, disabled=skip, policy=policy)
             checks.extend(_advisory(found) if step.transport == "sdk" else found)
         if rec.declined_step == ex.step:
             continue
-        if step.transport == "sdk" and getattr(ex, "sdk", None) is None:
+        if ex.transport == "sdk" and ex.sdk is None:
             continue  # an earlier request of a multi-request SDK call: automatic checks only
         lead = _lead(step, ex, rec, policy)
         if lead is not None:  # the step's expectations would only restate it: counted once
@@ -401,7 +401,7 @@ def usage_tokens(exchanges: Iterable[Exchange]) -> dict[str, int]:
     for ex in exchanges:
         body = final_body(ex)
         usage = body.get("usage") if isinstance(body, dict) else None
-        if not isinstance(usage, dict) or ex.request.method not in ("POST", "WS"):
+        if not isinstance(usage, dict) or not (ex.transport == "websocket" or ex.request.method == "POST"):
             continue
         for key, name in (("input", "input_tokens"), ("output", "output_tokens"), ("total", "total_tokens")):
             value = usage.get(name)
