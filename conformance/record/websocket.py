@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 
 from .. import _json
 from ._redact import Redactor
-from .exchange import Exchange, RecordedRequest, SSEEvent, WSMessage
-from .http import TERMINAL_EVENTS, Limits, Retries, Target, mark_stalled
+from .exchange import Exchange, RecordedRequest, SSEEvent, TransportName, WSMessage
+from .http import TERMINAL_EVENTS, Limits, Recorder, Retries, Target, mark_stalled
+from .transport import Recorded, StepRequest
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TURN_GRACE_S = 0.1
@@ -437,3 +438,39 @@ def _parse_head(head: bytes) -> tuple[int | None, list[tuple[str, str]]]:
             name, value = line.split(":", 1)
             headers.append((name.strip(), value.strip()))
     return status, headers
+
+
+class WebSocketTransport:
+    """``transport: websocket`` (conformance/record/transport.py): each step is one turn on the connection it names.
+
+    Steps naming the same ``connection`` share one socket, opened by the first of them (its refused upgrade is
+    that step's exchange) and closed at the end of the case (:meth:`close`)."""
+
+    name: TransportName = "websocket"
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.ws = WSRecorder(recorder.target, recorder.limits, recorder.redactor, stop_at=recorder.stop_at)
+        self.connections: dict[str, WSConnection] = {}
+
+    def send(self, request: StepRequest) -> Recorded:
+        body = request.body
+        event = body if isinstance(body, dict) and "type" in body else {"type": "response.create", **(body or {})}
+        name = request.connection or "default"
+        notes: list[str] = []
+        conn = self.connections.get(name)
+        if conn is None:
+            conn, refused = self.ws.connect(request.step, request.path, auth=request.auth, headers=request.headers,
+                                            body=event)
+            self.connections[name] = conn
+            if refused is not None:
+                return Recorded([refused])
+            if conn.close_info:
+                notes.append(conn.close_info)
+        ex = self.ws.turn(conn, request.step, request.path, event, auth=request.auth, headers=request.headers)
+        if ex.error and not ex.error_kind:
+            notes.append(f"connection {name!r}: {ex.error}; sequential turns share one open connection")
+        return Recorded([ex], notes)
+
+    def close(self) -> None:
+        for conn in self.connections.values():
+            conn.close()

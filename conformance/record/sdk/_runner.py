@@ -19,8 +19,9 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from ..exchange import Exchange, RecordedRequest
+from ..exchange import Exchange, RecordedRequest, TransportName
 from ..http import Recorder
+from ..transport import Recorded, StepRequest
 from . import CALLS, sdk_version
 
 #: the SDK never sees the real key: the transport drops its Authorization header and the recorder
@@ -233,3 +234,20 @@ def record_sdk_step(recorder: Recorder, step: str, call: str, args: Any, auth: s
         request = RecordedRequest("", recorder.target.url("/"), call, {}, args, False)
         exchanges.append(Exchange(step=step, request=request, transport="sdk", sdk=out.data))
     return exchanges
+
+
+class SDKTransport:
+    """``transport: sdk`` (conformance/record/transport.py): one official-SDK call, its requests sent through the
+    :class:`Recorder` (so bounded and redacted like any other); the last exchange carries the SDK's outcome."""
+
+    name: TransportName = "sdk"
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def send(self, request: StepRequest) -> Recorded:
+        return Recorded(record_sdk_step(self.recorder, request.step, str(request.call), request.args,
+                                        auth=request.auth))
+
+    def close(self) -> None:
+        """Nothing per case: each call builds (and closes) its own SDK client."""
