@@ -281,7 +281,7 @@ def test_sdk_step_loads_with_tags_and_streaming_is_known_at_load(tmp_path: Path)
     (case,) = load_cases(_case(tmp_path, "transport: sdk\ncall: responses.stream\nargs: {model: !model , input: x}",
                                "- sdk_events: {last: response.completed}"))
     (step,) = case.steps
-    assert step.transport == "sdk" and step.call == "responses.stream" and step.stream and step.method == "SDK"
+    assert step.transport == "sdk" and step.call == "responses.stream" and step.stream and step.method == ""
     assert set(CALLS) >= {"responses.create", "responses.stream", "responses.parse", "responses.retrieve",
                           "responses.delete", "responses.input_items.list"}
 

@@ -250,7 +250,7 @@ def _load(tmp_path: Path, request: str) -> list:
 def test_loader_accepts_websocket_steps(tmp_path: Path) -> None:
     (case,) = _load(tmp_path, "          transport: websocket\n          connection: main\n          body: {input: hi}")
     step = case.steps[0]
-    assert (step.transport, step.connection, step.method, step.stream) == ("websocket", "main", "WS", True)
+    assert (step.transport, step.connection, step.method, step.stream) == ("websocket", "main", "GET", True)
     (case,) = _load(tmp_path, "          transport: websocket\n          body: {input: hi}")
     assert case.steps[0].connection == "default"
 
