@@ -108,12 +108,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="spec the served objects follow (openresponses: the Open Responses shapes)")
 
     judge = sub.add_parser("judge", help="judge saved response bodies, streams (SSE, JSONL) or capture directories "
-                           "offline")
-    judge.add_argument("files", nargs="+", type=Path, metavar="FILE|DIR",
+                           "offline; or re-judge a whole recorded run (--recording)")
+    judge.add_argument("--recording", type=Path, metavar="FILE.har.gz",
+                       help="re-judge the run this recording holds (written by `run` beside its results) with the "
+                            "current checks and cases, sending nothing; writes its results like the live run")
+    judge.add_argument("--reports", type=Path, default=Path("reports"),
+                       help="with --recording: output directory (default ./reports)")
+    judge.add_argument("--json", type=Path, help="with --recording: results JSON path (default "
+                       "<reports>/<provider>__<model>.json, the live run's name)")
+    judge.add_argument("--cases", type=Path, help="with --recording: directory of YAML cases (default: the one the "
+                       "live run used, else the built-in cases)")
+    judge.add_argument("files", nargs="*", type=Path, metavar="FILE|DIR",
                        help="a saved body (JSON, SSE, JSONL event log, or prose with Response JSON), or a capture "
                             "directory: <name>.json|.sse|.jsonl bodies with <name>.request.json beside them, and a "
                             "manifest.json (there or up to two levels above) giving endpoint, status and date")
-    judge.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
+    judge.add_argument("--profile", default=None, choices=["openai", "openresponses"],
+                       help="spec to judge against (default openai; a recording is judged under its run's profile)")
     judge.add_argument("--request", type=Path, metavar="FILE",
                        help="the request body (JSON) the one judged file answered: request-dependent checks run")
     judge.add_argument("--spec-strict", action="store_true",
@@ -471,6 +481,13 @@ def cmd_judge(args: argparse.Namespace) -> int:
     from .captures import CaptureProblem, read_request
     from .offline import format_document, judge_capture_dir, judge_file, summary_line
 
+    if args.recording is not None:
+        return cmd_rejudge(args)
+    if args.json is not None or args.cases is not None:
+        raise UsageError("--json/--cases: apply to --recording only")
+    if not args.files:
+        raise UsageError("judge: give FILE|DIR to judge, or --recording FILE.har.gz")
+    args.profile = args.profile or "openai"
     policy = _judge_policy(args)
     request = None
     if args.request is not None:
@@ -516,6 +533,59 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if unreadable:
         return EXIT_USAGE
     return EXIT_FAIL if any(doc.failed for doc in docs) else EXIT_OK
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    """``judge --recording FILE``: re-judge a recorded run with the current checks and write its reports
+    (conformance/rejudge.py); an unreadable recording is one line naming the file and field, exit 2."""
+    from ._redact import inert
+    from .record.har import RecordingError
+    from .rejudge import rejudge
+    from .report import format_summary, write_reports
+    from .session import report_stem
+
+    if args.files or args.request is not None:
+        raise UsageError("--recording: judges a recorded run; drop FILE|DIR and --request")
+    if args.spec_as_of == "capture":
+        raise UsageError("--spec-as-of capture: applies to capture directories, not to --recording")
+    policy = _policy(args)
+    try:
+        done = rejudge(args.recording, cases_dir=args.cases, policy=policy)
+    except RecordingError as exc:
+        print(inert(f"judge: {exc}"), file=sys.stderr)
+        return EXIT_USAGE
+    if args.profile is not None and args.profile != done.meta.get("profile"):
+        raise UsageError(f"--profile {args.profile}: the recording was made under profile "
+                         f"{done.meta.get('profile')!r}, and is judged under it")
+    if args.json is None:
+        _check_reports_dir(args.reports)
+    json_path = args.json or args.reports / f"{report_stem(str(done.meta.get('provider')), str(done.meta.get('model')), _recorded_shard(done.meta))}.json"
+    if json_path.exists() and not json_path.is_file():
+        raise UsageError(f"--json {json_path}: not a regular file")
+    if done.missing:
+        print(inert(f"judge: {len(done.missing)} recorded case(s) not in the current cases, not judged: "
+                    f"{', '.join(done.missing[:10])}{' ...' if len(done.missing) > 10 else ''}"), file=sys.stderr)
+    write_reports(done.results, done.meta, json_path)
+    print(inert(f"{done.meta.get('provider')} / {done.meta.get('model')}: re-judged from {args.recording} "
+                "(nothing sent)"))
+    for line in format_summary(done.results).splitlines():
+        print(inert(line))
+    print(f"results: {json_path}")
+    if any(r.outcome.value == "fail" for r in done.results):
+        return EXIT_FAIL
+    if any(r.outcome.value == "error" for r in done.results):
+        return EXIT_INCONCLUSIVE
+    return EXIT_OK
+
+
+def _recorded_shard(meta: dict[str, Any]) -> Any:
+    """The shard a recorded run held (its results file name carries it), or None."""
+    from .shard import parse_shard
+
+    try:
+        return parse_shard(str(meta["shard"])) if meta.get("shard") else None
+    except ValueError:
+        return None
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:

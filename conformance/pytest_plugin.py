@@ -20,9 +20,9 @@ from ._verdict import Outcome
 from .basis import JudgePolicy
 from .cases import Case, CaseFormatError, load_cases
 from .cost import parse_token_budget, selection_bound
-from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
+from .engine import CaseResult, internal_error, judge_safely, not_sent_reason, profile_skip_reason, skipped
 from .recorder import ConfigError, Limits
-from .report import build_results, format_summary, write_results
+from .report import format_summary, write_reports
 from .session import ConformanceSession, RunOptions
 from .shard import Shard, parse_shard
 
@@ -192,12 +192,10 @@ class CaseItem(pytest.Item):
 
     def setup(self) -> None:
         sess = self._session()
-        declined = sorted(set(self.case.needs) & set(sess.opts.skip_capabilities))
-        outside = profile_skip_reason(self.case, sess.opts.profile)
-        if outside is not None:
-            self.result = skipped(self.case, outside)
-        elif declined:
-            self.result = skipped(self.case, f"skipped (declared): target declares {', '.join(declined)} unavailable")
+        reason = not_sent_reason(self.case, sess.opts.profile, sess.opts.skip_capabilities)
+        recording = None
+        if reason is not None:
+            self.result = skipped(self.case, reason)
         else:
             try:
                 recording = sess.scheduler.submit(self.case).result()
@@ -206,8 +204,9 @@ class CaseItem(pytest.Item):
             else:
                 self.result = judge_safely(recording, sess.opts.profile, policy=sess.opts.policy,
                                            follows_probes=sess.follows_probes)
-            for ex in self.result.exchanges:  # judged: the run keeps bounded evidence, not every body to the end
-                ex.compact()
+        sess.record(self.case, recording, self.result)  # the lossless recording: before the evidence is bounded
+        for ex in self.result.exchanges:  # judged: the run keeps bounded evidence, not every body to the end
+            ex.compact()
         sess.results[self.case.id] = self.result
         if self.result.outcome is Outcome.ERROR:
             expected = self._expected()
@@ -372,6 +371,8 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:  # the worst case, said before anything is sent (conformance/cost.py)
         reporter.write_line(selection_bound(runnable).line())
+    sess.open_recording(sess.opts.json_path or sess.default_json_path(Path(str(session.config.rootpath))),
+                        session.config.getoption("conformance_cases"))
     if runnable:
         sess.probe_preflight()  # before any case is recorded: does the model follow the probes?
     for case in runnable:
@@ -394,10 +395,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         config.stash[ORDERED_KEY] = results
         expected = sum(1 for item in session.items if isinstance(item, CaseItem))
         sess.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        document = build_results(results, sess.run_meta(complete=len(results) == expected and not sess.interrupted,
-                                                        results=results))
+        meta = sess.run_meta(complete=len(results) == expected and not sess.interrupted, results=results)
+        try:
+            sess.finish_recording(meta)
+        except (OSError, ValueError) as exc:  # a full disk: the results are still written, saying so
+            meta["recording"] = None
+            meta["recording_error"] = str(exc)[:300]
         path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
-        write_results(path, document)
+        document = write_reports(results, meta, path)
         config.stash[RESULTS_PATH_KEY] = path
         _junit_deviations(config, document["findings"])
         _finish_baseline(config, results)
