@@ -22,7 +22,7 @@ from ._verdict import CheckResult, Finding, Outcome
 from .basis import JudgePolicy
 from .cases import Case, CaseFormatError, load_all
 from .engine import CaseRecording, CaseResult, judge_safely, not_sent_reason
-from .record.har import RecordingError, FieldError, typed_field, read_recording
+from .record.har import FieldError, RecordingError, read_recording, typed_field
 
 #: where the built-in cases live (what ``run`` loads by default)
 DEFAULT_CASES = Path(__file__).resolve().parent.parent / "cases"

@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from conformance import cli
@@ -32,6 +33,7 @@ from conformance.record.har import HarWriter, RecordingError, read_recording, re
 from conformance.recorder import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.rejudge import case_record, case_recording
+from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.sdk._exchange import SDKExchange
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,6 +77,9 @@ def _assert_same_run(live: dict[str, Any], again: dict[str, Any]) -> None:
         assert a == b, a["id"]
     assert again["findings"] == live["findings"] and again["summary"] == live["summary"]
     assert again["run"]["rejudged_from"] and "rejudged_from" not in live["run"]
+    schema = json.loads(RESULTS_SCHEMA_PATH.read_text())
+    jsonschema.validate(live, schema)
+    jsonschema.validate(again, schema)
 
 
 # ---------------------------------------------------------------- the reference server

@@ -384,8 +384,8 @@ def _read_bounded(path: Path) -> bytes:
         with open(path, "rb") as fh:
             magic = fh.read(2)
             fh.seek(0)
-            source: IO[bytes] = gzip.GzipFile(fileobj=fh) if magic == _GZIP_MAGIC else fh
-            data = source.read(MAX_RECORDING_BYTES + 1)
+            source: Any = gzip.GzipFile(fileobj=fh) if magic == _GZIP_MAGIC else fh
+            data = bytes(source.read(MAX_RECORDING_BYTES + 1))
     except FileNotFoundError:
         raise RecordingError(path, "no such file") from None
     except IsADirectoryError:
