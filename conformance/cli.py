@@ -339,7 +339,11 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     if rc == pytest.ExitCode.NO_TESTS_COLLECTED and not results:  # a green run that tested nothing is no pass
         chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
         raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
-    print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
+    from .record.har import recording_path
+
+    har = recording_path(json_path)
+    print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}"
+          + (f", {har}" if har.is_file() else ""))
     if rc == pytest.ExitCode.INTERRUPTED and sess.interrupted:
         raise KeyboardInterrupt  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
     if rc in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):

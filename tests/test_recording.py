@@ -362,8 +362,9 @@ def _bad(kind: str, tmp: Path) -> Path:
         doc["log"]["entries"][0]["_conformance"]["events"][0]["raw_len"] = 10**9
         path.write_bytes(gzip.compress(json.dumps(doc).encode()))
     elif kind == "deep":
-        doc["log"]["_conformance"]["run"]["x"] = json.loads("[" * 500 + "]" * 500)
-        path.write_bytes(gzip.compress(json.dumps(doc).encode()))
+        doc["log"]["_conformance"]["run"]["x"] = "DEEP"
+        deep = json.dumps(doc).replace('"DEEP"', "[" * 5000 + "]" * 5000)
+        path.write_bytes(gzip.compress(deep.encode()))
     elif kind == "count_mismatch":
         doc["log"]["_conformance"]["cases"][0]["exchanges"] = 2
         path.write_bytes(gzip.compress(json.dumps(doc).encode()))
@@ -384,6 +385,22 @@ def test_a_bad_recording_is_one_line_and_exit_2(kind: str, tmp_path: Path, capsy
     assert code == cli.EXIT_USAGE and out == "", (out, err)
     assert err.count("\n") == 1 and err.startswith(f"judge: {path}: ") and BAD[kind] in err, err
     assert not (tmp_path / "out.json").exists()
+
+
+def test_a_value_too_deep_to_write_leaves_the_case_an_error_not_a_crash(tmp_path: Path) -> None:
+    """A hostile server's deep JSON reaches the SDK outcome; the recording must still be written and readable."""
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    path = tmp_path / "x.har.gz"
+    ex = SDKExchange("sdk", RecordedRequest("SDK", "http://h/v1/", "responses.create", {}, {}), sdk={"value": deep})
+    writer = HarWriter(path)
+    writer.add("c.deep", {"outcome": "fail"}, [ex])
+    writer.add("c.fine", {"outcome": "pass"}, _odd_exchanges()[:1])
+    writer.close({})
+    got = read_recording(path)
+    assert [len(c.exchanges) for c in got.cases] == [0, 1]
+    assert got.cases[0].record["internal_error"] is True and "RecursionError" in got.cases[0].record["not_recorded"]
 
 
 def test_a_recording_over_the_size_bound_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -411,8 +428,10 @@ def test_judge_recording_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixt
 
 
 def _peer_venv(name: str) -> Path | None:
-    """The peer's venv: this checkout's, else the main checkout's (read-only use of its interpreter)."""
-    for root in (ROOT / "peers", Path(os.environ.get("CONFORMANCE_MAIN", "/work/main")) / "peers"):
+    """The peer's venv (peers/up NAME installs it): this checkout's, else one in ``$CONFORMANCE_PEER_VENVS`` (another
+    checkout's peers/ folder, used read-only)."""
+    roots = [ROOT / "peers"] + ([Path(os.environ["CONFORMANCE_PEER_VENVS"])] if os.environ.get("CONFORMANCE_PEER_VENVS") else [])
+    for root in roots:
         venv = root / f".venv-{name}"
         if (venv / "bin" / name).exists():
             return venv
@@ -429,7 +448,8 @@ def test_a_peer_recording_rejudged_gives_the_live_verdicts(tmp_path: Path) -> No
     """fastresponses (peers/fastresponses) on a port of its own: its fails and passes, recorded, then re-judged."""
     venv = _peer_venv("fastresponses")
     if venv is None:
-        pytest.skip("no peers/.venv-fastresponses here or in the main checkout (peers/up fastresponses installs it)")
+        pytest.skip("no peers/.venv-fastresponses (peers/up fastresponses installs it; or point CONFORMANCE_PEER_VENVS "
+                    "at another checkout's peers/)")
     port, key = _free_port(), "sk-recording-peer-5e1d"
     env = {**os.environ, "PYTHONPATH": str(ROOT / "peers"), "PEER_KEY": key}
     server = subprocess.Popen(

@@ -15,8 +15,7 @@ Secrets: everything written here comes from exchanges the recorder already scrub
 
 Memory: :class:`HarWriter` streams each case's entries to the file as the case is handed over (only a small
 per-case record is kept until the end); the log-level object is written last, which JSON readers do not mind.
-The reader loads the file whole, bounded (:data:`MAX_RECORDING_BYTES` decompressed, nesting
-:data:`conformance._json.MAX_DEPTH`).
+The reader loads the file whole, bounded (:data:`MAX_RECORDING_BYTES` decompressed, nesting :data:`MAX_DEPTH`).
 """
 
 from __future__ import annotations
@@ -43,6 +42,10 @@ from ..sdk._exchange import SDKExchange
 FORMAT = 1
 #: the decompressed size the reader accepts (a recording is bodies up to the recorder's bound, per exchange)
 MAX_RECORDING_BYTES = 1 << 30
+#: the nesting the reader accepts: above what a recording can hold (values parsed from a server - the SDK's outcome -
+#: nest at most as deep as Python's json parses, about 1000 levels), so a hostile server cannot make its own
+#: recording unreadable, while a hostile file is still refused before anything recurses over it
+MAX_DEPTH = 1100
 SUFFIX = ".har.gz"
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -311,8 +314,17 @@ class HarWriter:
         return self._fh is None
 
     def add(self, case_id: str, record: Mapping[str, Any], exchanges: Sequence[Exchange]) -> None:
-        """Write one case: its exchanges as entries, and keep ``record`` (JSON) for the log-level object."""
-        lines = [json.dumps(entry_of(ex, case_id, i), default=str) for i, ex in enumerate(exchanges)]
+        """Write one case: its exchanges as entries, and keep ``record`` (JSON) for the log-level object.
+
+        A case that cannot be written (a value nested past what ``json`` can serialise) is kept as a record saying
+        why, without entries: re-judged, it is an ``error``, never a verdict on evidence that is not there."""
+        try:
+            lines = [json.dumps(entry_of(ex, case_id, i), default=str) for i, ex in enumerate(exchanges)]
+            json.dumps(record, default=str)
+        except (RecursionError, ValueError, TypeError) as exc:
+            lines, exchanges = [], []
+            record = {"outcome": record.get("outcome"), "not_recorded": f"the recording could not hold this case's "
+                      f"exchanges: {type(exc).__name__}: {str(exc)[:200]}", "internal_error": True}
         with self._lock:
             if self._fh is None:
                 raise ValueError(f"{self.path}: recording already closed")
@@ -401,7 +413,7 @@ def read_recording(path: Path) -> Recording:
     """Read a recording written by :class:`HarWriter` (gzip or plain HAR); :class:`RecordingError` when it cannot."""
     data = _read_bounded(path)
     try:
-        doc = _json.loads(data.decode("utf-8"))
+        doc = _json.loads(data.decode("utf-8"), max_depth=MAX_DEPTH)
     except UnicodeDecodeError as exc:
         raise RecordingError(path, f"not UTF-8 text (byte {exc.start}); not a HAR file") from None
     except ValueError as exc:
