@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .cases import Case
+from .suite import CASES_DIR
 
 #: the paths (relative to the base URL) whose POST runs the model
 GENERATING_PATHS = ("/responses", "/responses/compact")
@@ -98,5 +99,5 @@ def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai") 
     from .cases import load_all
     from .coverage.profile import skip_reason
 
-    root = cases_dir or Path(__file__).resolve().parents[1] / "cases"
+    root = cases_dir or CASES_DIR
     return selection_bound(case for case in load_all(root) if skip_reason(case, profile) is None)

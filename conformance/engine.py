@@ -15,13 +15,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ._exchange import Exchange
 from ._verdict import CheckResult, Finding, Outcome
-from .basis import JudgePolicy, classify_result
 from .cases import Case, Step, evaluate, resolve, response_document
 from .cases.paths import lookup
-from .checks import CheckContext, endpoint_of, run_checks
-from .declines import (
+from .judge.basis import JudgePolicy, classify_result
+from .judge.checks import CheckContext, endpoint_of, run_checks
+from .judge.declines import (
     contradicted_refusal,
     contradicted_result,
     is_decline,
@@ -31,8 +30,9 @@ from .declines import (
     stops_case,
     upgrade_ignored,
 )
-from .recorder import Recorder
-from .ws_recorder import WSConnection, WSRecorder
+from .record.exchange import Exchange
+from .record.http import Recorder
+from .record.websocket import WSConnection, WSRecorder
 
 
 @dataclass
@@ -118,8 +118,8 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
 
 
 def _record_sdk_step(case: Case, recorder: Recorder, env: Mapping[str, str], rec: CaseRecording, step: Step) -> bool:
-    """``transport: sdk``: call the official SDK through the recorder (conformance/sdk); False stops the case."""
-    from .sdk import record_sdk_step
+    """``transport: sdk``: call the official SDK through the recorder (conformance/record/sdk); False stops the case."""
+    from .record.sdk import record_sdk_step
 
     try:
         args = resolve(step.args, rec.variables, recorder.target.model, env)
@@ -135,7 +135,7 @@ def _record_sdk_step(case: Case, recorder: Recorder, env: Mapping[str, str], rec
 
 
 def _settle(case: Case, step: Step, ex: Exchange, rec: CaseRecording) -> bool:
-    """One rule for every transport (conformance/declines.py): False ends the case at this answer.
+    """One rule for every transport (conformance/judge/declines.py): False ends the case at this answer.
 
     Inconclusive answers and reproduced server faults end it; a 404/405 the case's own earlier traffic
     contradicts is recorded as such (judged a fail); a clear refusal of an optional capability is a decline."""
@@ -230,7 +230,7 @@ def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
 def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] = (),
           policy: JudgePolicy | None = None, follows_probes: bool = True) -> CaseResult:
     """Turn a recording into a verdict: pure, repeatable, no network. ``policy``: how far findings beyond the
-    letter of the spec count (conformance/basis). ``follows_probes=False`` (the run's probe preflight found a
+    letter of the spec count (conformance/judge/basis). ``follows_probes=False`` (the run's probe preflight found a
     model that ignores the probes, conformance/probes.py): behavioural expectations are skipped, and a case that
     had one skipped and nothing failed is ``skipped`` rather than ``pass`` (docs/cases.md)."""
     from .probes import SKIP_REASON
@@ -347,14 +347,14 @@ def judge_safely(rec: CaseRecording, profile: str = "openai", disabled: Iterable
 def _behavioural(exp: Any, ex: Exchange) -> bool:
     """Is this expectation about what the model chose (``Assertion.behavioural``)? Its ``basis:`` key aside."""
     from .cases import ASSERTIONS
-    from .cases.assertions import split_basis
+    from .judge.assertions import split_basis
 
     spec = ASSERTIONS.get(exp.name)
     return spec is not None and spec.is_behavioural(split_basis(exp.arg, spec.basis)[0], ex)
 
 
 def _lead(step: Step, ex: Exchange, rec: CaseRecording, policy: JudgePolicy) -> CheckResult | None:
-    """A contradicted refusal, a reproduced server fault or an unchecked key (conformance/declines.py)."""
+    """A contradicted refusal, a reproduced server fault or an unchecked key (conformance/judge/declines.py)."""
     why = rec.contradicted.get(ex.step)
     if why is not None and ex is next(e for e in reversed(rec.exchanges) if e.step == ex.step):
         return classify_result(contradicted_result(ex.step, ex, why), policy)

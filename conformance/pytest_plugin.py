@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._redact import inert, safe_url
 from ._verdict import Outcome
-from .basis import JudgePolicy
 from .cases import Case, CaseFormatError, load_cases
 from .cost import parse_token_budget, selection_bound
 from .engine import CaseResult, internal_error, judge_safely, not_sent_reason, profile_skip_reason, skipped
-from .recorder import ConfigError, Limits
+from .judge.basis import JudgePolicy
+from .record._redact import inert, safe_url
+from .record.http import ConfigError, Limits
 from .report import format_summary, write_reports
 from .session import ConformanceSession, RunOptions
 from .shard import Shard, parse_shard

@@ -19,13 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from ._verdict import CheckResult, Finding, Outcome
-from .basis import JudgePolicy
 from .cases import Case, CaseFormatError, load_all
 from .engine import CaseRecording, CaseResult, judge_safely, not_sent_reason
+from .judge.basis import JudgePolicy
 from .record.har import FieldError, RecordingError, read_recording, typed_field
-
-#: where the built-in cases live (what ``run`` loads by default)
-DEFAULT_CASES = Path(__file__).resolve().parent.parent / "cases"
+from .suite import CASES_DIR
 
 
 def case_record(rec: CaseRecording | None, result: CaseResult) -> dict[str, Any]:
@@ -98,7 +96,7 @@ def _cases_dir(meta: Mapping[str, Any], given: Path | None) -> Path:
     recorded = meta.get("judge", {}).get("cases_dir") if isinstance(meta.get("judge"), Mapping) else None
     if isinstance(recorded, str) and Path(recorded).is_dir():
         return Path(recorded)
-    return DEFAULT_CASES
+    return CASES_DIR
 
 
 def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: JudgePolicy | None = None,
@@ -109,8 +107,8 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     import os
 
     from . import __version__
+    from .judge.schemas import spec_info
     from .probes import behavioural_skips
-    from .schemas import spec_info
     from .session import utc_now
 
     recording = read_recording(recording_path)

@@ -24,9 +24,10 @@ from conformance.cases import (
     resolve,
 )
 from conformance.cases.loader import CAPABILITIES, GROUPS, SCHEMA_PATH, case_schema
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
-CASES = ROOT / "cases"
+CASES = CASES_DIR
 
 
 def write(tmp_path: Path, text: str, name: str = "foo.yaml") -> Path:

@@ -14,6 +14,7 @@ import pytest
 from conformance.cases import Case, load_cases
 from conformance.cost import case_bound, parse_token_budget, selection_bound
 from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -77,7 +78,7 @@ def test_a_case_bound_sums_its_capped_generations_and_an_uncapped_one_unbounds_i
 
 
 def test_the_suite_cases_cut_by_max_output_tokens_are_bounded_by_it() -> None:
-    case = {c.id: c for c in load_cases(ROOT / "cases" / "parameters.yaml")}["parameters.max_output_tokens_incomplete"]
+    case = {c.id: c for c in load_cases(CASES_DIR / "parameters.yaml")}["parameters.max_output_tokens_incomplete"]
     assert case_bound(case) == 16
 
 

@@ -26,15 +26,16 @@ import jsonschema
 import pytest
 
 from conformance import cli
-from conformance._exchange import Exchange, RecordedRequest, SSEEvent
 from conformance.cases import load_all
 from conformance.engine import CaseResult, judge, record_case
+from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
 from conformance.record.har import HarWriter, RecordingError, read_recording, recording_path
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
+from conformance.record.sdk._exchange import SDKExchange
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.rejudge import case_record, case_recording
 from conformance.report import RESULTS_SCHEMA_PATH
-from conformance.sdk._exchange import SDKExchange
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-recording-test-key-0001"
@@ -140,8 +141,8 @@ def test_a_case_gone_from_the_cases_is_named_and_left_out(tmp_path: Path, capsys
     live, har = _run(tmp_path, "-k", "basic.text or basic.distinct_ids")
     cases = tmp_path / "cases"
     cases.mkdir()
-    source = (ROOT / "cases" / "basic.yaml").read_text()
-    shutil.copy(ROOT / "cases" / "basic.yaml", cases / "basic.yaml")
+    source = (CASES_DIR / "basic.yaml").read_text()
+    shutil.copy(CASES_DIR / "basic.yaml", cases / "basic.yaml")
     assert "distinct_ids" in source
     capsys.readouterr()
     code, again = _rejudge(har, tmp_path / "again.json", "--cases", str(cases))
@@ -214,7 +215,7 @@ def test_odd_exchanges_are_rebuilt_exactly(tmp_path: Path) -> None:
 def _reference_recordings() -> Iterator[tuple[Any, Any]]:
     wanted = ("basic.text", "streaming.text", "streaming.websocket_sequential", "sdk.create_stream",
               "state.delete_then_get", "errors.input_wrong_type")
-    cases = {c.id: c for c in load_all(ROOT / "cases")}
+    cases = {c.id: c for c in load_all(CASES_DIR)}
     with ReferenceServer(api_key=KEY) as server, \
             Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
         for case_id in wanted:

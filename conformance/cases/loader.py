@@ -25,8 +25,8 @@ import yaml
 
 from .._yamlfile import check_expansion
 from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
+from ..judge.assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
 from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
-from .assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
 from .paths import PathSyntaxError, parse_path
 
 __all__ = [
@@ -129,7 +129,7 @@ class Step:
     transport: str = "http"  # or "websocket": body is a response.create client event on `connection`
     connection: str | None = None  # websocket steps naming the same connection share one socket
     repeat_until: RepeatUntil | None = None
-    call: str | None = None  # transport "sdk": the official SDK method to call (conformance/sdk)
+    call: str | None = None  # transport "sdk": the official SDK method to call (conformance/record/sdk)
     args: Any = None  # transport "sdk": its keyword arguments (tags allowed)
     raw_body: str | None = None  # sent verbatim instead of ``body`` (malformed-JSON cases); never parsed by us
 

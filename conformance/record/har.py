@@ -11,7 +11,7 @@ error kind, events with their timings and raw bytes, WebSocket opcodes, the SDK'
 per-case records) and the run's metadata.
 
 Secrets: everything written here comes from exchanges the recorder already scrubbed at record time
-(conformance/_redact.py); nothing is clipped further than the recorder's own per-body bound.
+(conformance/record/_redact.py); nothing is clipped further than the recorder's own per-body bound.
 
 Memory: :class:`HarWriter` streams each case's entries to the file as the case is handed over (only a small
 per-case record is kept until the end); the log-level object is written last, which JSON readers do not mind.
@@ -35,8 +35,8 @@ from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__, _json
-from .._exchange import Exchange, RecordedRequest, SSEEvent
-from ..sdk._exchange import SDKExchange
+from .exchange import Exchange, RecordedRequest, SSEEvent
+from .sdk._exchange import SDKExchange
 
 #: ``log._conformance.format``: bump on an incompatible change of what this module writes
 FORMAT = 1
