@@ -13,6 +13,7 @@ environment of the re-judging process, as a live run reads its own) - it may hol
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,9 @@ from .engine import CaseRecording, CaseResult, judge_safely, not_sent_reason
 from .judge.basis import JudgePolicy
 from .record.har import FieldError, RecordingError, read_recording, typed_field
 from .suite import CASES_DIR
+
+#: the profiles a run can be judged under (``run --profile``)
+PROFILES = ("openai", "openresponses")
 
 
 def case_record(rec: CaseRecording | None, result: CaseResult) -> dict[str, Any]:
@@ -104,8 +108,6 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     """Re-judge every case of a recording with the current checks (and ``policy``); nothing is sent.
 
     Raises :class:`RecordingError` (one line naming the file and field) when the recording cannot be read."""
-    import os
-
     from . import __version__
     from .judge.schemas import spec_info
     from .probes import behavioural_skips
@@ -122,6 +124,8 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
         skip_caps = [str(c) for c in typed_field(judging, "skip_capabilities", list, "log._conformance.judge", [])]
         disabled = [str(c) for c in typed_field(judging, "disabled", list, "log._conformance.judge", [])]
         follows = typed_field(judging, "follows_probes", bool, "log._conformance.judge", True)
+        if profile not in PROFILES:
+            raise FieldError(f"log._conformance.judge.profile: {profile!r} (expected {' or '.join(PROFILES)})")
     except FieldError as exc:
         raise RecordingError(recording_path, str(exc)) from None
     cases = _load_cases(_cases_dir(meta, cases_dir))

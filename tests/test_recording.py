@@ -210,6 +210,9 @@ def test_odd_exchanges_are_rebuilt_exactly(tmp_path: Path) -> None:
     content = doc["log"]["entries"][0]["response"]["content"]
     assert content["encoding"] == "base64" and base64.b64decode(content["text"]) == odd[0].body
     assert doc["log"]["entries"][4]["_resourceType"] == "websocket"
+    plain = tmp_path / "x.har"  # gunzipped (as a browser imports it), it reads the same
+    plain.write_bytes(gzip.decompress(path.read_bytes()))
+    assert [ex for c in read_recording(plain).cases for ex in c.exchanges] == odd
 
 
 def _reference_recordings() -> Iterator[tuple[Any, Any]]:
@@ -366,6 +369,9 @@ def _bad(kind: str, tmp: Path) -> Path:
         doc["log"]["_conformance"]["run"]["x"] = "DEEP"
         deep = json.dumps(doc).replace('"DEEP"', "[" * 5000 + "]" * 5000)
         path.write_bytes(gzip.compress(deep.encode()))
+    elif kind == "bad_profile":
+        doc["log"]["_conformance"]["judge"]["profile"] = "nope"
+        path.write_bytes(gzip.compress(json.dumps(doc).encode()))
     elif kind == "count_mismatch":
         doc["log"]["_conformance"]["cases"][0]["exchanges"] = 2
         path.write_bytes(gzip.compress(json.dumps(doc).encode()))
@@ -375,7 +381,8 @@ def _bad(kind: str, tmp: Path) -> Path:
 BAD = {"garbage": "not JSON", "truncated": "unreadable gzip", "directory": "is a directory", "missing": "no such file",
        "not_har": "$.log: missing", "foreign_har": "log._conformance: missing", "newer_format": "format: 99",
        "field_type": "log.entries[0]._conformance.events[0].offset: expected int",
-       "raw_outside_body": "lie outside the body", "deep": "nested deeper", "count_mismatch": "2 recorded, 1 entries"}
+       "raw_outside_body": "lie outside the body", "deep": "nested deeper", "count_mismatch": "2 recorded, 1 entries",
+       "bad_profile": "judge.profile: 'nope'"}
 
 
 @pytest.mark.parametrize("kind", sorted(BAD))
