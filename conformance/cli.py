@@ -545,7 +545,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     (conformance/rejudge.py); an unreadable recording is one line naming the file and field, exit 2."""
     from .record._redact import inert
     from .record.har import RecordingError
-    from .rejudge import rejudge
+    from .rejudge import notices, rejudge
     from .report import format_summary, write_reports
     from .session import report_stem
 
@@ -573,6 +573,8 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     write_reports(done.results, done.meta, json_path)
     print(inert(f"{done.meta.get('provider')} / {done.meta.get('model')}: re-judged from {args.recording} "
                 "(nothing sent)"))
+    for line in notices(done.meta):
+        print(inert(line))
     for line in format_summary(done.results).splitlines():
         print(inert(line))
     print(f"results: {json_path}")

@@ -168,3 +168,20 @@ def _judge_one(case: Case, record: Mapping[str, Any], exchanges: list[Any], wher
     for ex in result.exchanges:  # judged: bounded evidence, as the live run keeps
         ex.compact()
     return result
+
+
+def notices(meta: Mapping[str, Any]) -> list[str]:
+    """What the live run said once at the top of its summary, said again: a model that ignored the probes, a
+    target that went down (from the recorded run section; conformance/probes.py, conformance/outage.py)."""
+    lines: list[str] = []
+    probes = meta.get("probe_preflight")
+    if isinstance(probes, Mapping) and probes.get("follows_probes") is False:
+        lines.append(f"model does not follow probes (recorded preflight): {probes.get('behavioural_skipped')} "
+                     f"behavioural assertions skipped ({probes.get('detail')})")
+    down = meta.get("target_down")
+    if isinstance(down, Mapping):
+        first: Mapping[str, Any] = down["first_unanswered"] if isinstance(down.get("first_unanswered"), Mapping) else {}
+        lines.append(f"TARGET DOWN during the recorded run: {down.get('cases_not_sent')} case(s) not sent; first "
+                     f"unanswered: {first.get('case')} {first.get('method')} {first.get('path')} ({first.get('error')})")
+    return lines
+

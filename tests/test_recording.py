@@ -124,6 +124,18 @@ def test_rejudging_applies_the_current_policy(tmp_path: Path) -> None:
     assert strict["run"]["policy"]["spec_strict"] is True and live["run"]["policy"]["spec_strict"] is False
 
 
+def test_a_model_that_ignored_the_probes_is_rejudged_as_the_live_run_judged_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The recorded probe preflight is what the re-judging assumes: behavioural expectations skipped alike."""
+    live, har = _run(tmp_path, "-k", "basic or parameters.instructions", "--deviate", "probes_ignored")
+    assert live["run"]["probe_preflight"]["follows_probes"] is False
+    assert any(c["outcome"] == "skipped" for c in live["cases"])
+    capsys.readouterr()
+    code, again = _rejudge(har, tmp_path / "again.json")
+    _assert_same_run(live, again)
+    assert "model does not follow probes (recorded preflight)" in capsys.readouterr().out
+
+
 def test_rejudged_results_make_the_same_matrix_column(tmp_path: Path) -> None:
     live_dir, again_dir = tmp_path / "live", tmp_path / "again"
     live_dir.mkdir()
