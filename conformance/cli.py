@@ -570,6 +570,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     if done.missing:
         print(inert(f"judge: {len(done.missing)} recorded case(s) not in the current cases, not judged: "
                     f"{', '.join(done.missing[:10])}{' ...' if len(done.missing) > 10 else ''}"), file=sys.stderr)
+    done.meta["recording"] = os.path.relpath(done.meta["recording"], json_path.resolve().parent)  # as a live run's
     write_reports(done.results, done.meta, json_path)
     print(inert(f"{done.meta.get('provider')} / {done.meta.get('model')}: re-judged from {args.recording} "
                 "(nothing sent)"))

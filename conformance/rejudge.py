@@ -144,7 +144,7 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     run.update({
         "spec": spec_info(profile), "suite_version": __version__,
         "recorded_suite_version": meta.get("suite_version"), "policy": policy.to_dict(),
-        "recording": str(recording_path), "rejudged_from": str(recording_path), "rejudged_at": utc_now(),
+        "recording": str(recording_path.resolve()), "rejudged_from": str(recording_path), "rejudged_at": utc_now(),
     })
     if isinstance(run.get("probe_preflight"), dict):
         run["probe_preflight"] = {**run["probe_preflight"], "behavioural_skipped": behavioural_skips(results)}

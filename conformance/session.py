@@ -272,7 +272,8 @@ class ConformanceSession:
             "token_budget": self.opts.token_budget,
             "tokens_billed": self.scheduler.tokens_billed,  # usage total of the recorded responses
             "budget_limited": len(self.scheduler.budget_limited),  # cases skipped because --token-budget was spent
-            "recording": None if self.recording is None else str(self.recording.path),
+            # the file name: the recording lies beside the results file (record.har.recording_path)
+            "recording": None if self.recording is None else Path(self.recording.path).name,
         }
 
     def outage_dict(self) -> dict[str, Any] | None:
