@@ -291,7 +291,7 @@ def exchange_of(entry: Any, where: str) -> Exchange:
 
 
 class HarWriter:
-    """Streams a run's exchanges, case by case, into ``path`` (written as ``<path>.partial``, renamed on close).
+    """Streams a run's exchanges, case by case, into ``path`` (written as ``<path>.<pid>.partial``, renamed on close).
 
     Thread-safe. Each :meth:`add` writes the case's entries at once; only the small per-case record (what
     judging needs besides the exchanges) is kept until :meth:`close` writes the log-level object."""
@@ -301,7 +301,7 @@ class HarWriter:
             raise ValueError(f"{path}: not a regular file; refusing to replace it with the recording")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._partial = path.with_name(path.name + ".partial")
+        self._partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # two runs never share one
         self._fh: IO[str] | None = gzip.open(self._partial, "wt", encoding="utf-8", compresslevel=6)
         self._lock = threading.Lock()
         self._cases: list[dict[str, Any]] = []
