@@ -295,9 +295,12 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     stem = report_stem(sess.target.provider, sess.target.model, opts.shard)
     reports: Path = args.reports
     json_path = json_path or reports / f"{stem}.json"
-    if json_path.exists() and not json_path.is_file():
-        sess.close()
-        raise UsageError(f"--json {json_path}: not a regular file")
+    from .record.har import recording_path
+
+    for path, what in ((json_path, "--json"), (recording_path(json_path), "recording")):
+        if path.exists() and not path.is_file():
+            sess.close()
+            raise UsageError(f"{what} {path}: not a regular file")
     opts.json_path = json_path
     pytest_args = [
         str(args.cases), f"--conformance-cases={args.cases}", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
@@ -340,8 +343,6 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     if rc == pytest.ExitCode.NO_TESTS_COLLECTED and not results:  # a green run that tested nothing is no pass
         chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
         raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
-    from .record.har import recording_path
-
     har = recording_path(json_path)
     print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}"
           + (f", {har}" if har.is_file() else ""))

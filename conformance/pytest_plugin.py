@@ -371,8 +371,11 @@ def pytest_collection_finish(session: pytest.Session) -> None:
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:  # the worst case, said before anything is sent (conformance/cost.py)
         reporter.write_line(selection_bound(runnable).line())
-    sess.open_recording(sess.opts.json_path or sess.default_json_path(Path(str(session.config.rootpath))),
-                        session.config.getoption("conformance_cases"))
+    try:
+        sess.open_recording(sess.opts.json_path or sess.default_json_path(Path(str(session.config.rootpath))),
+                            session.config.getoption("conformance_cases"))
+    except (OSError, ValueError) as exc:
+        raise pytest.UsageError(f"recording: {exc}") from None
     if runnable:
         sess.probe_preflight()  # before any case is recorded: does the model follow the probes?
     for case in runnable:

@@ -499,3 +499,11 @@ def test_a_peer_recording_rejudged_gives_the_live_verdicts(tmp_path: Path) -> No
     assert code == cli.EXIT_FAIL
     _assert_same_run(live, again)
     assert key not in gzip.decompress(har.read_bytes()).decode()
+
+
+def test_a_run_whose_recording_path_is_a_folder_stops_in_one_line(tmp_path: Path,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "reports" / "reference__reference-1.har.gz").mkdir(parents=True)
+    assert cli.main(["run", "-k", "basic.text"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "recording reports/reference__reference-1.har.gz: not a regular file" in err, err
