@@ -27,14 +27,14 @@ import pytest
 
 from conformance import cli
 from conformance.cases import load_all
-from conformance.engine import CaseResult, judge, record_case
 from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
 from conformance.record.har import HarWriter, RecordingError, read_recording, recording_path
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.sdk._exchange import SDKExchange
 from conformance.reference import MODEL_NAME, ReferenceServer
-from conformance.rejudge import case_record, case_recording
 from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.run.engine import CaseResult, judge, record_case
+from conformance.run.rejudge import case_record, case_recording
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -2,7 +2,7 @@
 
 A live run hands every finished case to :func:`case_record` + :class:`~conformance.record.har.HarWriter`
 (``ConformanceSession.record``); :func:`rejudge` reads the recording back, rebuilds each
-:class:`~conformance.engine.CaseRecording` and judges it with :func:`~conformance.engine.judge_safely`, exactly as
+:class:`~conformance.run.engine.CaseRecording` and judges it with :func:`~conformance.run.engine.judge_safely`, exactly as
 the live run judged it. What it returns goes through the same report writer as a live run
 (:func:`conformance.report.write_reports`), so the results file, and the matrix column built from it, have the
 same shape.
@@ -19,12 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._verdict import CheckResult, Finding, Outcome
-from .cases import Case, CaseFormatError, load_all
+from .._verdict import CheckResult, Finding, Outcome
+from ..cases import Case, CaseFormatError, load_all
+from ..judge.basis import JudgePolicy
+from ..record.har import FieldError, RecordingError, read_recording, typed_field
+from ..suite import CASES_DIR
 from .engine import CaseRecording, CaseResult, judge_safely, not_sent_reason
-from .judge.basis import JudgePolicy
-from .record.har import FieldError, RecordingError, read_recording, typed_field
-from .suite import CASES_DIR
 
 #: the profiles a run can be judged under (``run --profile``)
 PROFILES = ("openai", "openresponses")
@@ -108,9 +108,9 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     """Re-judge every case of a recording with the current checks (and ``policy``); nothing is sent.
 
     Raises :class:`RecordingError` (one line naming the file and field) when the recording cannot be read."""
-    from . import __version__
-    from .judge.schemas import spec_info
-    from .probes import behavioural_skips
+    from .. import __version__
+    from ..judge.schemas import spec_info
+    from ..probes import behavioural_skips
     from .session import utc_now
 
     recording = read_recording(recording_path)
@@ -172,7 +172,7 @@ def _judge_one(case: Case, record: Mapping[str, Any], exchanges: list[Any], wher
 
 def notices(meta: Mapping[str, Any]) -> list[str]:
     """What the live run said once at the top of its summary, said again: a model that ignored the probes, a
-    target that went down (from the recorded run section; conformance/probes.py, conformance/outage.py)."""
+    target that went down (from the recorded run section; conformance/probes.py, conformance/run/outage.py)."""
     lines: list[str] = []
     probes = meta.get("probe_preflight")
     if isinstance(probes, Mapping) and probes.get("follows_probes") is False:
