@@ -433,7 +433,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
 
 def _recorded_shard(meta: dict[str, Any]) -> Any:
     """The shard a recorded run held (its results file name carries it), or None."""
-    from .shard import parse_shard
+    from .run.shard import parse_shard
 
     try:
         return parse_shard(str(meta["shard"])) if meta.get("shard") else None

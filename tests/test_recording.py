@@ -112,6 +112,9 @@ def test_deviated_run_rejudged_gives_the_same_fails(tmp_path: Path) -> None:
     assert code == cli.EXIT_FAIL
     _assert_same_run(live, again)
     assert again["run"]["deviations"] == list(DEVIATIONS)
+    junit = "reference__reference-1.junit.xml"  # the same failures, errors and deviation keys in CI's vocabulary
+    assert _junit_cases(tmp_path / "reports" / junit) == _junit_cases(tmp_path / junit)
+    assert any("failure" in tags for _, tags, _ in _junit_cases(tmp_path / junit))
 
 
 def test_rejudging_applies_the_current_policy(tmp_path: Path) -> None:
@@ -148,6 +151,19 @@ def test_rejudged_results_make_the_same_matrix_column(tmp_path: Path) -> None:
     out = tmp_path / "matrix.html"
     assert cli.main(["matrix", str(again_dir / "reference__reference-1.json"), "-o", str(out)]) == cli.EXIT_OK
     assert "reference-1" in out.read_text()
+    for name in ("reference__reference-1.html", "reference__reference-1.junit.xml"):  # the live run's other reports
+        assert (again_dir / name).is_file() and (live_dir / name).is_file()
+    assert _junit_cases(again_dir / "reference__reference-1.junit.xml") == \
+        _junit_cases(live_dir / "reference__reference-1.junit.xml")
+
+
+def _junit_cases(path: Path) -> list[tuple[str, list[str], list[tuple[str, str]]]]:
+    """Each testcase's name, verdict elements and properties (its timings aside)."""
+    import xml.etree.ElementTree as ET
+
+    return [(tc.get("name", ""), [child.tag for child in tc if child.tag != "properties"],
+             [(p.get("name", ""), p.get("value", "")) for p in tc.iter("property")])
+            for tc in ET.parse(path).getroot().iter("testcase")]
 
 
 def test_a_case_gone_from_the_cases_is_named_and_left_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
