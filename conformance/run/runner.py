@@ -114,10 +114,13 @@ class Engine:
         """Say the worst case, ask the probe preflight, then queue every runnable case for recording.
 
         ``known_ids``: every case that exists before selection, so baseline entries for deselected cases are
-        not called stale. The run's lossless recording is opened beside ``json_path`` (the results file)."""
+        not called stale. The run's lossless recording is opened beside the results file (``json_path``, else
+        ``--json``); a run that names none (``api.run`` without ``reports``) writes no file, so no recording."""
         from .cost import selection_bound
 
-        self.session.open_recording(self._json_path(json_path), cases_dir)
+        results_path = json_path or self.opts.json_path
+        if results_path is not None:
+            self.session.open_recording(results_path, cases_dir)
         self.selected = list(selected)
         self.known_ids = list(known_ids) if known_ids is not None else None
         runnable = [case for case in self.selected if self.runnable(case)]
