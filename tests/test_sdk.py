@@ -83,7 +83,7 @@ def test_reference_server_passes_every_sdk_case() -> None:
     assert not bad
     for r in results:
         assert r.case.group == "sdk" and "sdk" in r.case.capabilities and "core" not in r.case.capabilities
-        assert r.exchanges and all(getattr(ex, "sdk", None) is not None for ex in r.exchanges)
+        assert r.exchanges and all(ex.sdk is not None for ex in r.exchanges)
 
 
 def test_sdk_traffic_is_recorded_like_a_raw_step_and_the_key_never_reaches_the_sdk() -> None:
