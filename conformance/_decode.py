@@ -7,13 +7,19 @@ still allowed, and going past the bound is :class:`DecodeLimit` (carrying what w
 kept as evidence of an exchange that is never judged).
 
 Only encodings with a bounded decoder are asked for (:data:`ACCEPT_ENCODING`): gzip and deflate,
-bounded by zlib's ``max_length``.
+bounded by zlib's ``max_length``, and br when the installed ``brotli`` can bound a step
+(``output_buffer_limit``, brotli >= 1.2).
 """
 
 from __future__ import annotations
 
 import zlib
-from typing import Protocol
+from typing import Any, Protocol
+
+try:
+    import brotli as _brotli
+except ImportError:  # a dependency, but an environment may lack it: then br is simply not asked for
+    _brotli = None
 
 
 class DecodeLimit(Exception):
@@ -34,9 +40,24 @@ class _Inflater(Protocol):
     def finish(self, room: int) -> bytes: ...
 
 
-#: What we ask for: only encodings decoded with a bound on their output. Not br: the brotli package is no
-#: dependency, and its older releases cannot bound a decompression step (a br bomb would be unbounded).
-ACCEPT_ENCODING = "gzip, deflate"
+def _brotli_bounded() -> bool:
+    """Whether the installed brotli bounds one decompression step: releases before 1.2 have no
+    ``output_buffer_limit``, and with them a br bomb would inflate unbounded in one call."""
+    if _brotli is None:
+        return False
+    try:
+        _brotli.Decompressor().process(b"", output_buffer_limit=1)
+    except TypeError:
+        return False
+    return True
+
+
+BROTLI = _brotli_bounded()
+#: What we ask for: only encodings decoded with a bound on their output.
+ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI else "gzip, deflate"
+#: the most one brotli step is asked to produce: with ``output_buffer_limit`` L a step yields at most about
+#: max(2L, 32 KiB), so steps of this size keep each piece small whatever the remaining room
+_BROTLI_STEP = 64 * 1024
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -83,6 +104,41 @@ class _Zlib:
         return out
 
 
+class _Brotli:
+    """br, decoded in steps of at most :data:`_BROTLI_STEP` output bytes, so a bomb stops at the bound."""
+
+    def __init__(self) -> None:
+        assert _brotli is not None
+        self.obj: Any = _brotli.Decompressor()
+
+    def _step(self, data: bytes, out: bytearray, room: int) -> bytes:
+        try:
+            piece: bytes = self.obj.process(data, output_buffer_limit=min(room - len(out) + 1, _BROTLI_STEP))
+        except _brotli.error as exc:  # type: ignore[union-attr]
+            raise DecodeError(f"invalid br data: {exc}") from None
+        out += piece
+        if len(out) > room:
+            raise DecodeLimit(bytes(out[:room]))
+        return piece
+
+    def feed(self, data: bytes, room: int) -> bytes:
+        out = bytearray()
+        if self.obj.is_finished() and data:  # brotli itself rejects bytes after the end in the same call
+            raise DecodeError("invalid br data: bytes after the end of the stream")
+        self._step(data, out, room)
+        while not self.obj.can_accept_more_data():  # output still pending from this input: drain it, bounded
+            if not self._step(b"", out, room):
+                break  # nothing more came out: never spin
+        return bytes(out)
+
+    def finish(self, room: int) -> bytes:
+        out = bytearray()
+        while not self.obj.is_finished():
+            if not self._step(b"", out, room):
+                raise DecodeError("the br stream ended before its end marker")
+        return bytes(out)
+
+
 class BoundedDecoder:
     """Decodes one body chunk by chunk; the total output never exceeds ``limit`` bytes (else DecodeLimit)."""
 
@@ -99,6 +155,8 @@ class BoundedDecoder:
             name = codings[0]
             if name in ("gzip", "x-gzip", "deflate"):
                 self._inflater = _Zlib(name)
+            elif name == "br" and BROTLI:
+                self._inflater = _Brotli()
             else:
                 raise DecodeError(f"Content-Encoding {name!r} was not asked for (Accept-Encoding: {ACCEPT_ENCODING})")
 
