@@ -35,6 +35,8 @@ class DecodeError(Exception):
 
 
 class _Inflater(Protocol):
+    """One coding's decoder; ``room`` is how many more output bytes are allowed (more is DecodeLimit)."""
+
     def feed(self, data: bytes, room: int) -> bytes: ...
 
     def finish(self, room: int) -> bytes: ...
@@ -125,22 +127,40 @@ class _Brotli:
         out = bytearray()
         if self.obj.is_finished() and data:  # brotli itself rejects bytes after the end in the same call
             raise DecodeError("invalid br data: bytes after the end of the stream")
+        if not data:
+            return b""
         self._step(data, out, room)
-        while not self.obj.can_accept_more_data():  # output still pending from this input: drain it, bounded
-            if not self._step(b"", out, room):
-                break  # nothing more came out: never spin
+        # A step stops at its output limit with work pending, which ``can_accept_more_data`` does not always
+        # report: drain until a step yields nothing (the decoder then needs input), bounded by ``room``.
+        while self._step(b"", out, room):
+            pass
         return bytes(out)
 
     def finish(self, room: int) -> bytes:
         out = bytearray()
-        while not self.obj.is_finished():
-            if not self._step(b"", out, room):
-                raise DecodeError("the br stream ended before its end marker")
+        while self._step(b"", out, room):
+            pass
+        if not self.obj.is_finished():
+            raise DecodeError("the br stream ended before its end marker")
         return bytes(out)
 
 
+def _inflater(name: str, listed: str) -> _Inflater:
+    if name in ("gzip", "x-gzip", "deflate"):
+        return _Zlib(name)
+    if name == "br" and BROTLI:
+        return _Brotli()
+    where = f" in {listed!r}" if listed != name else ""
+    raise DecodeError(f"Content-Encoding {name!r}{where} was not asked for (Accept-Encoding: {ACCEPT_ENCODING})")
+
+
 class BoundedDecoder:
-    """Decodes one body chunk by chunk; the total output never exceeds ``limit`` bytes (else DecodeLimit)."""
+    """Decodes one body chunk by chunk; the total output never exceeds ``limit`` bytes (else DecodeLimit).
+
+    A stacked ``Content-Encoding: gzip, br`` lists the codings in the order they were applied, so they are
+    undone in reverse (br first, then gzip), each stage fed the previous one's output as it comes. The bound
+    is on the final (decoded) size, and every intermediate layer is held to it too: a layer larger than the
+    bound is a nested bomb (gzip of a gzip bomb inflates its middle layer first), never buffered."""
 
     def __init__(self, content_encoding: str | None, limit: int) -> None:
         codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
@@ -148,34 +168,49 @@ class BoundedDecoder:
         self.encoding = ", ".join(codings)
         self.limit = limit
         self.size = 0
-        self._inflater: _Inflater | None = None
-        if len(codings) > 1:
-            raise DecodeError(f"stacked Content-Encoding {self.encoding!r} is not decoded")
-        if codings:
-            name = codings[0]
-            if name in ("gzip", "x-gzip", "deflate"):
-                self._inflater = _Zlib(name)
-            elif name == "br" and BROTLI:
-                self._inflater = _Brotli()
-            else:
-                raise DecodeError(f"Content-Encoding {name!r} was not asked for (Accept-Encoding: {ACCEPT_ENCODING})")
+        self._stages = [_inflater(name, self.encoding) for name in reversed(codings)]
+        self._sizes = [0] * len(self._stages)  # decoded bytes out of each stage so far
 
     @property
     def compressed(self) -> bool:
-        return self._inflater is not None
+        return bool(self._stages)
+
+    def _through(self, start: int, data: bytes) -> bytes:
+        """``data`` pushed through the stages from ``start`` on, as far as it goes: the evidence of a body
+        whose middle layer went past the bound (the bytes decoded up to there)."""
+        for i in range(start, len(self._stages)):
+            try:
+                data = self._stages[i].feed(data, self.limit - self._sizes[i])
+            except DecodeLimit as exc:
+                data = exc.partial
+            except DecodeError:
+                return b""
+        return data
+
+    def _run(self, data: bytes, finishing: bool) -> bytes:
+        for i, stage in enumerate(self._stages):
+            room = self.limit - self._sizes[i]
+            try:
+                out = stage.feed(data, room)
+                if finishing:
+                    out += stage.finish(room - len(out))
+            except DecodeLimit as exc:
+                if i == len(self._stages) - 1:
+                    raise
+                raise DecodeLimit(self._through(i + 1, exc.partial)) from None
+            self._sizes[i] += len(out)
+            data = out
+        return data
 
     def feed(self, data: bytes) -> bytes:
-        if self._inflater is None:
-            out = data
-        else:
-            out = self._inflater.feed(data, self.limit - self.size)
+        out = self._run(data, finishing=False) if self._stages else data
         self.size += len(out)
         return out
 
     def finish(self) -> bytes:
         """The last decoded bytes; DecodeError when a compressed stream stopped short."""
-        if self._inflater is None:
+        if not self._stages:
             return b""
-        out = self._inflater.finish(self.limit - self.size)
+        out = self._run(b"", finishing=True)
         self.size += len(out)
         return out

@@ -124,6 +124,125 @@ def test_redactor_leaves_ordinary_text_alone() -> None:
     assert redactor.text(text) == text and redactor.json_data(text.encode()) == text.encode()
 
 
+# --- encodings nested in encodings ------------------------------------------------------------------------
+
+
+def _b64(text: str, urlsafe: bool = False) -> str:
+    raw = text.encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=") if urlsafe else base64.b64encode(raw).decode()
+
+
+_JWT_HEAD = _b64('{"alg":"none"}', urlsafe=True)
+
+
+def nested_spellings(secret: str) -> dict[str, str]:
+    """The key under two or three layers: what a token, a cookie, a JWT or a callback URL may carry."""
+    escaped = "".join(f"\\u{ord(c):04x}" for c in secret)
+    doc = json.dumps({"sub": "user", "key": "K"}).replace("K", escaped)  # JSON text holding the \u-escaped key
+    return {
+        "base64 of JSON with the \\u-escaped key": _b64(doc),
+        "url-safe base64 of it, unpadded": _b64(doc, urlsafe=True),
+        "URL-encoded base64 of it": quote(_b64(doc), safe=""),
+        "JWT-like header.payload.signature": _JWT_HEAD + "." + _b64(doc, True) + ".c2lnbmF0dXJl",
+        "base64 glued to a prefix": "sig-" + _b64(doc, urlsafe=True),
+        "base64 of base64 of the key": _b64(_b64(secret)),
+        "base64 of the percent-encoded key": _b64("".join(f"%{ord(c):02X}" for c in secret)),
+        "base64 of the HTML-escaped key": _b64("".join(f"&#{ord(c)};" for c in secret)),
+        "percent-encoded JSON escapes": quote(escaped, safe=""),
+        "a callback URL with a nested token": "https://cb.example/done?state=" + quote(_b64(doc), safe="") + "&x=1",
+        "JSON-escaped percent-encoding in base64": _b64(json.dumps({"m": "".join(f"%{ord(c):02X}" for c in secret)})
+                                                        .replace("%", "\\u0025")),
+    }
+
+
+def _unescape_all(text: str) -> list[str]:
+    return [html.unescape(text), unquote_plus(text), _unescape_json(text)]
+
+
+def deep_reveals(text: str, secret: str = KEY, depth: int = 4) -> bool:
+    """``reveals`` through up to ``depth`` layers: every unescaping and every base64 decoding, recursively."""
+    if reveals(text, secret):
+        return True
+    if depth == 0:
+        return False
+    layers = [t for t in _unescape_all(text) if t != text]
+    for run in re.findall(r"[A-Za-z0-9+/_-]{12,}", unquote_plus(text) + " " + text):
+        for start in range(4):
+            chunk = run[start:]
+            chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk + "=" * (-len(chunk) % 4)
+            for alt in (None, b"-_"):
+                try:
+                    layers.append((base64.b64decode(chunk, altchars=alt) if alt else base64.b64decode(chunk))
+                                  .decode("utf-8", "replace"))
+                except ValueError:
+                    continue
+    return any(deep_reveals(layer, secret, depth - 1) for layer in layers)
+
+
+def test_the_deep_detector_finds_every_nested_spelling() -> None:
+    for name, spelled in nested_spellings(KEY).items():
+        assert deep_reveals(f"x {spelled} y"), name
+        if name != "percent-encoded JSON escapes":  # the one-layer detector composes these two itself
+            assert not reveals(spelled), f"{name}: not nested after all (one layer finds it)"
+
+
+@pytest.mark.parametrize("name", list(nested_spellings(KEY)))
+def test_redactor_scrubs_a_secret_nested_in_encodings(name: str) -> None:
+    redactor = Redactor((KEY,))
+    spelled = nested_spellings(KEY)[name]
+    for sample in (spelled, f"Bearer {spelled}", f"token={spelled}; Path=/; HttpOnly", f'{{"t":"{spelled}"}}'):
+        clean = redactor.text(sample)
+        assert REDACTED in clean and not deep_reveals(clean), (name, sample, clean)
+        assert redactor.data(sample.encode()) == clean.encode()
+
+
+def test_nested_search_leaves_innocent_encodings_alone() -> None:
+    """Decoding only finds: base64 of JSON, a JWT, a URL-encoded blob, an image without the key stay as sent."""
+    import os
+
+    redactor = Redactor((KEY,))
+    doc = json.dumps({"sub": "user", "name": "\\u00e9l\\u00e8ve", "iat": 1})
+    image = base64.b64encode(os.urandom(50_000)).decode()
+    for innocent in (_b64(doc), _JWT_HEAD + "." + _b64(doc, True) + ".c2ln",
+                     quote(_b64(doc), safe=""), image, f'{{"b64_json":"{image}"}}',
+                     "https://cb.example/done?state=" + quote(_b64(doc), safe="")):
+        assert redactor.text(innocent) == innocent
+        assert redactor.json_data(innocent.encode()) == innocent.encode()
+
+
+def test_nested_secrets_in_recorded_headers_and_bodies_are_redacted() -> None:
+    """A loopback server answering with the key nested in headers (Set-Cookie, Location, custom), a JSON body
+    and SSE data: the recorded exchange reveals it through no layer."""
+    from conformance.recorder import Recorder, Target
+
+    nested = nested_spellings(KEY)
+
+    def script(conn: socket.socket, request: bytes) -> None:
+        secret = _sent_key(request)
+        forms = list(nested_spellings(secret).values())
+        headers = {f"X-Nested-{i}": f for i, f in enumerate(forms)}
+        headers |= {"Set-Cookie": f"session={forms[0]}; Path=/; HttpOnly", "Location": forms[9],
+                    "Content-Type": "text/event-stream" if b"stream" in request else "application/json",
+                    "Connection": "close"}
+        if b"stream" in request:
+            body = "".join(f"data: {json.dumps({'type': 'error', 'message': f})}\n\n" for f in forms).encode()
+        else:
+            body = json.dumps({"error": {"message": " ".join(forms), "param": forms, "code": forms[1]}}).encode()
+        conn.sendall(head("200 OK" if b"stream" in request else "400 Bad Request", headers) + body)
+
+    with hostile_server(script) as url:
+        with Recorder(Target(url, "m", api_key=KEY)) as rec:
+            plain = rec.record("s", "GET", "/responses/x")
+            stream = rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
+    assert len(plain.headers) > len(nested) and stream.events
+    recorded = [v for ex in (plain, stream) for _, v in ex.headers] + [plain.body.decode(), stream.body.decode()]
+    recorded += [e.data for e in stream.events or []] + [e.raw.decode() for e in stream.events or []]
+    recorded += [plain.error or "", stream.error or "", plain.curl, stream.curl]
+    leaked = [r for r in recorded if deep_reveals(r)]
+    assert not leaked, leaked[:3]
+    assert sum(REDACTED in v for _, v in plain.headers) >= len(nested)
+
+
 def test_header_given_secret_is_redacted_alone_too() -> None:
     target = build_target(RunOptions(base_url="http://127.0.0.1:1/v1", model="m",
                                      headers=[f"X-Api-Key: {KEY}", f"Authorization: Bearer {KEY}x"]))

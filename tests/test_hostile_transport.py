@@ -158,6 +158,60 @@ def test_a_broken_br_body_is_error_not_a_verdict() -> None:
         assert ex.error_kind == "protocol" and needle in (ex.error or ""), ex.error
 
 
+# ------------------------------------------------------------------ stacked encodings: undone in reverse, bounded
+
+
+def test_stacked_encodings_are_undone_in_reverse_order() -> None:
+    body = json.dumps({**RESPONSE, "pad": "q" * 40_000}).encode()
+    stacked = {"gzip, br": brotli.compress(gzip.compress(body)),
+               "deflate, gzip": gzip.compress(zlib.compress(body)),
+               "br, identity, deflate": zlib.compress(brotli.compress(body))}
+    for encoding, payload in stacked.items():
+        with hostile_server(_serving(_answer(payload, encoding))) as url:
+            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        assert ex.error_kind is None, (encoding, ex.error)
+        assert ex.body == body, encoding
+
+    def two_lines(conn: socket.socket, _: bytes) -> None:  # the list split over two header lines means the same
+        payload = stacked["gzip, br"]
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                     f"Content-Encoding: br\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+                     .encode() + payload)
+
+    with hostile_server(two_lines) as url:
+        ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    assert ex.error_kind is None and ex.body == body, ex.error
+
+
+def test_a_nested_bomb_is_bounded_on_every_layer() -> None:
+    limit = 1 << 20
+    middle = gzip.compress(b"\0" * (1 << 30), compresslevel=9)  # 1 GiB of zeros: ~1 MiB of gzip
+    for encoding, payload in (("gzip, gzip", gzip.compress(middle * 16, compresslevel=9)),  # middle layer 16 MiB
+                              ("gzip, br", brotli.compress(middle, quality=5))):
+        assert len(payload) < 256 << 10, (encoding, len(payload))
+        with hostile_server(_serving(_answer(payload, encoding))) as url:
+            rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit))
+            tracemalloc.start()
+            try:
+                ex = rec.record("s", "GET", "/responses/resp_1")
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+        assert ex.error_kind == "too_large" and f"{encoding} body decompressed past" in (ex.error or ""), ex.error
+        assert ex.inconclusive and ex.body_size <= limit and ex.body.startswith(b"\0" * 1000), encoding
+        assert peak < 16 * limit, f"{encoding}: peak {peak} bytes for a {limit}-byte bound"
+
+
+def test_an_unknown_coding_in_the_list_is_error_with_the_reason() -> None:
+    body = gzip.compress(json.dumps(RESPONSE).encode())
+    for encoding in ("gzip, zstd", "zstd, gzip", "gzip, compress"):
+        with hostile_server(_serving(_answer(body, encoding))) as url:
+            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        unknown = next(c for c in encoding.split(", ") if c != "gzip")
+        assert ex.error_kind == "protocol" and ex.inconclusive, (encoding, ex.error)
+        assert f"Content-Encoding {unknown!r} in {encoding!r} was not asked for" in (ex.error or ""), ex.error
+
+
 def _bomb(members: int, member_bytes: int = 1 << 20) -> bytes:
     """``members`` gzip members of ``member_bytes`` zeros each: about 1 KiB per MiB inflated."""
     return gzip.compress(b"\0" * member_bytes, compresslevel=9) * members
