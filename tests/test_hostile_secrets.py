@@ -356,29 +356,120 @@ def echo_script(received: list[str]) -> Any:
     return script
 
 
+QUERY_KEY = "qk-hostile-QUERYSECRET-9876543210fedcba"
+#: one case per place a server can put the key: a 200 body (raw and through the SDK), an error body (400 and
+#: 404), SSE data, a redirect's Location; every answer also carries it in its headers
+AUDIT_CASES = ("basic.text or sdk.create or errors.missing_model or errors.delete_unknown_id or streaming.text "
+               "or errors.input_items_unknown_id")
+
+
+def _request_line(request: bytes) -> tuple[str, str]:
+    method, target = request.split(b"\r\n", 1)[0].decode("latin-1").split(" ")[:2]
+    return method, target
+
+
+def _query_key(target: str) -> str:
+    from urllib.parse import parse_qs, urlsplit
+
+    return (parse_qs(urlsplit(target).query).get("api_key") or [""])[0]
+
+
+def _every_spelling(secrets: list[str]) -> list[str]:
+    return [form for secret in secrets if secret for form in spellings(secret) + list(nested_spellings(secret).values())]
+
+
+def audit_script(received: list[str], places: dict[str, int]) -> Any:
+    """Echo the bearer key and the base URL's query key, each in every spelling (one layer and nested), in the
+    place the request leads to - a 200 body, an error body, SSE data, a redirect's Location - and in headers."""
+
+    def script(conn: socket.socket, request: bytes) -> None:
+        method, target = _request_line(request)
+        secrets = [_sent_key(request), _query_key(target)]
+        received.extend(secrets)
+        forms = _every_spelling(secrets)
+        joined = " | ".join(forms)
+        headers = {f"X-Echo-{i}": f for i, f in enumerate(forms)}
+        headers |= {"WWW-Authenticate": f'Bearer realm="{secrets[0]}"', "Set-Cookie": f"s={forms[-1]}; Path=/",
+                    "Connection": "close"}
+        body = request.partition(b"\r\n\r\n")[2]
+        if method == "GET" and "input_items" in target:
+            places["redirect"] = places.get("redirect", 0) + 1
+            location = "https://elsewhere.example/v1/items?" + "&".join(f"k{i}={f}" for i, f in enumerate(forms))
+            conn.sendall(head("307 Temporary Redirect", {**headers, "Location": location, "Content-Length": "0"}))
+            return
+        if method == "POST" and b'"stream": true' in body.replace(b'"stream":true', b'"stream": true'):
+            places["sse"] = places.get("sse", 0) + 1
+            events = [
+                {"type": "response.created", "sequence_number": 0, "response": {"id": joined, "object": "response"}},
+                {"type": "response.output_text.delta", "sequence_number": 1, "delta": joined, "item_id": joined},
+                {"type": "error", "sequence_number": 2, "message": f"bad key {joined}", "code": joined},
+            ]
+            payload = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+            payload = payload.replace(json.dumps(joined)[1:-1], joined)  # keep the \u escapes live in the JSON
+            conn.sendall(head("200 OK", {**headers, "Content-Type": "text/event-stream"}) + payload.encode())
+            return
+        if method == "POST" and b'"model"' in body:
+            places["body"] = places.get("body", 0) + 1
+            answer = ('{"id":"resp_1","object":"response","status":"completed","model":"' + joined + '","output":'
+                      '[{"type":"message","id":"msg_1","role":"assistant","status":"completed","content":[{"type":'
+                      '"output_text","annotations":[],"text":"' + joined + '"}]}],"metadata":{"' + joined + '":"'
+                      + joined + '"}}').encode()
+            conn.sendall(head("200 OK", {**headers, "Content-Type": "application/json",
+                                         "Content-Length": str(len(answer))}) + answer)
+            return
+        places["error"] = places.get("error", 0) + 1
+        status = "400 Bad Request" if method == "POST" else "404 Not Found"
+        answer = ('{"error":{"message":"invalid key ' + joined + '","type":"invalid_request_error","param":"'
+                  + joined + '","code":"' + joined + '"},"' + joined + '":1}').encode()
+        conn.sendall(head(status, {**headers, "Content-Type": "application/json",
+                                   "Content-Length": str(len(answer))}) + answer)
+
+    return script
+
+
+def _leaks(text: str, deep: bool) -> list[str]:
+    found = [name for name, secret in (("key", KEY), ("query key", QUERY_KEY))
+             if (deep_reveals(text, secret, depth=3) if deep else reveals(text, secret))]
+    return found
+
+
 def test_a_run_writes_the_echoed_key_nowhere(tmp_path: Path) -> None:
+    """The key (``--api-key-env``) and a key in the base URL's query, echoed in every spelling - JSON-escaped,
+    base64 plain and url-safe alone and as Bearer, URL-encoded, HTML-escaped, and nested - in 200 bodies (raw and
+    SDK), error bodies, SSE data, response headers and a redirect's Location: no file the run wrote, no line of
+    its stdout or stderr (nor of the matrix built from it) reveals either."""
     received: list[str] = []
-    with hostile_server(echo_script(received)) as url:
-        proc = _run(url, tmp_path)
-    assert KEY in received, "the server never got the key: nothing was tested"
+    places: dict[str, int] = {}
+    with hostile_server(audit_script(received, places)) as url:
+        env = {**os.environ, "HOSTILE_KEY": KEY}
+        proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--base-url", f"{url}?api_key={QUERY_KEY}",
+                               "--model", "m", "--provider", "hostile", "--api-key-env", "HOSTILE_KEY", "--assume-probes",
+                               "-k", AUDIT_CASES], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert KEY in received and QUERY_KEY in received, "the server never got the keys: nothing was tested"
+    assert set(places) == {"body", "error", "sse", "redirect"}, places  # every place was served
     assert proc.returncode in (1, 3), proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "invalid key" in proc.stdout + proc.stderr or "<redacted>" in proc.stdout, proc.stdout[-3000:]
-    assert not reveals(proc.stdout) and not reveals(proc.stderr)
+    assert "invalid key" in proc.stdout + proc.stderr or REDACTED in proc.stdout, proc.stdout[-3000:]
+    assert "redirect" in proc.stdout + proc.stderr, proc.stdout[-3000:]  # the Location was shown, redacted
+    assert not _leaks(proc.stdout, deep=True) and not _leaks(proc.stderr, deep=True)
     matrix = subprocess.run([sys.executable, "-m", "conformance", "matrix", "reports", "-o", "reports/matrix.html"],
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
-    assert matrix.returncode == 0 and not reveals(matrix.stdout + matrix.stderr), matrix.stderr[-2000:]
+    assert matrix.returncode == 0 and not _leaks(matrix.stdout + matrix.stderr, deep=True), matrix.stderr[-2000:]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    names = {p.suffix for p in written}
-    assert {".json", ".html", ".xml"} <= names, written
+    assert {".json", ".html", ".xml"} <= {p.suffix for p in written}, written
     for path in written:
         text = path.read_text(encoding="utf-8", errors="replace")
-        assert not reveals(text), path
-        assert KEY not in path.name
+        assert not _leaks(text, deep=False), path
+        assert KEY not in path.name and QUERY_KEY not in path.name
         if path.suffix == ".json":
-            leaked = [s for s in _strings(json.loads(text)) if reveals(s)]
+            leaked = [s for s in _strings(json.loads(text)) if _leaks(s, deep=True)]
             assert not leaked, (path, leaked[:3])
     doc = json.loads((tmp_path / "reports" / "hostile__m.json").read_text())
-    assert REDACTED in json.dumps(doc), "the echoed key was never recorded at all"
+    ids = {c["id"] for c in doc["cases"]}
+    assert {"basic.text", "sdk.create", "errors.missing_model", "errors.delete_unknown_id", "streaming.text",
+            "errors.input_items_unknown_id"} <= ids, ids
+    assert REDACTED in json.dumps(doc), "the echoed keys were never recorded at all"
+    recorded = json.dumps(doc)
+    assert "307" in recorded and "text/event-stream" in recorded and "Set-Cookie".lower() in recorded.lower()
 
 
 def esc_script(conn: socket.socket, request: bytes) -> None:
