@@ -14,6 +14,7 @@ bounded by zlib's ``max_length``, and br when the installed ``brotli`` can bound
 from __future__ import annotations
 
 import zlib
+from collections.abc import Iterator
 from typing import Any, Protocol
 
 try:
@@ -35,11 +36,30 @@ class DecodeError(Exception):
 
 
 class _Inflater(Protocol):
-    """One coding's decoder; ``room`` is how many more output bytes are allowed (more is DecodeLimit)."""
+    """One coding's decoder, yielding its output in pieces of at most :data:`_STEP` bytes; ``room`` is how
+    many more output bytes are allowed (more is DecodeLimit, carrying the part of the last piece that fits)."""
 
-    def feed(self, data: bytes, room: int) -> bytes: ...
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]: ...
 
-    def finish(self, room: int) -> bytes: ...
+    def finish(self, room: int) -> Iterator[bytes]: ...
+
+
+#: the most one decoding step produces: pieces this small flow through a stack of codings (``gzip, gzip``)
+#: one at a time, so no layer is ever held whole, whatever the bound
+_STEP = 64 * 1024
+
+
+class _Counter:
+    """Output so far against the room: a piece past it is DecodeLimit with the part that fits."""
+
+    def __init__(self, room: int) -> None:
+        self.left = room
+
+    def take(self, piece: bytes) -> bytes:
+        if len(piece) > self.left:
+            raise DecodeLimit(piece[: self.left])
+        self.left -= len(piece)
+        return piece
 
 
 def _brotli_bounded() -> bool:
@@ -57,9 +77,6 @@ def _brotli_bounded() -> bool:
 BROTLI = _brotli_bounded()
 #: What we ask for: only encodings decoded with a bound on their output.
 ACCEPT_ENCODING = "gzip, deflate, br" if BROTLI else "gzip, deflate"
-#: the most one brotli step is asked to produce: with ``output_buffer_limit`` L a step yields at most about
-#: max(2L, 32 KiB), so steps of this size keep each piece small whatever the remaining room
-_BROTLI_STEP = 64 * 1024
 
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -74,20 +91,19 @@ class _Zlib:
         self.obj = zlib.decompressobj(self.wbits)
         self.started = False  # a deflate body that fails at once may be raw deflate (no zlib header)
 
-    def feed(self, data: bytes, room: int) -> bytes:
-        out = bytearray()
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]:
+        count = _Counter(room)
         while data:
-            try:
-                piece = self.obj.decompress(data, room - len(out) + 1)  # max_length >= 1: never "unlimited"
+            try:  # max_length >= 1: never "unlimited"
+                piece = self.obj.decompress(data, max(1, min(count.left + 1, _STEP)))
             except zlib.error as exc:
                 if not self.gzip and not self.started:
                     self.obj, self.wbits, self.started = zlib.decompressobj(-zlib.MAX_WBITS), -zlib.MAX_WBITS, True
                     continue
                 raise DecodeError(f"invalid {'gzip' if self.gzip else 'deflate'} data: {exc}") from None
             self.started = True
-            out += piece
-            if len(out) > room:
-                raise DecodeLimit(bytes(out[:room]))
+            if piece:
+                yield count.take(piece)
             data = self.obj.unconsumed_tail
             if self.obj.eof:
                 rest = self.obj.unused_data
@@ -95,54 +111,50 @@ class _Zlib:
                     break  # trailing bytes (padding) after the stream are ignored, as httpx and browsers do
                 self.obj = zlib.decompressobj(self.wbits)  # the next gzip member
                 data = rest
-        return bytes(out)
 
-    def finish(self, room: int) -> bytes:
-        out = self.obj.flush(room + 1)
-        if len(out) > room:
-            raise DecodeLimit(out[:room])
+    def finish(self, room: int) -> Iterator[bytes]:
+        piece = self.obj.flush()  # what zlib still holds: at most a window, every input having been fed
+        if piece:
+            yield _Counter(room).take(piece)
         if not self.obj.eof:
             raise DecodeError(f"the {'gzip' if self.gzip else 'deflate'} stream ended before its end marker")
-        return out
 
 
 class _Brotli:
-    """br, decoded in steps of at most :data:`_BROTLI_STEP` output bytes, so a bomb stops at the bound."""
+    """br, decoded in steps of at most :data:`_STEP` output bytes, so a bomb stops at the bound."""
 
     def __init__(self) -> None:
         assert _brotli is not None
         self.obj: Any = _brotli.Decompressor()
 
-    def _step(self, data: bytes, out: bytearray, room: int) -> bytes:
-        try:
-            piece: bytes = self.obj.process(data, output_buffer_limit=min(room - len(out) + 1, _BROTLI_STEP))
+    def _step(self, data: bytes, count: _Counter) -> bytes:
+        try:  # with output_buffer_limit L a step yields at most about max(2L, 32 KiB)
+            piece: bytes = self.obj.process(data, output_buffer_limit=max(1, min(count.left + 1, _STEP)))
         except _brotli.error as exc:  # type: ignore[union-attr]
             raise DecodeError(f"invalid br data: {exc}") from None
-        out += piece
-        if len(out) > room:
-            raise DecodeLimit(bytes(out[:room]))
-        return piece
+        return count.take(piece)
 
-    def feed(self, data: bytes, room: int) -> bytes:
-        out = bytearray()
-        if self.obj.is_finished() and data:  # brotli itself rejects bytes after the end in the same call
-            raise DecodeError("invalid br data: bytes after the end of the stream")
-        if not data:
-            return b""
-        self._step(data, out, room)
+    def _drain(self, count: _Counter) -> Iterator[bytes]:
         # A step stops at its output limit with work pending, which ``can_accept_more_data`` does not always
-        # report: drain until a step yields nothing (the decoder then needs input), bounded by ``room``.
-        while self._step(b"", out, room):
-            pass
-        return bytes(out)
+        # report: drain until a step yields nothing (the decoder then needs input), bounded by the room.
+        while piece := self._step(b"", count):
+            yield piece
 
-    def finish(self, room: int) -> bytes:
-        out = bytearray()
-        while self._step(b"", out, room):
-            pass
+    def feed(self, data: bytes, room: int) -> Iterator[bytes]:
+        if not data:
+            return
+        if self.obj.is_finished():  # brotli itself rejects bytes after the end in the same call
+            raise DecodeError("invalid br data: bytes after the end of the stream")
+        count = _Counter(room)
+        first = self._step(data, count)
+        if first:
+            yield first
+        yield from self._drain(count)
+
+    def finish(self, room: int) -> Iterator[bytes]:
+        yield from self._drain(_Counter(room))
         if not self.obj.is_finished():
             raise DecodeError("the br stream ended before its end marker")
-        return bytes(out)
 
 
 def _inflater(name: str, listed: str) -> _Inflater:
@@ -175,32 +187,51 @@ class BoundedDecoder:
     def compressed(self) -> bool:
         return bool(self._stages)
 
-    def _through(self, start: int, data: bytes) -> bytes:
-        """``data`` pushed through the stages from ``start`` on, as far as it goes: the evidence of a body
-        whose middle layer went past the bound (the bytes decoded up to there)."""
-        for i in range(start, len(self._stages)):
+    def _pipe(self, i: int, data: bytes, finishing: bool) -> Iterator[bytes]:
+        """The final output of ``data`` fed to stage ``i`` (and finished, when ``finishing``), piece by piece:
+        each piece of a stage goes through the stages after it before the next is decoded."""
+        last = i == len(self._stages) - 1
+        own = self._own(i, data, finishing)
+        while True:
             try:
-                data = self._stages[i].feed(data, self.limit - self._sizes[i])
+                piece = next(own)
+            except StopIteration:
+                break
             except DecodeLimit as exc:
-                data = exc.partial
-            except DecodeError:
-                return b""
-        return data
+                if last:
+                    raise
+                # a middle layer past the bound (a nested bomb): what fits still goes on through, as evidence
+                raise DecodeLimit(b"".join(self._quietly(i + 1, exc.partial))) from None
+            self._sizes[i] += len(piece)
+            if last:
+                yield piece
+            else:
+                yield from self._pipe(i + 1, piece, False)
+        if finishing and not last:
+            yield from self._pipe(i + 1, b"", True)
+
+    def _own(self, i: int, data: bytes, finishing: bool) -> Iterator[bytes]:
+        """Stage ``i``'s own pieces; the room of its finish is what its feed left (its pieces counted by then)."""
+        yield from self._stages[i].feed(data, self.limit - self._sizes[i])
+        if finishing:
+            yield from self._stages[i].finish(self.limit - self._sizes[i])
+
+    def _quietly(self, i: int, data: bytes) -> Iterator[bytes]:
+        try:
+            yield from self._pipe(i, data, False)
+        except DecodeLimit as exc:
+            yield exc.partial
+        except DecodeError:
+            return
 
     def _run(self, data: bytes, finishing: bool) -> bytes:
-        for i, stage in enumerate(self._stages):
-            room = self.limit - self._sizes[i]
-            try:
-                out = stage.feed(data, room)
-                if finishing:
-                    out += stage.finish(room - len(out))
-            except DecodeLimit as exc:
-                if i == len(self._stages) - 1:
-                    raise
-                raise DecodeLimit(self._through(i + 1, exc.partial)) from None
-            self._sizes[i] += len(out)
-            data = out
-        return data
+        out = bytearray()
+        try:
+            for piece in self._pipe(0, data, finishing):
+                out += piece
+        except DecodeLimit as exc:
+            raise DecodeLimit(bytes(out) + exc.partial) from None
+        return bytes(out)
 
     def feed(self, data: bytes) -> bytes:
         out = self._run(data, finishing=False) if self._stages else data
