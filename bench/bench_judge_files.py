@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conformance.offline import Unreadable, format_document, judge_file, summary_line
+from conformance.judge.offline import Unreadable, format_document, judge_file, summary_line
 
 MB = 1024 * 1024
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' lo
 
 import brotli  # noqa: E402
 
-from conformance.recorder import Limits, Recorder, Target  # noqa: E402
+from conformance.record.http import Limits, Recorder, Target  # noqa: E402
 from tests._hostile import hostile_server  # noqa: E402
 
 Sender = Callable[[socket.socket], None]

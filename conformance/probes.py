@@ -21,10 +21,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._verdict import Outcome
-from .recorder import Recorder
+from .record.http import Recorder
 
 if TYPE_CHECKING:
-    from .engine import CaseResult
+    from .run.engine import CaseResult
 
 #: the message of a skipped behavioural expectation (and the prefix of a case skipped for that reason)
 SKIP_REASON = "skipped (model does not follow probes)"

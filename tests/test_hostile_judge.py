@@ -7,13 +7,13 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from conformance._exchange import Exchange, RecordedRequest, SSEEvent
 from conformance._verdict import TRUNCATED, CheckResult, Finding, Outcome
-from conformance.basis import JudgePolicy, classify_result
-from conformance.checks import CheckContext, run_checks
-from conformance.checks._registry import KEEP_FIRST, KEEP_MAX
-from conformance.offline import Body, distinct_findings, judge_body
-from conformance.sse import parse_sse
+from conformance.judge.basis import JudgePolicy, classify_result
+from conformance.judge.checks import CheckContext, run_checks
+from conformance.judge.checks._registry import KEEP_FIRST, KEEP_MAX
+from conformance.judge.offline import Body, distinct_findings, judge_body
+from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
+from conformance.record.sse import parse_sse
 
 BAD = '{"type":"response.output_text.delta","sequence_number":"x","delta":1}'
 

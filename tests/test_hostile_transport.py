@@ -13,8 +13,9 @@ from pathlib import Path
 
 import brotli
 
-from conformance._decode import ACCEPT_ENCODING
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record._decode import ACCEPT_ENCODING
+from conformance.record.http import Limits, Recorder, Target
+from conformance.suite import CASES_DIR
 from tests._hostile import head, hostile_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -283,9 +284,9 @@ def _sdk_result(payload: bytes, limits: Limits, encoding: str = "gzip"):  # type
     import httpx
 
     from conformance.cases import load_cases
-    from conformance.engine import judge, record_case
+    from conformance.run.engine import judge, record_case
 
-    case = next(c for c in load_cases(ROOT / "cases" / "sdk.yaml") if c.id == "sdk.create")
+    case = next(c for c in load_cases(CASES_DIR / "sdk.yaml") if c.id == "sdk.create")
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": encoding},
@@ -398,10 +399,10 @@ class _GzipProxy:
 def test_conforming_gzipped_answers_pass_end_to_end() -> None:
     from conformance._verdict import Outcome
     from conformance.cases import load_all
-    from conformance.engine import judge, record_case
     from conformance.reference import MODEL_NAME, ReferenceServer
+    from conformance.run.engine import judge, record_case
 
-    cases = {c.id: c for c in load_all(ROOT / "cases")}
+    cases = {c.id: c for c in load_all(CASES_DIR)}
     chosen = ["basic.text", "streaming.text", "streaming.function_call", "errors.missing_model",
               "errors.retrieve_unknown_id"]
     with ReferenceServer() as server:
@@ -485,7 +486,7 @@ def test_a_redirecting_base_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_body_cut_short_keeps_head_and_tail_not_the_body() -> None:
-    from conformance._exchange import EVIDENCE_KEEP_BYTES
+    from conformance.record.exchange import EVIDENCE_KEEP_BYTES
     from conformance.report.results import MAX_BODY_CHARS, exchange_evidence
 
     key = "sk-huge-SECRET-0123456789abcdef"
@@ -521,7 +522,7 @@ def test_a_body_cut_short_keeps_head_and_tail_not_the_body() -> None:
 
 
 def test_a_long_stream_cut_short_keeps_its_first_events_and_counts_all() -> None:
-    from conformance._exchange import MAX_KEPT_EVENTS
+    from conformance.record.exchange import MAX_KEPT_EVENTS
     from conformance.report.results import exchange_evidence
 
     def script(conn: socket.socket, _: bytes) -> None:
@@ -566,7 +567,7 @@ def test_a_run_keeps_head_and_tail_of_judged_bodies_not_the_bodies(tmp_path: Pat
     probe = (
         "import sys\n"
         "held_path = sys.argv[-1]\n"
-        "import conformance.session as s\n"
+        "import conformance.run.session as s\n"
         "close = s.ConformanceSession.close\n"
         "def report(self):\n"
         "    sizes = [(len(ex.body) + len(ex.body_tail), ex.body_size) for r in self.results.values()"
