@@ -12,6 +12,7 @@ import zlib
 from pathlib import Path
 
 import brotli
+import pytest
 
 from conformance.record._decode import ACCEPT_ENCODING
 from conformance.record.http import Limits, Recorder, Target
@@ -609,3 +610,23 @@ def test_a_server_faster_than_the_parser_cannot_park_its_body_in_memory() -> Non
             tracemalloc.stop()
     assert ex.error_kind == "too_large" and ex.body_size == limit
     assert peak < 10 * limit, f"peak {peak >> 20} MiB for a {limit >> 20} MiB bound"
+
+
+def test_br_is_asked_for_only_when_the_installed_brotli_bounds_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without brotli, or with a release whose ``process`` takes no ``output_buffer_limit`` (before 1.2: a bomb
+    would inflate in one call), br is neither asked for nor decoded: a br answer is then an error naming it."""
+    from conformance.record import _decode
+
+    class Unbounded:  # brotli < 1.2: process(data) only
+        class Decompressor:
+            def process(self, data: bytes) -> bytes:
+                return b""
+
+    assert _decode._brotli_bounded()
+    monkeypatch.setattr(_decode, "_brotli", None)
+    assert not _decode._brotli_bounded()
+    monkeypatch.setattr(_decode, "_brotli", Unbounded)
+    assert not _decode._brotli_bounded()
+    monkeypatch.setattr(_decode, "BROTLI", False)
+    with pytest.raises(_decode.DecodeError, match="'br' was not asked for"):
+        _decode.BoundedDecoder("br", 1 << 20)
