@@ -146,7 +146,7 @@ def _unescaped(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=32)
-def _shapes(shortest: int) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[str]]:
+def _shapes(shortest: int) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[bytes]]:
     """What can hold an encoded secret of ``shortest`` characters or more: every decoding here shrinks a text
     and every spelling of a secret is at least as long as the secret, so shorter stretches are skipped.
 
@@ -157,7 +157,8 @@ def _shapes(shortest: int) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern
     # shorter run, so it stays linear whatever the text
     token, base64_run, piece, printable = r"""[^\s"'<>,;{}\[\]()|]""", r"[A-Za-z0-9+/_%=-]", r"[A-Za-z0-9+/_-]", r"[\x20-\x7e]"
     return (re.compile(rf"(?<!{token}){token}{{{shortest},}}"), re.compile(rf"(?<!{base64_run}){base64_run}{{{run},}}"),
-            re.compile(rf"(?<!{piece}){piece}{{{run},}}(=*)"), re.compile(rf"(?<!{printable}){printable}{{{shortest},}}"))
+            re.compile(rf"(?<!{piece}){piece}{{{run},}}(=*)"),
+            re.compile(rf"(?<!{printable}){printable}{{{shortest},}}".encode("ascii")))
 
 
 class _NestedSearch:
@@ -196,7 +197,9 @@ class _NestedSearch:
                 yield plain
         for run in self.run.finditer(text):
             for found in self.piece.finditer(unquote(run[0]) if "%" in run[0] else run[0]):  # '=' ends a piece
-                piece, padding = found[0][: len(found[0]) - len(found[1])].translate(_URLSAFE), found[1]
+                piece, padding = found[0][: len(found[0]) - len(found[1])], found[1]
+                if "-" in piece or "_" in piece:  # url-safe (a huge standard run is not copied for nothing)
+                    piece = piece.translate(_URLSAFE)
                 # padded, the encoding ends at a multiple of 4: that fixes where it starts (one decoding); a long
                 # unpadded run is a blob (an image, a file), read from its start: a prefix glued to a
                 # base64 value is a short token's habit (``sig-eyJ...``)
@@ -208,13 +211,14 @@ class _NestedSearch:
                     chunk = piece[start:]
                     chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk + "=" * (-len(chunk) % 4)
                     try:
-                        decoded = base64.b64decode(chunk, validate=True).decode("latin-1")
+                        decoded = base64.b64decode(chunk, validate=True)
                     except (binascii.Error, ValueError):
                         continue
-                    for printable in self.printable.finditer(decoded):
-                        if not self._take(printable[0]):
+                    for printable in self.printable.finditer(decoded):  # on the bytes: no text copy of a blob
+                        text = printable[0].decode("ascii")
+                        if not self._take(text):
                             return
-                        yield printable[0]
+                        yield text
 
 
 def query_secrets(url: str) -> list[str]:
