@@ -61,7 +61,7 @@ def huge(mib: int) -> Script:
     def script(conn: socket.socket, _: bytes) -> None:
         conn.sendall(head("200 OK", {"Content-Type": "application/json", "Content-Length": str(mib * MIB),
                                      "Connection": "close"}))
-        for _ in range(mib):
+        for _count in range(mib):
             conn.sendall(block)
 
     return script
