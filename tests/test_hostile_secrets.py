@@ -10,6 +10,7 @@ bodies, error messages, SSE data and headers. The detectors here decode independ
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import json
 import os
@@ -378,12 +379,13 @@ def _every_spelling(secrets: list[str]) -> list[str]:
     return [form for secret in secrets if secret for form in spellings(secret) + list(nested_spellings(secret).values())]
 
 
-def audit_script(received: list[str], places: dict[str, int]) -> Any:
+def audit_script(received: list[str], places: dict[str, Any]) -> Any:
     """Echo the bearer key and the base URL's query key, each in every spelling (one layer and nested), in the
     place the request leads to - a 200 body, an error body, SSE data, a redirect's Location - and in headers."""
 
     def script(conn: socket.socket, request: bytes) -> None:
         method, target = _request_line(request)
+        places.setdefault("paths", set()).add(target.split("?")[0])
         secrets = [_sent_key(request), _query_key(target)]
         received.extend(secrets)
         forms = _every_spelling(secrets)
@@ -439,14 +441,16 @@ def test_a_run_writes_the_echoed_key_nowhere(tmp_path: Path) -> None:
     SDK), error bodies, SSE data, response headers and a redirect's Location: no file the run wrote, no line of
     its stdout or stderr (nor of the matrix built from it) reveals either."""
     received: list[str] = []
-    places: dict[str, int] = {}
+    places: dict[str, Any] = {}
     with hostile_server(audit_script(received, places)) as url:
         env = {**os.environ, "HOSTILE_KEY": KEY}
         proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--base-url", f"{url}?api_key={QUERY_KEY}",
                                "--model", "m", "--provider", "hostile", "--api-key-env", "HOSTILE_KEY", "--assume-probes",
                                "-k", AUDIT_CASES], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert KEY in received and QUERY_KEY in received, "the server never got the keys: nothing was tested"
-    assert set(places) == {"body", "error", "sse", "redirect"}, places  # every place was served
+    assert set(places) == {"body", "error", "sse", "redirect", "paths"}, places  # every place was served
+    # the SDK too asked for /v1/responses, the base URL's query after the path, not spliced into it
+    assert all(p.startswith("/v1/responses") for p in places["paths"]), places["paths"]
     assert proc.returncode in (1, 3), proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "invalid key" in proc.stdout + proc.stderr or REDACTED in proc.stdout, proc.stdout[-3000:]
     assert "redirect" in proc.stdout + proc.stderr, proc.stdout[-3000:]  # the Location was shown, redacted
@@ -455,12 +459,13 @@ def test_a_run_writes_the_echoed_key_nowhere(tmp_path: Path) -> None:
                             cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert matrix.returncode == 0 and not _leaks(matrix.stdout + matrix.stderr, deep=True), matrix.stderr[-2000:]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert {".json", ".html", ".xml"} <= {p.suffix for p in written}, written
+    assert {".json", ".html", ".xml", ".gz"} <= {p.suffix for p in written}, written  # .har.gz: the recording
     for path in written:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        text = raw.decode("utf-8", errors="replace")
         assert not _leaks(text, deep=False), path
         assert KEY not in path.name and QUERY_KEY not in path.name
-        if path.suffix == ".json":
+        if path.suffix in (".json", ".gz"):
             leaked = [s for s in _strings(json.loads(text)) if _leaks(s, deep=True)]
             assert not leaked, (path, leaked[:3])
     doc = json.loads((tmp_path / "reports" / "hostile__m.json").read_text())
@@ -470,6 +475,8 @@ def test_a_run_writes_the_echoed_key_nowhere(tmp_path: Path) -> None:
     assert REDACTED in json.dumps(doc), "the echoed keys were never recorded at all"
     recorded = json.dumps(doc)
     assert "307" in recorded and "text/event-stream" in recorded and "Set-Cookie".lower() in recorded.lower()
+    har = gzip.decompress((tmp_path / "reports" / "hostile__m.har.gz").read_bytes()).decode()
+    assert REDACTED in har and doc["run"]["recording"].endswith("hostile__m.har.gz"), "no recording of the echoes"
 
 
 def esc_script(conn: socket.socket, request: bytes) -> None:

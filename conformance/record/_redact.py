@@ -379,6 +379,7 @@ class Redactor:
         if not self.secrets:
             return ex
         ex.request.url = self.text(ex.request.url)
+        ex.request.path = self.text(ex.request.path)
         ex.curl = self.text(ex.curl)
         ex.headers = [(self.text(k), self.text(v)) for k, v in ex.headers]
         ex.body = self.json_data(ex.body)
