@@ -47,7 +47,7 @@ def test_run_into_a_closed_pipe_finishes_writes_every_report_and_keeps_its_exit_
     assert all(read) and len(read) == 3
     assert code == expected.returncode, err
     assert "Traceback" not in err and "BrokenPipe" not in err and "Exception ignored" not in err, err
-    assert _reports(piped) == _reports(full) == {".json", ".html", ".xml"}
+    assert _reports(piped) == _reports(full) == {".json", ".html", ".xml", ".gz"}  # .har.gz: the recording
     done, wanted = _results(piped), _results(full)
     assert done["run"]["complete"] is True
     assert sorted((c["id"], c["outcome"]) for c in done["cases"]) == sorted((c["id"], c["outcome"]) for c in wanted["cases"])
