@@ -183,7 +183,32 @@ def event_schema_name(event_type: str, profile: str = "openai") -> str | None:
     return index(profile)["events"].get(event_type)
 
 
+#: instances up to this size (as JSON text) have their findings cached: a long stream repeating one event
+#: (a malformed or hostile one) is validated once per distinct event, not once per event
+_CACHED_INSTANCE_CHARS = 4096
+
+
+@lru_cache(maxsize=2048)
+def _validate_text(name: str, profile: str, text: str) -> tuple[Finding, ...]:
+    return tuple(_validate(name, json.loads(text), profile))
+
+
 def validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]:
+    """Validate ``instance`` against component ``name``; an empty list means valid (see :func:`_validate`).
+
+    A small instance is keyed by its JSON text (key order kept: messages may quote it), so a repeated one is
+    validated once."""
+    if isinstance(instance, dict) and len(instance) < 64:
+        try:
+            text = json.dumps(instance, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):
+            text = ""
+        if text and len(text) <= _CACHED_INSTANCE_CHARS:
+            return list(_validate_text(name, profile, text))
+    return _validate(name, instance, profile)
+
+
+def _validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]:
     """Validate ``instance`` against component ``name``; an empty list means valid.
 
     One finding per independent violation (at most ``MAX_FINDINGS``), each with a JSON path such as
@@ -242,8 +267,7 @@ def rule_of(err: ValidationError, name: str, profile: str = "openai") -> str:
     keys = list(err.absolute_schema_path)
     if resolved is None or not keys:
         return ""
-    root = {"$ref": f"#/$defs/{resolved}"}
-    found = _walk(root, keys, 0, "", "", err.schema, _components(profile)["$defs"], 0)
+    found = _walk_to(resolved, profile, keys, err.schema)
     if found is None:
         return ""
     component, path = _union_wide(*found, err, profile)
@@ -255,6 +279,23 @@ def rule_of(err: ValidationError, name: str, profile: str = "openai") -> str:
         extra = sorted(k for k in err.instance if k not in (err.schema.get("properties") or {}))
         return f"{component}{path}:{kw}" + (f":{','.join(extra)}" if extra else "")
     return f"{component}{path}:{kw}"
+
+
+#: ``_walk`` results by (component, profile, schema path, id of the failing schema): the schema objects are the
+#: bundled components, kept for the process (each entry holds its own too, so the id stays its own); every event of
+#: a long stream that breaks the same keyword is walked once
+_WALKED: dict[tuple[str, str, tuple[Any, ...], int], tuple[Any, tuple[str, str] | None]] = {}
+
+
+def _walk_to(resolved: str, profile: str, keys: list[Any], target: Any) -> tuple[str, str] | None:
+    memo = (resolved, profile, tuple(keys), id(target))
+    hit = _WALKED.get(memo)
+    if hit is not None and hit[0] is target:
+        return hit[1]
+    found = _walk({"$ref": f"#/$defs/{resolved}"}, keys, 0, "", "", target, _components(profile)["$defs"], 0)
+    if len(_WALKED) < 65536:
+        _WALKED[memo] = (target, found)
+    return found
 
 
 def _walk(node: Any, keys: list[Any], i: int, component: str, path: str, target: Any, defs: dict[str, Any],
