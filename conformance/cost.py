@@ -12,7 +12,7 @@ cap) makes its case *uncapped by design*, reported apart. A step whose every exp
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +136,58 @@ def selection_bound(cases: Iterable[Case]) -> Bound:
         else:
             unbounded.append(case.id)
     return Bound(tokens, count, tuple(unbounded), tuple(uncapped))
+
+
+def _expects_the_cut(exp: Any) -> bool:
+    """Does the expectation test ``max_output_tokens`` itself: the cut (``incomplete_reason``, a ``response_status``
+    or an ``events`` list wanting ``incomplete``), the echo of the cap, or a rejection naming it?"""
+    arg = exp.arg
+    if exp.name == "incomplete_reason":
+        return True
+    if exp.name == "response_status":
+        wanted = arg if isinstance(arg, list) else [arg]
+        return "incomplete" in wanted
+    if exp.name in ("events", "sdk_events") and isinstance(arg, dict):
+        named = [arg.get("last")] + list(arg.get("includes") or []) + list(arg.get("order") or [])
+        return "response.incomplete" in named
+    if exp.name in ("json", "schema") and isinstance(arg, dict):
+        return str(arg.get("path") or "").lstrip("$.") == "max_output_tokens"
+    return exp.name == "error_envelope" and isinstance(arg, dict) and arg.get("param") == "max_output_tokens"
+
+
+def tests_output_cap(case: Case) -> bool:
+    """Is ``max_output_tokens`` what the case tests (it expects the cut, the cap's echo, or its rejection)? Else
+    every cap in it is the suite's, set for cost: ``--output-cap-floor`` may raise it, and a Response cut by it is
+    not judged on its answer (conformance/judge/output_cap.py)."""
+    return any(_expects_the_cut(exp) for step in case.steps for exp in step.expect)
+
+
+def with_output_floor(case: Case, floor: int | None) -> Case:
+    """``--output-cap-floor N``: the case with every cap the suite set for cost raised to at least ``floor``: on a
+    generating step (not one expected to be rejected) with a plain integer ``max_output_tokens``, in a case that
+    does not test the cap. Steps without a cap stay uncapped (a cap would change what they ask); the request sent,
+    the echo checks and the worst-case bound all see the raised cap."""
+    if floor is None or tests_output_cap(case):
+        return case
+    steps = []
+    for step in case.steps:
+        cap = step_cap(step) if generates(step) else None
+        if cap is not None and cap < floor:
+            if step.transport == "sdk":
+                step = replace(step, args={**step.args, "max_output_tokens": floor})
+            else:
+                step = replace(step, body={**step.body, "max_output_tokens": floor})
+        steps.append(step)
+    return replace(case, steps=tuple(steps))
+
+
+def parse_output_cap_floor(raw: str) -> int:
+    """``--output-cap-floor N``: a whole number of tokens, at least 16 (OpenAI's minimum), else ValueError."""
+    text = raw.strip()
+    if not text.isdigit() or int(text) < 16:
+        raise ValueError(f"--output-cap-floor {raw!r}: expected a whole number of tokens, at least 16 "
+                         "(the smallest max_output_tokens OpenAI accepts)")
+    return int(text)
 
 
 def parse_token_budget(raw: str) -> int:
