@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="spend at most N output tokens: a case starts only if its worst-case output fits in what "
                           "is left after the cases done and in flight, the rest are skipped (budget); reports are "
                           "written")
+    run.add_argument("--output-cap-floor", default=None, metavar="N",
+                     help="raise every max_output_tokens the suite sets for cost to at least N (a model that reasons "
+                          "by default spends small caps thinking); caps a case tests are kept")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
                      help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")
@@ -219,6 +222,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     max_time = seconds("--max-time", args.max_time, optional=True)
     args.stop_at = None if max_time is None else time.monotonic() + max_time
     args.token_budget = _token_budget(args.token_budget)
+    args.output_cap_floor = _output_cap_floor(args.output_cap_floor)
     if args.config is not None:
         return _run_config(args)
     cases = _load_cases(args)
@@ -228,9 +232,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         variants=args.variant, skip_capabilities=args.skip_capability,
         limits=_limits(args, Limits()), shard=_shard(args),
         assume_probes=args.assume_probes, policy=_policy(args), max_time_s=args.max_time, stop_at=args.stop_at,
-        token_budget=args.token_budget,
+        token_budget=args.token_budget, output_cap_floor=args.output_cap_floor,
     )
     return _run_target(args, opts, cases, json_path=args.json)
+
+
+def _output_cap_floor(raw: str | None) -> int | None:
+    from .cost import parse_output_cap_floor
+
+    if raw is None:
+        return None
+    try:
+        return parse_output_cap_floor(raw)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _token_budget(raw: str | None) -> int | None:
@@ -405,7 +420,7 @@ def _run_config(args: argparse.Namespace) -> int:
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
             shard=shard, assume_probes=args.assume_probes, policy=policy, max_time_s=args.max_time,
-            stop_at=args.stop_at, token_budget=args.token_budget,
+            stop_at=args.stop_at, token_budget=args.token_budget, output_cap_floor=args.output_cap_floor,
         )
         print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:

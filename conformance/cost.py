@@ -110,11 +110,14 @@ class Bound:
     cases: int
     unbounded: tuple[str, ...]
     uncapped: tuple[str, ...] = ()
+    preflight: int = 0  # at most this much more for the probe preflight (conformance/probes.py), 0 when none runs
 
     def line(self) -> str:
         """The one line printed before a run."""
         bounded = self.cases - len(self.unbounded) - len(self.uncapped)
         text = f"worst-case output tokens: {self.tokens} over {bounded} bounded case(s)"
+        if self.preflight:
+            text += f" (+ at most {self.preflight} for the probe preflight)"
         if self.uncapped:
             text += f"; {len(self.uncapped)} case(s) uncapped by design"
         if self.unbounded:

@@ -545,6 +545,13 @@ class Scheduler:
                     return BUDGET_BOUND_REASON.format(bound=bound, left=left)
                 self._room.wait(timeout=0.5)
 
+    def charge_outside(self, output: int, total: int) -> None:
+        """Tokens spent outside the cases (the probe preflight): billed, and charged under ``--token-budget``."""
+        with self._room:
+            if self.token_budget is not None:  # as for the cases: the charge is kept only against a budget
+                self.output_charged += output
+            self.tokens_billed += total
+
     def _charge(self, case: Case, rec: CaseRecording) -> int:
         from .cost import charged_output
 

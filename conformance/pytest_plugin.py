@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,9 +18,10 @@ import pytest
 
 from ._verdict import Outcome
 from .cases import Case, CaseFormatError, load_cases
-from .cost import parse_token_budget, selection_bound
+from .cost import parse_output_cap_floor, parse_token_budget, selection_bound, with_output_floor
 from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
 from .judge.basis import JudgePolicy
+from .probes import probe_cap
 from .record._redact import inert, safe_url
 from .record.http import ConfigError, Limits
 from .report import build_results, format_summary, write_results
@@ -66,6 +68,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--token-budget", default=None, dest="conformance_token_budget", metavar="N",
                     help="spend at most N output tokens: a case starts only if its worst-case output fits in what is "
                          "left, the rest are skipped (budget)")
+    group.addoption("--output-cap-floor", default=None, dest="conformance_output_cap_floor", metavar="N",
+                    help="raise every max_output_tokens the suite sets for cost to at least N (a model that reasons "
+                         "by default spends its cap thinking); caps a case tests are kept")
     group.addoption("--baseline", default=None, dest="conformance_baseline",
                     help="baseline YAML of expected non-passing cases (or a directory: <dir>/<provider>/<model>.yaml); "
                          "only unexpected results fail")
@@ -109,7 +114,18 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         max_time_s=None if config.getoption("conformance_max_time") is None
         else _seconds(config, "conformance_max_time", "--max-time"),
         token_budget=_token_budget_option(config),
+        output_cap_floor=_output_cap_floor_option(config),
     )
+
+
+def _output_cap_floor_option(config: pytest.Config) -> int | None:
+    raw = config.getoption("conformance_output_cap_floor")
+    if raw is None:
+        return None
+    try:
+        return parse_output_cap_floor(str(raw))
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
 
 
 def _token_budget_option(config: pytest.Config) -> int | None:
@@ -165,8 +181,9 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 class CaseFile(pytest.File):
     def collect(self) -> Any:
-        for case in load_cases(self.path):
-            yield CaseItem.from_parent(self, name=case.id, case=case)
+        floor = _run_options(self.config).output_cap_floor
+        for case in load_cases(self.path):  # the floor raised from here on: bound, budget, requests, echoes
+            yield CaseItem.from_parent(self, name=case.id, case=with_output_floor(case, floor))
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, CaseFormatError):
@@ -353,6 +370,11 @@ class _ShardSelection:
             items[:] = [item for item in items if not isinstance(item, CaseItem) or item.case.id in keep]
 
 
+def _run_options(config: pytest.Config) -> RunOptions:
+    """The run's options: the started session's (the ``run`` command hands one over), else this pytest's."""
+    return config.stash[SESSION_KEY].opts if SESSION_KEY in config.stash else config.stash[OPTIONS_KEY]
+
+
 def _ensure_session(config: pytest.Config) -> ConformanceSession:
     if SESSION_KEY not in config.stash:
         try:
@@ -372,9 +394,14 @@ def pytest_collection_finish(session: pytest.Session) -> None:
                 if not skip & set(item.case.needs) and profile_skip_reason(item.case, sess.opts.profile) is None]
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter is not None:  # the worst case, said before anything is sent (conformance/cost.py)
-        reporter.write_line(selection_bound(runnable).line())
+        bound = selection_bound(runnable)
+        if runnable and not sess.opts.assume_probes:  # two token probes at most
+            bound = replace(bound, preflight=2 * probe_cap(sess.opts.output_cap_floor))
+        reporter.write_line(bound.line())
     if runnable:
-        sess.probe_preflight()  # before any case is recorded: does the model follow the probes?
+        probes = sess.probe_preflight()  # before any case is recorded: does the model follow the probes?
+        if probes.advisory and reporter is not None:
+            reporter.write_line(inert(probes.advisory))
     for case in runnable:
         sess.scheduler.submit(case)
 
@@ -452,6 +479,7 @@ def _finish_baseline(config: pytest.Config, results: list[CaseResult]) -> None:
 def run_notices(sess: ConformanceSession, results: list[CaseResult]) -> list[str]:
     """What the run must say once, at the top of its summary: a model that ignores the probes, a target that
     went down (conformance/probes.py, conformance/outage.py)."""
+    from .judge.output_cap import ADVISED_FLOOR, cap_cut_skips
     from .probes import behavioural_skips
 
     lines: list[str] = []
@@ -461,6 +489,10 @@ def run_notices(sess: ConformanceSession, results: list[CaseResult]) -> list[str
                      f"({probes.detail})")
     elif probes is not None and probes.verdict == "inconclusive":
         lines.append(probes.detail)
+    cut = cap_cut_skips(results)
+    if cut:
+        lines.append(f"the suite's own output caps cut the model's answers: {cut} expectations about them skipped, "
+                     f"none failed; raise the caps with --output-cap-floor N (e.g. {ADVISED_FLOOR})")
     watch = sess.scheduler.watch
     if watch.down is not None:
         lines.extend(watch.down.banner(len(watch.not_sent)))

@@ -17,12 +17,16 @@ helper that requires ``response.completed``). The rule is :func:`about_answer`.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from ..cases import Case
 from ..cost import step_cap, tests_output_cap
 from ..record.exchange import Exchange
 from .assertions import response_document
+
+if TYPE_CHECKING:
+    from ..engine import CaseResult
 
 #: the prefix of a skipped expectation's message (and of a case skipped for that reason)
 CUT_REASON = "skipped (cut by the suite's output cap)"
@@ -93,3 +97,11 @@ def about_answer(name: str, arg: Any) -> bool:
         return True
     path = str(arg.get("path") or "").lstrip("$.")
     return any(path == f or path.startswith((f + ".", f + "[")) for f in _ANSWER_FIELDS)
+
+
+def cap_cut_skips(results: Iterable[CaseResult]) -> int:
+    """How many expectations the run skipped because the suite's own cap cut the answer (results ``run``)."""
+    from .._verdict import Outcome
+
+    return sum(1 for r in results for c in r.checks
+               if c.outcome is Outcome.SKIPPED and c.message.startswith(CUT_REASON))
