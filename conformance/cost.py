@@ -158,7 +158,7 @@ def _expects_the_cut(exp: Any) -> bool:
     return exp.name == "error_envelope" and isinstance(arg, dict) and arg.get("param") == "max_output_tokens"
 
 
-def tests_output_cap(case: Case) -> bool:
+def cap_under_test(case: Case) -> bool:
     """Is ``max_output_tokens`` what the case tests (it expects the cut, the cap's echo, or its rejection)? Else
     every cap in it is the suite's, set for cost: ``--output-cap-floor`` may raise it, and a Response cut by it is
     not judged on its answer (conformance/judge/output_cap.py)."""
@@ -170,7 +170,7 @@ def with_output_floor(case: Case, floor: int | None) -> Case:
     generating step (not one expected to be rejected) with a plain integer ``max_output_tokens``, in a case that
     does not test the cap. Steps without a cap stay uncapped (a cap would change what they ask); the request sent,
     the echo checks and the worst-case bound all see the raised cap."""
-    if floor is None or tests_output_cap(case):
+    if floor is None or cap_under_test(case):
         return case
     steps = []
     for step in case.steps:

@@ -4,7 +4,7 @@ Every generating step carries a small cap so that a run costs little (docs/cases
 that reasons by default (OpenAI's gpt-5 family, the o-series) the reasoning tokens count against that cap, so a
 32-token probe can end ``incomplete`` (``incomplete_details.reason: max_output_tokens``) before any answer. The
 server did nothing wrong: the suite asked for too little. So when a step's Response is cut that way and the case
-does not test the cap itself (:func:`conformance.cost.tests_output_cap`), the step's expectations *about the
+does not test the cap itself (:func:`conformance.cost.cap_under_test`), the step's expectations *about the
 answer* are skipped with :func:`cut_reason` (which names the cap and ``--output-cap-floor``), while the automatic
 protocol checks (schema, events, lifecycle, usage consistency) and the expectations about everything else (the
 HTTP status, headers, echoed parameters, ids) still judge.
@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..cases import Case
-from ..cost import step_cap, tests_output_cap
+from ..cost import cap_under_test, step_cap
 from ..record.exchange import Exchange
 from .assertions import response_document
 
@@ -78,7 +78,7 @@ def suite_cap_cut(case: Case, ex: Exchange) -> int | None:
         doc = response_document(ex)
     except ValueError:
         return None
-    if not _cut_at(doc) or tests_output_cap(case):
+    if not _cut_at(doc) or cap_under_test(case):
         return None
     body = ex.request.body if isinstance(ex.request.body, dict) else {}
     caps = [c for c in (step_cap(s) for s in case.steps) if c is not None]
