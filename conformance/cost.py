@@ -201,11 +201,11 @@ def parse_token_budget(raw: str) -> int:
     return int(text)
 
 
-def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai") -> Bound:
-    """The bound a plain ``run`` prints: every case of ``cases/`` the profile's spec does not skip (the README
-    states it; tests/test_cost.py keeps the two equal)."""
+def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai", floor: int | None = None) -> Bound:
+    """The bound a plain ``run`` prints (``floor``: with ``--output-cap-floor``): every case of ``cases/`` the
+    profile's spec does not skip (the README states both; tests keep them equal)."""
     from .cases import load_all
     from .coverage.profile import skip_reason
 
     root = cases_dir or CASES_DIR
-    return selection_bound(case for case in load_all(root) if skip_reason(case, profile) is None)
+    return selection_bound(with_output_floor(case, floor) for case in load_all(root) if skip_reason(case, profile) is None)

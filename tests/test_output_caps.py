@@ -181,6 +181,13 @@ def test_the_bound_of_the_floored_suite_counts_every_raised_cap() -> None:
     assert selection_bound(floored).tokens == expected > selection_bound(cases).tokens
 
 
+def test_the_readme_states_the_floored_suites_bound() -> None:
+    from conformance.cost import default_suite_bound
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"`{default_suite_bound(floor=1024).line()}`" in readme
+
+
 @pytest.mark.parametrize("raw", ["0", "15", "-1", "1.5", "lots", ""])
 def test_a_floor_is_a_whole_number_of_at_least_16(raw: str) -> None:
     with pytest.raises(ValueError, match="--output-cap-floor"):
