@@ -20,21 +20,20 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import Case, load_all
-from conformance.cost import (
-    cap_under_test,
+from conformance.judge.output_cap import CUT_REASON, about_answer, cap_under_test
+from conformance.probes import ProbePreflight, run_preflight
+from conformance.record.exchange import Exchange
+from conformance.record.http import Limits, Recorder, Target
+from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.run.cost import (
     case_bound,
     parse_output_cap_floor,
     selection_bound,
     step_cap,
     with_output_floor,
 )
-from conformance.engine import CaseResult, judge, record_case
-from conformance.judge.output_cap import CUT_REASON, about_answer
-from conformance.probes import ProbePreflight, run_preflight
-from conformance.record.exchange import Exchange
-from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import MODEL_NAME, ReferenceServer
-from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.run.engine import CaseResult, judge, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,7 +181,7 @@ def test_the_bound_of_the_floored_suite_counts_every_raised_cap() -> None:
 
 
 def test_the_readme_states_the_floored_suites_bound() -> None:
-    from conformance.cost import default_suite_bound
+    from conformance.run.cost import default_suite_bound
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"`{default_suite_bound(floor=1024).line()}`" in readme
@@ -242,12 +241,12 @@ def test_a_run_on_a_reasoning_model_advises_the_floor_and_fails_nothing(tmp_path
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     lines = proc.stdout.splitlines()
-    bound = next(i for i, line in enumerate(lines) if line.startswith("worst-case output tokens:"))
+    bound = next(i for i, line in enumerate(lines) if "worst-case output tokens:" in line)
     advice = next(i for i, line in enumerate(lines) if line.startswith("the model reasons by default:"))
-    first_case = next(i for i, line in enumerate(lines) if ".yaml" in line)  # the progress of the first case file
+    first_case = next(i for i, line in enumerate(lines) if line.endswith("basic.text"))  # a case's line
     assert bound < advice < first_case, out[-3000:]
-    assert lines[bound] == ("worst-case output tokens: 288 over 5 bounded case(s) (+ at most 64 for the probe "
-                            "preflight)")
+    assert lines[bound] == ("5 case(s) selected; worst-case output tokens: 288 over 5 bounded case(s) (+ at most 64 "
+                            "for the probe preflight)")
     assert lines[advice].endswith("consider --output-cap-floor 1024")
     doc = results_of(tmp_path / "reports")
     assert {c["outcome"] for c in doc["cases"]} == {"skipped"}

@@ -4,7 +4,7 @@ Every generating step carries a small cap so that a run costs little (docs/cases
 that reasons by default (OpenAI's gpt-5 family, the o-series) the reasoning tokens count against that cap, so a
 32-token probe can end ``incomplete`` (``incomplete_details.reason: max_output_tokens``) before any answer. The
 server did nothing wrong: the suite asked for too little. So when a step's Response is cut that way and the case
-does not test the cap itself (:func:`conformance.cost.cap_under_test`), the step's expectations *about the
+does not test the cap itself (:func:`cap_under_test`), the step's expectations *about the
 answer* are skipped with :func:`cut_reason` (which names the cap and ``--output-cap-floor``), while the automatic
 protocol checks (schema, events, lifecycle, usage consistency) and the expectations about everything else (the
 HTTP status, headers, echoed parameters, ids) still judge.
@@ -21,7 +21,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..cases import Case
-from ..cost import cap_under_test, step_cap
 from ..record.exchange import Exchange
 from .assertions import response_document
 
@@ -66,8 +65,37 @@ def _cut_at(doc: Any) -> bool:
             and details.get("reason") == "max_output_tokens")
 
 
+def _payload(step: Any) -> dict[str, Any]:
+    payload = step.args if step.transport == "sdk" else step.body
+    return payload if isinstance(payload, dict) else {}
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
+def _expects_the_cut(exp: Any) -> bool:
+    """Does the expectation test ``max_output_tokens`` itself: the cut (``incomplete_reason``, a ``response_status``
+    or an ``events`` list wanting ``incomplete``), the echo of the cap, or a rejection naming it?"""
+    arg = exp.arg
+    if exp.name == "incomplete_reason":
+        return True
+    if exp.name == "response_status":
+        wanted = arg if isinstance(arg, list) else [arg]
+        return "incomplete" in wanted
+    if exp.name in ("events", "sdk_events") and isinstance(arg, dict):
+        named = [arg.get("last")] + list(arg.get("includes") or []) + list(arg.get("order") or [])
+        return "response.incomplete" in named
+    if exp.name in ("json", "schema") and isinstance(arg, dict):
+        return str(arg.get("path") or "").lstrip("$.") == "max_output_tokens"
+    return exp.name == "error_envelope" and isinstance(arg, dict) and arg.get("param") == "max_output_tokens"
+
+
+def cap_under_test(case: Case) -> bool:
+    """Is ``max_output_tokens`` what the case tests (it expects the cut, the cap's echo, or its rejection)? Else
+    every cap in it is the suite's, set for cost: ``--output-cap-floor`` may raise it, and a Response cut by it is
+    not judged on its answer (:func:`suite_cap_cut`)."""
+    return any(_expects_the_cut(exp) for step in case.steps for exp in step.expect)
 
 
 def suite_cap_cut(case: Case, ex: Exchange) -> int | None:
@@ -81,7 +109,7 @@ def suite_cap_cut(case: Case, ex: Exchange) -> int | None:
     if not _cut_at(doc) or cap_under_test(case):
         return None
     body = ex.request.body if isinstance(ex.request.body, dict) else {}
-    caps = [c for c in (step_cap(s) for s in case.steps) if c is not None]
+    caps = [c for c in (_int(_payload(s).get("max_output_tokens")) for s in case.steps) if c is not None]
     cap = _int(doc.get("max_output_tokens")) or _int(body.get("max_output_tokens")) or (max(caps) if caps else None)
     return cap if caps else None
 

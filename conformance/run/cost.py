@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from .cases import Case
-from .suite import CASES_DIR
+from ..cases import Case
+from ..judge.output_cap import cap_under_test
+from ..suite import CASES_DIR
 
 #: the paths (relative to the base URL) whose POST runs the model
 GENERATING_PATHS = ("/responses", "/responses/compact")
@@ -141,30 +142,6 @@ def selection_bound(cases: Iterable[Case]) -> Bound:
     return Bound(tokens, count, tuple(unbounded), tuple(uncapped))
 
 
-def _expects_the_cut(exp: Any) -> bool:
-    """Does the expectation test ``max_output_tokens`` itself: the cut (``incomplete_reason``, a ``response_status``
-    or an ``events`` list wanting ``incomplete``), the echo of the cap, or a rejection naming it?"""
-    arg = exp.arg
-    if exp.name == "incomplete_reason":
-        return True
-    if exp.name == "response_status":
-        wanted = arg if isinstance(arg, list) else [arg]
-        return "incomplete" in wanted
-    if exp.name in ("events", "sdk_events") and isinstance(arg, dict):
-        named = [arg.get("last")] + list(arg.get("includes") or []) + list(arg.get("order") or [])
-        return "response.incomplete" in named
-    if exp.name in ("json", "schema") and isinstance(arg, dict):
-        return str(arg.get("path") or "").lstrip("$.") == "max_output_tokens"
-    return exp.name == "error_envelope" and isinstance(arg, dict) and arg.get("param") == "max_output_tokens"
-
-
-def cap_under_test(case: Case) -> bool:
-    """Is ``max_output_tokens`` what the case tests (it expects the cut, the cap's echo, or its rejection)? Else
-    every cap in it is the suite's, set for cost: ``--output-cap-floor`` may raise it, and a Response cut by it is
-    not judged on its answer (conformance/judge/output_cap.py)."""
-    return any(_expects_the_cut(exp) for step in case.steps for exp in step.expect)
-
-
 def with_output_floor(case: Case, floor: int | None) -> Case:
     """``--output-cap-floor N``: the case with every cap the suite set for cost raised to at least ``floor``: on a
     generating step (not one expected to be rejected) with a plain integer ``max_output_tokens``, in a case that
@@ -204,8 +181,8 @@ def parse_token_budget(raw: str) -> int:
 def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai", floor: int | None = None) -> Bound:
     """The bound a plain ``run`` prints (``floor``: with ``--output-cap-floor``): every case of ``cases/`` the
     profile's spec does not skip (the README states both; tests keep them equal)."""
-    from .cases import load_all
-    from .coverage.profile import skip_reason
+    from ..cases import load_all
+    from ..coverage.profile import skip_reason
 
     root = cases_dir or CASES_DIR
     return selection_bound(with_output_floor(case, floor) for case in load_all(root) if skip_reason(case, profile) is None)
