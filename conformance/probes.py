@@ -134,13 +134,23 @@ def _ask(recorder: Recorder, cap: int) -> tuple[str, dict[str, Any]]:
     return "misses", record
 
 
-def run_preflight(recorder: Recorder, cap: int = PROBE_CAP) -> ProbePreflight:
-    """Ask for a token (twice if the first answer misses it) and conclude; never raises."""
+def run_preflight(recorder: Recorder, cap: int = PROBE_CAP, budget: int | None = None) -> ProbePreflight:
+    """Ask for a token (twice if the first answer misses it) and conclude; never raises. ``budget``
+    (``--token-budget``): a probe is sent only if its cap fits in what is left, so the run is never charged more
+    than the budget; a probe that does not fit leaves the run judging everything, as an inconclusive one does."""
+    if budget is not None and cap > budget:
+        result = ProbePreflight(False, True, "assumed", f"not checked: the --token-budget ({budget}) cannot hold the "
+                                f"token probe's max_output_tokens={cap}; behavioural expectations are judged")
+        result.cap = cap
+        return result
     verdict, first = _ask(recorder, cap)
     attempts = [first]
-    if verdict == "misses":
+    if verdict == "misses" and (budget is None or first["output_tokens"] + cap <= budget):
         verdict, second = _ask(recorder, cap)
         attempts.append(second)
+    elif verdict == "misses":  # one miss is no conclusion
+        verdict = "inconclusive"
+        first["error"] = f"one miss, and the --token-budget ({budget}) cannot hold a second probe"
     if verdict == "follows":
         result = ProbePreflight(True, True, "follows", "the model answered the token probe", attempts)
     elif verdict == "misses":

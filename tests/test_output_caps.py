@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -35,6 +36,7 @@ from conformance.run.cost import (
 )
 from conformance.run.engine import CaseResult, judge, record_case
 from conformance.suite import CASES_DIR
+from tests._hostile import Script, head, hostile_server
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-output-caps-0001"
@@ -215,6 +217,38 @@ def test_the_preflight_probe_is_capped_and_says_when_the_model_reasons_by_defaul
     raised = preflight(REASONS, cap=1024)  # answered within a generous cap: nothing more to advise
     assert raised.verdict == "follows" and raised.advisory == ""
     assert raised.attempts[0]["reasoning_tokens"] == 200
+
+
+def _wrong_and_greedy(requests: list[dict]) -> Script:
+    """A model that answers every probe with the wrong text and spends its whole cap doing so."""
+    def script(conn: socket.socket, request: bytes) -> None:
+        body = json.loads(request.partition(b"\r\n\r\n")[2] or b"{}")
+        requests.append(body)
+        cap = body.get("max_output_tokens") or 500
+        reply = {"id": "resp_1", "object": "response", "status": "completed",
+                 "output": [{"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
+                             "content": [{"type": "output_text", "text": "nope", "annotations": []}]}],
+                 "usage": {"input_tokens": 1, "output_tokens": cap, "total_tokens": cap + 1}}
+        data = json.dumps(reply).encode()
+        conn.sendall(head("200 OK", {"Content-Type": "application/json", "Content-Length": str(len(data)),
+                                     "Connection": "close"}) + data)
+    return script
+
+
+@pytest.mark.parametrize(("budget", "sent", "verdict", "charged"), [
+    (None, 2, "does_not_follow", 64),  # a miss is confirmed by a second probe
+    (40, 1, "inconclusive", 32),  # the second probe would overshoot the budget: one miss concludes nothing
+    (20, 0, "assumed", 0),  # not even one probe fits
+])
+def test_the_preflight_never_overshoots_the_token_budget(budget: int | None, sent: int, verdict: str,
+                                                         charged: int) -> None:
+    requests: list[dict] = []
+    with hostile_server(_wrong_and_greedy(requests)) as url:
+        with Recorder(Target(url, "greedy"), Limits(idle_timeout_s=5, deadline_s=10)) as rec:
+            probes = run_preflight(rec, 32, budget=budget)
+    assert len(requests) == sent and all(r["max_output_tokens"] == 32 for r in requests)
+    assert probes.verdict == verdict and probes.output_tokens == charged
+    assert probes.follows is (verdict != "does_not_follow")
 
 
 # ------------------------------------------------------------------ the command and the pytest plugin

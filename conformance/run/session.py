@@ -204,7 +204,8 @@ class ConformanceSession:
         """Does the model follow the probes? Asked once per run, before any case is recorded (conformance/probes.py)."""
         if self.probes is None:
             self.probes = (assumed() if self.opts.assume_probes
-                           else run_preflight(self.recorder, probe_cap(self.opts.output_cap_floor)))
+                           else run_preflight(self.recorder, probe_cap(self.opts.output_cap_floor),
+                                              budget=self.opts.token_budget))
             self.scheduler.charge_outside(self.probes.output_tokens, self.probes.total_tokens)
         return self.probes
 
