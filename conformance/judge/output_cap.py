@@ -4,9 +4,8 @@ Every generating step carries a small cap so that a run costs little (docs/cases
 that reasons by default (OpenAI's gpt-5 family, the o-series) the reasoning tokens count against that cap, so a
 32-token probe can end ``incomplete`` (``incomplete_details.reason: max_output_tokens``) before any answer. The
 server did nothing wrong: the suite asked for too little. So when a step's Response is cut that way and the case
-does not test the cap itself (:func:`cap_under_test`), the step's expectations *about the
-answer* are skipped with :func:`cut_reason` (which names the cap and ``--output-cap-floor``), while the automatic
-protocol checks (schema, events, lifecycle, usage consistency) and the expectations about everything else (the
+does not test the cap itself (:func:`cap_under_test`), the step's expectations *about the answer* are skipped with
+:func:`cut_reason` (which names the cap and ``--output-cap-floor``), while the automatic protocol checks (schema, events, lifecycle, usage consistency) and the expectations about everything else (the
 HTTP status, headers, echoed parameters, ids) still judge.
 
 "About the answer" is wider than ``Assertion.behavioural`` (conformance/probes.py skips only those): a cut also
@@ -20,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from .._verdict import Outcome
 from ..cases import Case
 from ..record.exchange import Exchange
 from .assertions import response_document
 
 if TYPE_CHECKING:
-    from ..engine import CaseResult
+    from ..run.engine import CaseResult
 
 #: the prefix of a skipped expectation's message (and of a case skipped for that reason)
 CUT_REASON = "skipped (cut by the suite's output cap)"
@@ -108,10 +108,11 @@ def suite_cap_cut(case: Case, ex: Exchange) -> int | None:
         return None
     if not _cut_at(doc) or cap_under_test(case):
         return None
-    body = ex.request.body if isinstance(ex.request.body, dict) else {}
     caps = [c for c in (_int(_payload(s).get("max_output_tokens")) for s in case.steps) if c is not None]
-    cap = _int(doc.get("max_output_tokens")) or _int(body.get("max_output_tokens")) or (max(caps) if caps else None)
-    return cap if caps else None
+    if not caps:
+        return None
+    sent = ex.request.body if isinstance(ex.request.body, dict) else {}
+    return _int(doc.get("max_output_tokens")) or _int(sent.get("max_output_tokens")) or max(caps)
 
 
 def about_answer(name: str, arg: Any) -> bool:
@@ -129,7 +130,5 @@ def about_answer(name: str, arg: Any) -> bool:
 
 def cap_cut_skips(results: Iterable[CaseResult]) -> int:
     """How many expectations the run skipped because the suite's own cap cut the answer (results ``run``)."""
-    from .._verdict import Outcome
-
     return sum(1 for r in results for c in r.checks
                if c.outcome is Outcome.SKIPPED and c.message.startswith(CUT_REASON))
