@@ -35,6 +35,7 @@ from conformance.run.cost import (
     with_output_floor,
 )
 from conformance.run.engine import CaseResult, judge, record_case
+from conformance.run.events import Event, RunNotice
 from conformance.suite import CASES_DIR
 from tests._hostile import Script, head, hostile_server
 
@@ -304,6 +305,29 @@ def test_the_floor_raises_the_caps_sent_and_the_bound_printed(tmp_path: Path) ->
     assert sent and set(sent) == {1024}
     assert doc["run"]["output_cap_floor"] == 1024 and doc["run"]["probe_preflight"]["cap"] == 1024
     assert doc["run"]["cap_cut_skipped"] == 0
+
+
+class _Events:
+    def __init__(self) -> None:
+        self.seen: list[Event] = []
+
+    def handle(self, event: Event) -> None:
+        self.seen.append(event)
+
+
+def test_the_engine_says_the_advice_after_the_preflight_and_before_the_first_case() -> None:
+    from conformance.api import run
+
+    events = _Events()
+    finished = run(keyword="basic.text", variants=["reasoning_by_default"], subscribers=[events])
+    kinds = [type(e).__name__ for e in events.seen]
+    assert kinds == ["RunStarted", "RunNotice", "CaseFinished", "RunFinished"]
+    notice = events.seen[1]
+    assert isinstance(notice, RunNotice) and notice.line.endswith("consider --output-cap-floor 1024")
+    assert not finished.failed and [r.outcome for r in finished.results] == [Outcome.SKIPPED]
+    raised = run(keyword="basic.text", variants=["reasoning_by_default"], output_cap_floor=1024)
+    assert [r.outcome for r in raised.results] == [Outcome.PASS]
+    assert raised.document["run"]["output_cap_floor"] == 1024
 
 
 def test_a_bad_floor_is_one_line_and_exit_2(tmp_path: Path) -> None:
