@@ -34,7 +34,7 @@ from conformance.run.cost import (
     step_cap,
     with_output_floor,
 )
-from conformance.run.engine import CaseResult, judge, record_case
+from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.run.events import Event, RunNotice
 from conformance.suite import CASES_DIR
 from tests._hostile import Script, head, hostile_server
@@ -188,6 +188,18 @@ def test_the_readme_states_the_floored_suites_bound() -> None:
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"`{default_suite_bound(floor=1024).line()}`" in readme
+
+
+def test_with_the_floor_the_reasoning_model_passes_every_case() -> None:
+    """The remedy works: floored to 1024, every case of the suite gets its answer from a model that spends 200
+    tokens reasoning first, and passes (a case that assumed the first output item is the answer would fail here)."""
+    cases = [with_output_floor(c, 1024) for c in CASES.values() if profile_skip_reason(c, "openai") is None]
+    with ReferenceServer(api_key=KEY, variants=REASONS) as server:
+        with Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
+            follows = run_preflight(rec, 1024).follows
+            results = [judge(record_case(case, rec), follows_probes=follows) for case in cases]
+    bad = [(r.case.id, r.outcome.value, r.message[:200]) for r in results if r.outcome is not Outcome.PASS]
+    assert not bad
 
 
 @pytest.mark.parametrize("raw", ["0", "15", "-1", "1.5", "lots", ""])
