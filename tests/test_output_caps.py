@@ -342,6 +342,23 @@ def test_the_engine_says_the_advice_after_the_preflight_and_before_the_first_cas
     assert raised.document["run"]["output_cap_floor"] == 1024
 
 
+@pytest.mark.parametrize("floor", [(), ("--output-cap-floor", "1024")], ids=["cut", "floored"])
+def test_a_recorded_run_is_rejudged_alike(floor: tuple[str, ...], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    """``judge --recording`` loads the cases from disk: it floors them as the live run did, and finds the same
+    cuts (conformance/run/rejudge.py)."""
+    from tests.test_recording import _assert_same_run, _rejudge, _run
+
+    monkeypatch.chdir(tmp_path)
+    live, har = _run(tmp_path, "-k", SELECTION, "--variant", "reasoning_by_default", *floor)
+    code, again = _rejudge(har, tmp_path / "again.json")
+    assert code == 0
+    _assert_same_run(live, again)
+    outcomes = {c["outcome"] for c in again["cases"]}
+    assert outcomes == ({"pass"} if floor else {"skipped"})
+    assert again["run"]["cap_cut_skipped"] == live["run"]["cap_cut_skipped"] == (0 if floor else 13)
+
+
 def test_a_bad_floor_is_one_line_and_exit_2(tmp_path: Path) -> None:
     proc = run_cli("--output-cap-floor", "8", cwd=tmp_path)
     assert proc.returncode == 2 and proc.stderr.strip().count("\n") == 0 and "--output-cap-floor '8'" in proc.stderr
