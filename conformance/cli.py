@@ -64,7 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the cases and write reports/")
     _add_target_args(run)
-    run.add_argument("--cases", type=Path, default=CASES_DIR, help="directory of YAML cases")
+    run.add_argument("--cases", type=Path, action="append", default=[], metavar="DIR",
+                     help="a folder of your own YAML cases, run with the built-in cases (repeatable)")
+    run.add_argument("--no-builtin-cases", action="store_true",
+                     help="run only the --cases folders, not the cases shipped with the package")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="output directory (default ./reports)")
     run.add_argument("--json", type=Path, help="results JSON path (default reports/<provider>__<model>.json)")
     run.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
@@ -153,20 +156,33 @@ def _load_cases(args: argparse.Namespace) -> list[Any]:
 
     if args.concurrency < 1:
         raise UsageError("--concurrency: must be at least 1")
-    if not args.cases.is_dir():
-        raise UsageError(f"--cases {args.cases}: not a directory")
+    args.case_dirs = case_dirs(args.cases, builtin=not args.no_builtin_cases)
     try:
-        cases = load_all(args.cases)
-    except CaseFormatError as exc:
+        cases = load_all(*args.case_dirs)
+    except CaseFormatError as exc:  # a duplicate id names both files: "<file:line>: ... (first defined at <file:line>)"
         raise UsageError(str(exc)) from None
     if not cases:
-        raise UsageError(f"--cases {args.cases}: no *.yaml cases found")
+        raise UsageError(f"--cases {' '.join(map(str, args.case_dirs))}: no *.yaml cases found")
     known = {cap for case in cases for cap in case.needs}
     for cap in args.skip_capability:
         if cap not in known:
             raise UsageError(f"--skip-capability {cap!r}: no case needs it (known: {', '.join(sorted(known))})")
     _check_reports_dir(args.reports)
     return cases
+
+
+def case_dirs(extra: Sequence[Path], *, builtin: bool = True) -> list[Path]:
+    """The folders a run loads: the built-in cases, then each ``--cases DIR`` (each once, in order)."""
+    if not builtin and not extra:
+        raise UsageError("--no-builtin-cases: needs at least one --cases DIR (nothing else to run)")
+    for folder in extra:
+        if not folder.is_dir():
+            raise UsageError(f"--cases {folder}: not a directory")
+    out: list[Path] = []
+    for folder in ([CASES_DIR] if builtin else []) + list(extra):
+        if folder.resolve() not in {f.resolve() for f in out}:
+            out.append(folder)
+    return out
 
 
 def _check_reports_dir(reports: Path) -> None:
@@ -290,7 +306,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
         raise UsageError(f"--json {json_path}: not a regular file")
     opts.json_path = json_path
     pytest_args = [
-        str(args.cases), f"--conformance-cases={args.cases}", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
+        *map(str, args.case_dirs), *(f"--conformance-cases={d}" for d in args.case_dirs), "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
         "-W", "ignore::pytest.PytestAssertRewriteWarning",
         f"--rootdir={REPO_ROOT}", "-c", str(RUN_INI),
         f"--html={reports / (stem + '.html')}", "--self-contained-html",
@@ -329,7 +345,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     results = list(sess.results.values())
     if rc == pytest.ExitCode.NO_TESTS_COLLECTED and not results:  # a green run that tested nothing is no pass
         chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
-        raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
+        raise UsageError(f"{' with '.join(chosen) or '--cases ' + ' '.join(map(str, args.case_dirs))}: selects no case (nothing was tested)")
     print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
     if rc == pytest.ExitCode.INTERRUPTED and sess.interrupted:
         raise KeyboardInterrupt  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run

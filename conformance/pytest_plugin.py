@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import math
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,7 @@ from .record.http import ConfigError, Limits
 from .report import build_results, format_summary, write_results
 from .session import ConformanceSession, RunOptions
 from .shard import Shard, parse_shard
+from .suite import CASES_DIR
 
 if TYPE_CHECKING:
     from .baseline import Baseline, Gate
@@ -40,9 +42,9 @@ KNOWN_IDS_KEY = pytest.StashKey[list[str]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("responses-conformance", "Responses API conformance")
-    group.addoption("--conformance-cases", default=None, dest="conformance_cases", metavar="DIR",
-                    help="every *.yaml/*.yml below DIR is a case file, whatever DIR is called (default: files in a "
-                         "directory named 'cases')")
+    group.addoption("--conformance-cases", action="append", default=[], dest="conformance_cases", metavar="DIR",
+                    help="every *.yaml/*.yml below DIR is a case file, whatever DIR is called (repeatable; the "
+                         "built-in cases, conformance/suite/cases, always are)")
     group.addoption("--base-url", default=None, help="Responses API base URL, e.g. https://api.openai.com/v1 "
                     "(default: start the embedded reference server)")
     group.addoption("--model", default=None, help="model id to test")
@@ -147,13 +149,14 @@ def _shard_option(config: pytest.Config) -> Shard | None:
         raise pytest.UsageError(str(exc)) from None
 
 
-def _is_case_file(path: Path, root: str | None = None) -> bool:
-    """A YAML file below ``--conformance-cases`` (what ``run --cases DIR`` loads), else one in a ``cases`` dir."""
+def _is_case_file(path: Path, roots: Sequence[str] = ()) -> bool:
+    """A YAML file below the built-in cases or below a ``--conformance-cases`` folder (what ``run --cases DIR``
+    loads). Nothing else: the plugin loads in every pytest session of an environment that installed the package,
+    and a project's own ``cases/*.yaml`` are none of its business."""
     if path.suffix not in (".yaml", ".yml"):
         return False
-    if root:
-        return Path(root).resolve() in path.resolve().parents
-    return path.parent.name == "cases" and "conformance" not in path.parts[-3:-1]
+    parents = path.resolve().parents
+    return any(Path(root).resolve() in parents for root in (str(CASES_DIR), *roots))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -300,6 +303,23 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[OPTIONS_KEY] = opts
     if opts.shard is not None:
         config.pluginmanager.register(_ShardSelection(opts.shard), "conformance-shard")
+    if _asks_for_cases(config):  # pytest-html asks for its columns at session start, before collection
+        config.pluginmanager.register(_HtmlColumns(), "conformance-html")
+
+
+def _asks_for_cases(config: pytest.Config) -> bool:
+    """Whether this session names case files: a ``--conformance-cases`` folder, or an argument at, inside or above
+    the built-in cases (``conformance/suite/cases``, ``--pyargs conformance.suite.cases``)."""
+    if config.getoption("conformance_cases"):
+        return True
+    for arg in config.args:
+        name = str(arg).split("::")[0]
+        if name.startswith("conformance.suite"):
+            return True
+        path = Path(config.invocation_params.dir, name).resolve()
+        if path == CASES_DIR or CASES_DIR in path.parents or path in CASES_DIR.parents:
+            return True
+    return False
 
 
 def _where(expected: Any) -> str:
@@ -534,20 +554,23 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.extras = getattr(report, "extras", []) + evidence  # type: ignore[attr-defined]
 
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_html_results_table_header(cells: list[str]) -> None:
-    cells.insert(2, "<th>Area</th>")
-    cells.insert(3, "<th>Group</th>")
-    cells.insert(4, "<th>Verdict</th>")
-    cells.insert(5, "<th>Baseline</th>")
+class _HtmlColumns:
+    """The report's Area/Group/Verdict/Baseline columns, registered only by a session that collected cases: an
+    installed plugin leaves other projects' pytest-html reports as they were."""
 
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(2, "<th>Area</th>")
+        cells.insert(3, "<th>Group</th>")
+        cells.insert(4, "<th>Verdict</th>")
+        cells.insert(5, "<th>Baseline</th>")
 
-@pytest.hookimpl(optionalhook=True)
-def pytest_html_results_table_row(report: Any, cells: list[str]) -> None:
-    cells.insert(2, f"<td>{html.escape(str(getattr(report, 'conformance_area', '')))}</td>")
-    cells.insert(3, f"<td>{html.escape(str(getattr(report, 'conformance_group', '')))}</td>")
-    cells.insert(4, f"<td>{html.escape(str(getattr(report, 'conformance_outcome', '')))}</td>")
-    cells.insert(5, f"<td>{html.escape(str(getattr(report, 'conformance_baseline', '')))}</td>")
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: Any, cells: list[str]) -> None:
+        cells.insert(2, f"<td>{html.escape(str(getattr(report, 'conformance_area', '')))}</td>")
+        cells.insert(3, f"<td>{html.escape(str(getattr(report, 'conformance_group', '')))}</td>")
+        cells.insert(4, f"<td>{html.escape(str(getattr(report, 'conformance_outcome', '')))}</td>")
+        cells.insert(5, f"<td>{html.escape(str(getattr(report, 'conformance_baseline', '')))}</td>")
 
 
 def results_path(config: pytest.Config) -> Path | None:

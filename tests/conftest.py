@@ -1,0 +1,115 @@
+"""Test tiers: every test gets exactly one of the markers ``unit``, ``e2e``, ``peers``, ``browser``.
+
+Nobody marks tests by hand (a forgotten mark would silently move a slow test into the inner loop): a
+test is ``peers`` or ``browser`` by its module, ``e2e`` when anything it runs - its own code, the
+module's helper functions it calls, its fixtures, transitively - touches a process, a socket or a
+server (``subprocess``, ``socket``, the reference server, the hostile servers, a whole run), and
+``unit`` otherwise. A test may still carry an explicit tier marker; it then keeps that one.
+
+    scripts/test --fast        # the unit tier: the inner loop (README, "Tests")
+    scripts/test               # everything, as .ci/run does
+"""
+
+from __future__ import annotations
+
+import inspect
+import socket
+import subprocess
+import types
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+TIERS = ("unit", "e2e", "peers", "browser")
+BY_MODULE = {"test_peers": "peers", "test_browser": "browser", "test_wheel": "e2e"}
+
+
+def _safe_heavy_objects() -> list[Any]:
+    heavy: list[Any] = [subprocess, socket]
+    try:
+        from conformance.reference import ReferenceServer
+        from conformance.session import ConformanceSession
+
+        heavy += [ReferenceServer, ConformanceSession]
+    except ImportError:  # pragma: no cover - the layout moved; the module names below still catch most
+        pass
+    return heavy
+
+
+#: Names that are heavy wherever they come from (helpers imported from tests/_hostile.py, tests/_dying.py).
+_HEAVY_NAMES = {"hostile_server", "subprocess", "Popen", "ReferenceServer", "ConformanceSession", "run_preflight",
+                "record_case"}
+
+
+def _codes(code: types.CodeType) -> Iterable[types.CodeType]:
+    yield code
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _codes(const)
+
+
+def _is_heavy(func: Any, heavy: list[Any], seen: set[int]) -> bool:
+    """Whether ``func`` (a test, fixture or helper) reaches a heavy object through the globals it names."""
+    func = inspect.unwrap(func)
+    code = getattr(func, "__code__", None)
+    if code is None or id(code) in seen:
+        return False
+    seen.add(id(code))
+    module_globals = getattr(func, "__globals__", {})
+    if "run" in _string_consts(code) and {"conformance.cli", "cli"} & {n for c in _codes(code) for n in c.co_names}:
+        return True  # cli.main(["run", ...]) or a local `from conformance.cli import main`: a whole run, in process
+    for c in _codes(code):
+        for name in c.co_names:
+            if name in _HEAVY_NAMES:
+                return True
+            obj = module_globals.get(name)
+            if obj is None:
+                continue
+            if any(obj is h for h in heavy):
+                return True
+            if name == "main" and "run" in _string_consts(code) and getattr(obj, "__module__", "") == "conformance.cli":
+                return True  # `from conformance.cli import main` at the top, then main(["run", ...])
+            if _is_local_helper(obj, func) and _is_heavy(obj, heavy, seen):
+                return True
+    return False
+
+
+def _string_consts(code: types.CodeType) -> set[str]:
+    return {const for c in _codes(code) for const in c.co_consts if isinstance(const, str)}
+
+
+def _is_local_helper(obj: Any, test: Any) -> bool:
+    """A function or class defined by the test suite itself (its helpers are followed, libraries are not)."""
+    module = getattr(obj, "__module__", "") or ""
+    if isinstance(obj, type):
+        obj = vars(obj).get("__init__", obj)
+    if callable(obj) and hasattr(obj, "__wrapped__"):  # functools.lru_cache, decorators
+        obj = inspect.unwrap(obj)
+    return callable(obj) and hasattr(obj, "__code__") and (module.startswith(("tests", "test_", "_"))
+                                                            or module == getattr(test, "__module__", None))
+
+
+def tier_of(item: pytest.Item, heavy: list[Any]) -> str:
+    explicit = [m.name for m in item.iter_markers() if m.name in TIERS]
+    if explicit:
+        return explicit[0]
+    module = getattr(item, "module", None)
+    name = module.__name__.rpartition(".")[2] if module is not None else ""
+    if name in BY_MODULE:
+        return BY_MODULE[name]
+    seen: set[int] = set()
+    funcs = [getattr(item, "function", None)]
+    info = getattr(item, "_fixtureinfo", None)
+    if info is not None:
+        for defs in info.name2fixturedefs.values():
+            funcs += [d.func for d in defs if not d.func.__module__.startswith(("_pytest", "pytest", "hypothesis"))]
+    return "e2e" if any(f is not None and _is_heavy(f, heavy, seen) for f in funcs) else "unit"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    heavy = _safe_heavy_objects()
+    for item in items:
+        tier = tier_of(item, heavy)
+        if not any(m.name == tier for m in item.iter_markers()):
+            item.add_marker(getattr(pytest.mark, tier))
