@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -34,9 +35,9 @@ def _ok(proc: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[s
 
 
 @pytest.fixture(scope="module")
-def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh venv holding the wheel and the constrained runtime dependencies; returns its bin/ folder."""
-    work = tmp_path_factory.mktemp("wheel")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel, built offline with the test venv's setuptools."""
+    work = tmp_path_factory.mktemp("build")
     src = work / "src"  # a copy: building writes build/ and *.egg-info, which must not land in the checkout
     src.mkdir()
     for name in ("pyproject.toml", "README.md"):
@@ -45,7 +46,14 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dist = work / "dist"
     _ok(_run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--quiet", "-w", str(dist),
               str(src)], cwd=work))
-    (wheel,) = dist.glob("responses_conformance-*.whl")
+    (built,) = dist.glob("responses_conformance-*.whl")
+    return built
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh venv holding the wheel and the constrained runtime dependencies; returns its bin/ folder."""
+    work = tmp_path_factory.mktemp("venv")
     env = work / "venv"
     _ok(_run([sys.executable, "-m", "venv", str(env)], cwd=work))
     bin_dir = env / ("Scripts" if os.name == "nt" else "bin")
@@ -60,6 +68,24 @@ def elsewhere(tmp_path: Path) -> Path:
     where = tmp_path / "elsewhere"
     where.mkdir()
     return where
+
+
+def test_the_wheel_carries_every_data_file_of_the_package(wheel: Path) -> None:
+    """Every file below conformance/ that is not Python (cases, schemas, divergences, requirement dates,
+    unreachable elements, pytest-run.ini, py.typed) is in the wheel: pyproject's package-data misses none."""
+    source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "conformance").rglob("*")
+              if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
+    with zipfile.ZipFile(wheel) as zf:
+        shipped = {n for n in zf.namelist() if n.startswith("conformance/")}
+    assert source - shipped == set()
+    for needed in ("conformance/py.typed", "conformance/pytest-run.ini", "conformance/suite/cases/basic.yaml",
+                   "conformance/suite/schemas/openai/index.json", "conformance/report/results.schema.json",
+                   "conformance/cases/case.schema.json", "conformance/judge/basis/divergences.yaml",
+                   "conformance/judge/basis/requirement_dates.json", "conformance/coverage/unreachable.yaml"):
+        assert needed in shipped, needed
+    with zipfile.ZipFile(wheel) as zf:
+        entry_points = zf.read(next(n for n in zf.namelist() if n.endswith(".dist-info/entry_points.txt"))).decode()
+    assert "[pytest11]\nconformance.pytest_plugin = conformance.pytest_plugin" in entry_points
 
 
 def test_the_installed_command_runs_the_built_in_cases_from_anywhere(venv: Path, elsewhere: Path) -> None:
