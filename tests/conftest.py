@@ -25,21 +25,18 @@ TIERS = ("unit", "e2e", "peers", "browser")
 BY_MODULE = {"test_peers": "peers", "test_browser": "browser", "test_wheel": "e2e"}
 
 
-def _safe_heavy_objects() -> list[Any]:
-    heavy: list[Any] = [subprocess, socket]
-    try:
-        from conformance.reference import ReferenceServer
-        from conformance.session import ConformanceSession
+def _heavy_objects() -> list[Any]:
+    """What makes a test end-to-end when it is reachable from the test (imported here: a move breaks loudly)."""
+    from conformance.reference import ReferenceServer
+    from conformance.run.runner import Engine
+    from conformance.run.session import ConformanceSession
 
-        heavy += [ReferenceServer, ConformanceSession]
-    except ImportError:  # pragma: no cover - the layout moved; the module names below still catch most
-        pass
-    return heavy
+    return [subprocess, socket, ReferenceServer, ConformanceSession, Engine]
 
 
 #: Names that are heavy wherever they come from (helpers imported from tests/_hostile.py, tests/_dying.py).
-_HEAVY_NAMES = {"hostile_server", "subprocess", "Popen", "ReferenceServer", "ConformanceSession", "run_preflight",
-                "record_case"}
+_HEAVY_NAMES = {"hostile_server", "subprocess", "Popen", "ReferenceServer", "ConformanceSession", "Engine",
+                "run_preflight", "record_case"}
 
 
 def _codes(code: types.CodeType) -> Iterable[types.CodeType]:
@@ -108,7 +105,7 @@ def tier_of(item: pytest.Item, heavy: list[Any]) -> str:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    heavy = _safe_heavy_objects()
+    heavy = _heavy_objects()
     for item in items:
         tier = tier_of(item, heavy)
         if not any(m.name == tier for m in item.iter_markers()):

@@ -72,13 +72,13 @@ def elsewhere(tmp_path: Path) -> Path:
 
 def test_the_wheel_carries_every_data_file_of_the_package(wheel: Path) -> None:
     """Every file below conformance/ that is not Python (cases, schemas, divergences, requirement dates,
-    unreachable elements, pytest-run.ini, py.typed) is in the wheel: pyproject's package-data misses none."""
+    unreachable elements, py.typed) is in the wheel: pyproject's package-data misses none."""
     source = {p.relative_to(ROOT).as_posix() for p in (ROOT / "conformance").rglob("*")
               if p.is_file() and p.suffix not in (".py", ".pyc") and "__pycache__" not in p.parts}
     with zipfile.ZipFile(wheel) as zf:
         shipped = {n for n in zf.namelist() if n.startswith("conformance/")}
     assert source - shipped == set()
-    for needed in ("conformance/py.typed", "conformance/pytest-run.ini", "conformance/suite/cases/basic.yaml",
+    for needed in ("conformance/py.typed", "conformance/suite/cases/basic.yaml",
                    "conformance/suite/schemas/openai/index.json", "conformance/report/results.schema.json",
                    "conformance/cases/case.schema.json", "conformance/judge/basis/divergences.yaml",
                    "conformance/judge/basis/requirement_dates.json", "conformance/coverage/unreachable.yaml"):
