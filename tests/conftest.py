@@ -1,12 +1,13 @@
-"""Test tiers: every test gets exactly one of the markers ``unit``, ``e2e``, ``peers``, ``browser``.
+"""Test tiers: every test gets exactly one of the markers ``unit``, ``slow``, ``e2e``, ``peers``, ``browser``.
 
 Nobody marks tests by hand (a forgotten mark would silently move a slow test into the inner loop): a
 test is ``peers`` or ``browser`` by its module, ``e2e`` when anything it runs - its own code, the
 module's helper functions it calls, its fixtures, transitively - touches a process, a socket or a
-server (``subprocess``, ``socket``, the reference server, the hostile servers, a whole run), and
-``unit`` otherwise. A test may still carry an explicit tier marker; it then keeps that one.
+server (``subprocess``, ``socket``, the reference server, the hostile servers, the engine, a whole run),
+``slow`` when it is in-process but listed in :data:`SLOW` (measured), and ``unit`` otherwise. A test may
+still carry an explicit tier marker; it then keeps that one. tests/test_tiers.py checks the rules.
 
-    scripts/test --fast        # the unit tier: the inner loop (README, "Tests")
+    scripts/test --fast        # the unit tier (-m unit): the inner loop (README, "Tests")
     scripts/test               # everything, as .ci/run does
 """
 
@@ -21,8 +22,43 @@ from typing import Any
 
 import pytest
 
-TIERS = ("unit", "e2e", "peers", "browser")
+TIERS = ("unit", "slow", "e2e", "peers", "browser")
 BY_MODULE = {"test_peers": "peers", "test_browser": "browser", "test_wheel": "e2e"}
+
+#: In-process tests that cost about a second or more each (schema builds from the whole spec, property tests
+#: with many examples, scans of every case or every genuine capture): kept out of the inner loop so that
+#: ``scripts/test --fast`` stays under a minute. Measured with ``scripts/test --fast --durations=40``; add a
+#: test here (module::function, every parametrization) when it shows up there at a second or more.
+SLOW = {
+    "test_cases_loader.py::test_every_shipped_file_loads",
+    "test_cases_loader.py::test_shipped_cases_never_hard_code_a_model",
+    "test_cases_loader.py::test_spec_refs_resolve_in_the_openapi_document",
+    "test_checks_robust.py::test_lifecycle_survives_arbitrary_event_sequences",
+    "test_checks_robust.py::test_response_checks_survive_any_value",
+    "test_checks_robust.py::test_stream_checks_survive_any_value",
+    "test_cost.py::test_every_suite_case_bounds_its_output_or_says_why_not",
+    "test_cost.py::test_the_readme_states_the_default_suites_bound",
+    "test_coverage_cli.py::test_build_report_is_deterministic",
+    "test_coverage_cli.py::test_command_on_committed_cases",
+    "test_coverage_cli.py::test_usage_errors_exit_2",
+    "test_coverage_readme.py::test_committed_readme_section_is_current",
+    "test_coverage_readme.py::test_update_inserts_then_is_idempotent",
+    "test_judge.py::test_a_starting_after_replay_is_judged_with_the_stream_it_resumes",
+    "test_judge.py::test_real_openai_dir_is_judged_with_its_manifest",
+    "test_peers_upstream.py::test_model_behaviour_declaration_skips_behavioural_cases",
+    "test_real_openai_captures.py::test_every_capture_is_read",
+    "test_real_traffic_rules.py::test_no_echo_finding_on_any_genuine_capture",
+    "test_requirement_dates.py::test_cache_write_tokens_is_required_since_the_july_2026_snapshot",
+    "test_requirement_dates.py::test_sequence_number_date_and_the_snapshot_gap",
+    "test_schemas.py::test_build_is_deterministic",
+    "test_schemas.py::test_committed_schemas_equal_fresh_build",
+    "test_schemas.py::test_components_are_valid_2020_12_without_openapi_isms",
+    "test_schemas.py::test_every_inventory_event_has_a_schema",
+    "test_sdk.py::test_diagnose_tells_a_decoder_quirk_from_a_broken_stream",
+    "test_sse.py::test_any_chunking_equals_one_piece_and_reference",
+    "test_sse.py::test_intended_events_are_recovered",
+    "test_sse.py::test_large_stream_in_one_piece",
+}
 
 
 def _heavy_objects() -> list[Any]:
@@ -101,7 +137,9 @@ def tier_of(item: pytest.Item, heavy: list[Any]) -> str:
     if info is not None:
         for defs in info.name2fixturedefs.values():
             funcs += [d.func for d in defs if not d.func.__module__.startswith(("_pytest", "pytest", "hypothesis"))]
-    return "e2e" if any(f is not None and _is_heavy(f, heavy, seen) for f in funcs) else "unit"
+    if any(f is not None and _is_heavy(f, heavy, seen) for f in funcs):
+        return "e2e"
+    return "slow" if f"{item.path.name}::{getattr(item, 'originalname', item.name)}" in SLOW else "unit"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
