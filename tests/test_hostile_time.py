@@ -19,6 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from conformance.record.har import read_recording
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.websocket import WSRecorder
 from conformance.report import RESULTS_SCHEMA_PATH
@@ -132,7 +133,8 @@ def test_an_sdk_step_against_a_silent_server_is_a_bounded_error(script: Callable
     assert time.monotonic() - t0 < 4
     assert result.outcome is Outcome.ERROR, (result.outcome, result.message)
     assert result.exchanges[0].error_kind in ("idle_timeout", "deadline")
-    assert result.exchanges[0].sdk["exception"]["type"] == "APITimeoutError"  # type: ignore[attr-defined]
+    sdk = result.exchanges[0].sdk
+    assert sdk is not None and sdk["exception"]["type"] == "APITimeoutError"
 
 
 def test_max_time_cuts_an_exchange_in_flight_and_sends_nothing_after_it() -> None:
@@ -235,7 +237,10 @@ def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig
     assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True
     jsonschema.validate(doc, json.loads(RESULTS_SCHEMA_PATH.read_text()))
     assert (reports / "slow__m.html").is_file() and (reports / "slow__m.junit.xml").is_file()
-    assert not list(reports.glob("*.tmp"))
+    assert not list(reports.glob("*.tmp")) and not list(reports.glob("*.partial"))
+    recording = read_recording(reports / "slow__m.har.gz")  # the recording is finished too, with the same cases
+    assert [c.id for c in recording.cases] == [c["id"] for c in doc["cases"]]
+    assert recording.meta["run"]["interrupted"] is True
 
 
 @pytest.mark.parametrize("script", [sleep_then_close(60), headers_forever], ids=["never_answers", "headers_forever"])
