@@ -125,3 +125,19 @@ def test_plain_pytest_takes_case_files_from_any_directory_given(tmp_path: Path) 
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert {c["id"] for c in json.loads(out.read_text())["cases"]} == {c.id for c in load_cases(mine / "basic.yaml")}
+
+
+def test_a_run_with_a_folder_of_own_cases_is_re_judged_with_that_folder_too(tmp_path: Path) -> None:
+    """The recording names every folder the run loaded, so ``judge --recording`` finds the user's cases again."""
+    from conformance.record.har import recording_path
+
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "c.yaml").write_text(CASE.replace("{input: hi}", "{model: !model , input: hi}").replace("{schema}", "Response"))
+    proc = cli("run", "--cases", str(mine), "-k", "sel.one or basic.text", "-q", "--reports", "out", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    har = recording_path(tmp_path / "out" / "reference__reference-1.json")
+    proc = cli("judge", "--recording", str(har), "--json", "again.json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    again = json.loads((tmp_path / "again.json").read_text())
+    assert {c["id"]: c["outcome"] for c in again["cases"]} == {"basic.text": "pass", "sel.one": "pass"}
