@@ -75,9 +75,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_key_env", "--api-key-env", "environment variable that holds the API key", metavar="VAR"),
     Option("headers", "--header", "extra request header (repeatable)", kind="append", metavar="'Name: value'"),
     Option("provider", "--provider", "provider name used in reports (default: host of --base-url, or 'reference')"),
-    Option("cases", "--cases", "directory of YAML cases", kind="path", default=CASES_DIR, scope="run"),
+    Option("cases", "--cases", "a folder of your own YAML cases, run with the built-in ones (repeatable)",
+           kind="append", metavar="DIR", scope="run"),
+    Option("no_builtin_cases", "--no-builtin-cases", "run only the --cases folders, not the cases shipped with the "
+           "package", kind="flag", scope="run"),
     Option("cases", "--conformance-cases", "every *.yaml/*.yml below DIR is a case file, whatever DIR is called "
-           "(default: files in a directory named 'cases')", metavar="DIR", scope="pytest"),
+           f"(repeatable; the built-in ones below {CASES_DIR.name}/ always are)", kind="append", metavar="DIR",
+           scope="pytest"),
     Option("reports", "--reports", "output directory (default ./reports)", kind="path", default=Path("reports"),
            scope="run"),
     Option("json", "--json", "results JSON path (default reports/<provider>__<model>.json)", kind="path",
