@@ -27,7 +27,7 @@ from .report.failure import format_failure
 from .report.files import ResultsReporter
 from .run.engine import CaseResult
 from .run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunNotice, RunStarted
-from .run.options import OptionError, add_to_pytest, run_options, values_from_pytest
+from .run.options import OptionError, add_to_pytest, run_options, spelled_for_pytest, values_from_pytest
 from .run.runner import Engine, capability_problem
 from .run.session import ConformanceSession, RunOptions
 from .run.shard import Shard
@@ -46,9 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "capability(name): the Responses API capability a case exercises")
     try:
-        opts = run_options(values_from_pytest(config.getoption), baseline_flag="--baseline-strict")
+        opts = run_options(values_from_pytest(config.getoption), baseline_flag="--conformance-baseline-strict")
     except OptionError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(spelled_for_pytest(str(exc))) from None
     if opts.json_path is not None and opts.json_path.exists() and not opts.json_path.is_file():
         raise pytest.UsageError(f"--conformance-json {opts.json_path}: not a regular file")
     config.stash[OPTIONS_KEY] = opts
@@ -134,7 +134,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     config.stash[KNOWN_IDS_KEY] = [case.id for case in cases]
     problem = capability_problem(config.stash[OPTIONS_KEY].skip_capabilities, cases)
     if problem:
-        raise pytest.UsageError(problem)
+        raise pytest.UsageError(spelled_for_pytest(problem))
 
 
 class _ShardSelection:

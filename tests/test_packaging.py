@@ -91,3 +91,21 @@ def test_the_plugin_is_loaded_once_in_this_session(pytestconfig: pytest.Config) 
     registered = [p for p in pytestconfig.pluginmanager.get_plugins() if p is plugin]
     assert registered == [plugin]
     assert pytestconfig.pluginmanager.get_plugin("conformance.pytest_plugin") is plugin
+
+
+def test_the_plugin_never_clashes_with_other_plugins_flags(tmp_path: Path) -> None:
+    """Installed, the plugin loads in every pytest session: its flags carry the --conformance- prefix, so a
+    plugin that declares --base-url (pytest-base-url, behind pytest-playwright) or --profile keeps working."""
+    import subprocess
+    import sys
+
+    (tmp_path / "other_plugin.py").write_text(
+        "def pytest_addoption(parser):\n"
+        "    parser.addoption('--base-url')\n"
+        "    parser.addoption('--profile', action='store_true')\n")
+    (tmp_path / "test_x.py").write_text("def test_x(request):\n    assert request.config.getoption('base_url') == 'u'\n")
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "other_plugin", "-p", "no:cacheprovider",
+                           "--base-url", "u", "test_x.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHONPATH": str(tmp_path)})
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert "1 passed" in proc.stdout

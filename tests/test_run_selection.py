@@ -107,10 +107,10 @@ def test_schema_names_are_checked_at_load_time(tmp_path: Path, arg: str) -> None
 def test_plain_pytest_refuses_an_empty_base_url(tmp_path: Path) -> None:
     out = tmp_path / "plain.json"
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider", "-k", "basic.text",
-                           "--base-url", "", "--conformance-json", str(out)], cwd=ROOT, capture_output=True, text=True,
+                           "--conformance-base-url", "", "--conformance-json", str(out)], cwd=ROOT, capture_output=True, text=True,
                           timeout=240)
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout[-2000:] + proc.stderr
-    assert "--base-url: empty (an unset variable?)" in proc.stderr
+    assert "--conformance-base-url: empty (an unset variable?)" in proc.stderr
     assert not out.exists()
 
 

@@ -39,10 +39,19 @@ class Option:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     scope: str = "both"  # both | run | pytest
-    #: the flag in pytest where it differs from ``flag`` (None: the same)
+    #: the flag in pytest where it differs from ``flag`` (None: ``flag`` with a ``--conformance-`` prefix)
     pytest_flag: str | None = None
     #: more flags of the ``run`` parser (``-q`` beside ``--quiet``)
     aliases: tuple[str, ...] = ()
+
+    @property
+    def pytest_name(self) -> str:
+        """Its flag under pytest: always ``--conformance-...``. The plugin is installed as an entry point, so it
+        loads in every pytest session of the environment; a bare ``--base-url`` or ``--profile`` would collide
+        with pytest-base-url (pytest-playwright, pytest-selenium) or pytest-profiling and break those sessions."""
+        if self.pytest_flag:
+            return self.pytest_flag
+        return self.flag if self.flag.startswith("--conformance-") else "--conformance-" + self.flag.removeprefix("--")
 
     @property
     def pytest_dest(self) -> str:
@@ -114,7 +123,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("baseline", "--baseline", "baseline YAML of expected non-passing cases, or a directory holding "
            "<provider>/<model>.yaml; the run then fails only on regressions", kind="path", metavar="PATH"),
     Option("baseline_strict", "--strict", "with --baseline: unexpected passes (stale entries) fail too", kind="flag",
-           pytest_flag="--baseline-strict"),
+           pytest_flag="--conformance-baseline-strict"),
     Option("update_baseline", "--update-baseline", "with --baseline: rewrite it from this run's results",
            kind="flag"),
     Option("no_matrix", "--no-matrix", "with --config: do not write reports/matrix.html", kind="flag", scope="run"),
@@ -140,7 +149,19 @@ def add_to_pytest(group: Any) -> None:
     """The plugin's options (``group`` is pytest's ``parser.getgroup(...)``)."""
     for opt in OPTIONS:
         if opt.scope != "run":
-            group.addoption(opt.pytest_flag or opt.flag, **{**opt.argparse_kwargs(), "dest": opt.pytest_dest})
+            group.addoption(opt.pytest_name, **{**opt.argparse_kwargs(), "dest": opt.pytest_dest})
+
+
+def spelled_for_pytest(message: str) -> str:
+    """A message written with the ``run`` flags, spelled with pytest's (``--base-url`` -> ``--conformance-base-url``),
+    so a usage error under pytest names the flag the user typed."""
+    import re
+
+    names = {opt.flag: opt.pytest_name for opt in OPTIONS if opt.scope != "run" and opt.flag != opt.pytest_name}
+    if not names:
+        return message
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(f) for f in sorted(names, key=len, reverse=True)) + r")(?![\w-])")
+    return pattern.sub(lambda m: names[m.group(1)], message)
 
 
 def values_from_pytest(getoption: Callable[[str], Any]) -> dict[str, Any]:
