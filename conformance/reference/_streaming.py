@@ -94,8 +94,8 @@ def _json_with_logprobs(resp: dict[str, Any]) -> bool:
     fmt = (resp.get("text") or {}).get("format") if isinstance(resp.get("text"), dict) else None
     if not isinstance(fmt, dict) or fmt.get("type") != "json_object":
         return False
-    part = _first_text(resp)
-    return part is not None and bool(part.get("logprobs"))
+    return any(isinstance(part, dict) and part.get("type") == "output_text" and part.get("logprobs")
+               for item in resp.get("output") or [] if isinstance(item, dict) for part in item.get("content") or [])
 
 
 def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str, Any]]:

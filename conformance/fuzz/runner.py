@@ -1,0 +1,335 @@
+"""Drive hypothesis over the strategies, judge every answer like a case, and report distinct findings.
+
+Each generated request becomes a one-step :class:`~conformance.cases.Case` (group ``fuzz``) recorded by the run's
+:class:`~conformance.recorder.Recorder` and judged by :func:`conformance.engine.judge`: the same registry checks,
+status and error-envelope expectations, declines, reproduced-fault rule, bases and evidence as a hand-written
+case. What fails is raised to hypothesis as an exception whose *class* stands for the example's set of failing
+finding keys (conformance/basis/keys.py), so hypothesis shrinks each distinct cause on its own; the runner keeps,
+for every key, the smallest example that showed it. The result is one ``CaseResult`` per distinct finding, not per
+example (docs/fuzz.md).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
+from hypothesis.strategies import SearchStrategy
+
+from .._verdict import CheckResult, Outcome
+from ..basis import JudgePolicy
+from ..cases import Case, Step
+from ..cases.assertions import Expectation
+from ..engine import CaseResult, judge, record_case, usage_tokens
+from ..recorder import Recorder
+from ._database import FuzzDatabase
+from ._request import FuzzRequest
+from .strategies import invalid_requests, valid_requests
+
+GROUP = "fuzz"
+KINDS = ("valid", "invalid")
+SPEC_REF = "openai-openapi.yaml#/paths/~1responses/post"
+#: inconclusive answers (timeouts, resets, 502/503) after which a kind stops: the target is in trouble, not wrong
+MAX_INCONCLUSIVE = 3
+
+
+@dataclass(frozen=True)
+class FuzzOptions:
+    """What a fuzz run may cost and how it is reproduced.
+
+    ``examples``: hypothesis's ``max_examples`` per kind (shrinking adds requests only when something fails).
+    ``seed``: reproduce a run exactly (the database is then written, never read); None: a fresh seed, reported.
+    ``database``: directory of hypothesis's example database (None: none). ``token_budget``: tokens (response
+    usage) the fuzzer may spend over both kinds; once spent, no further example is sent."""
+
+    examples: int = 100
+    seed: int | None = None
+    database: Path | None = None
+    kinds: tuple[str, ...] = KINDS
+    profile: str = "openai"
+    policy: JudgePolicy = field(default_factory=JudgePolicy)
+    token_budget: int | None = None
+
+
+@dataclass
+class Observation:
+    """Every example that showed one finding key: how many, and the smallest (its judged result is the evidence)."""
+
+    key: str
+    outcome: Outcome
+    request: FuzzRequest
+    result: CaseResult
+    count: int = 1
+
+    def offer(self, request: FuzzRequest, result: CaseResult) -> None:
+        self.count += 1
+        if request.size() <= self.request.size():  # on a tie the later one: hypothesis's shrinker comes last
+            self.request, self.result = request, result
+
+
+class _Failure(AssertionError):
+    """Raised to hypothesis for a failing example; one subclass per set of failing keys (its interesting origin)."""
+
+
+_FAILURE_CLASSES: dict[frozenset[str], type[_Failure]] = {}
+
+
+def _failure_class(keys: frozenset[str]) -> type[_Failure]:
+    """The same class for the same keys, so hypothesis tells distinct causes apart and shrinks each."""
+    cls = _FAILURE_CLASSES.get(keys)
+    if cls is None:
+        digest = hashlib.sha1("\n".join(sorted(keys)).encode()).hexdigest()[:10]
+        cls = _FAILURE_CLASSES[keys] = type(f"FuzzFailure_{digest}", (_Failure,), {})
+    return cls
+
+
+@dataclass
+class _Budget:
+    """Tokens spent across both kinds, against the run's remaining budget."""
+
+    limit: int | None
+    spent: int = 0
+
+    def exhausted(self) -> bool:
+        return self.limit is not None and self.spent >= self.limit
+
+
+class _KindRun:
+    """One kind's run: sends, judges and classifies each example; keeps the observations."""
+
+    def __init__(self, kind: str, recorder: Recorder, options: FuzzOptions, budget: _Budget) -> None:
+        self.kind = kind
+        self.recorder = recorder
+        self.options = options
+        self.budget = budget
+        self.observations: dict[str, Observation] = {}
+        self.examples = 0  # requests judged (generation and shrinking alike)
+        self.inconclusive = 0
+        self.stop_reason = ""
+        self.trouble = ""  # hypothesis itself stopped with something that is not one of our failures
+        self.sent: list[FuzzRequest] = []  # every request judged, in order (a seed reproduces this list)
+
+    def stopped(self) -> bool:
+        if self.stop_reason:
+            return True
+        stop_at = self.recorder.stop_at
+        if stop_at is not None and time.monotonic() >= stop_at:
+            self.stop_reason = "skipped (time limit): the run's --max-time passed"
+        elif self.budget.exhausted():
+            self.stop_reason = "skipped (budget): the run's --token-budget was spent"
+        elif self.inconclusive >= MAX_INCONCLUSIVE:
+            self.stop_reason = f"stopped after {self.inconclusive} inconclusive answers (the target is in trouble)"
+        return bool(self.stop_reason)
+
+    def check(self, request: FuzzRequest) -> None:
+        """hypothesis's test function: judge one example, raise for a failing one."""
+        if self.stopped():
+            return
+        result = self.judge(request)
+        failing = self.observe(request, result)
+        if failing:
+            raise _failure_class(failing)(f"{len(failing)} finding(s): {', '.join(sorted(failing))}")
+
+    def minimise(self) -> None:
+        """After hypothesis: drop optional parts of each failure's smallest example while the failure stays.
+
+        hypothesis shrinks the choices behind an example; deleting a whole key (or one ``include`` value) is
+        sometimes a step it does not take. A few requests per finding make the reported request minimal."""
+        for obs in [o for o in self.observations.values() if o.outcome is Outcome.FAIL]:
+            improved = True
+            while improved and not self.stopped():
+                improved = False
+                for candidate in obs.request.smaller():
+                    if self.stopped():
+                        break
+                    result = self.judge(candidate)
+                    self.observe(candidate, result)
+                    if obs.request is candidate:
+                        improved = True
+                        break
+
+    def judge(self, request: FuzzRequest) -> CaseResult:
+        case = example_case(self.kind, request)
+        rec = record_case(case, self.recorder)
+        self.examples += 1
+        self.sent.append(request)
+        self.budget.spent += usage_tokens(rec.exchanges)["total"]
+        try:
+            result = judge(rec, self.options.profile, policy=self.options.policy)
+        except Exception as exc:  # a bug or an odd answer a check could not take: an error, never a lost example
+            result = CaseResult(case, Outcome.ERROR, f"internal error while judging: {type(exc).__name__}: {exc}"[:300],
+                                [], rec.exchanges, rec.duration_s)
+        for ex in result.exchanges:
+            ex.compact()
+        return result
+
+    def observe(self, request: FuzzRequest, result: CaseResult) -> frozenset[str]:
+        """File the example under each of its keys; return the keys that fail (those hypothesis shrinks)."""
+        keys, failing = example_keys(result)
+        if result.outcome is Outcome.ERROR and any(ex.inconclusive for ex in result.exchanges):
+            self.inconclusive += 1
+        for key in keys:
+            found = self.observations.get(key)
+            if found is None:
+                outcome = Outcome.FAIL if key in failing else result.outcome
+                self.observations[key] = Observation(key, outcome, request, result)
+            else:
+                found.offer(request, result)
+        return failing
+
+
+def example_case(kind: str, request: FuzzRequest, case_id: str = "", title: str = "") -> Case:
+    """The one-step case a generated request is judged as (its expectations: the fuzz properties)."""
+    expect = [Expectation("status", request.status)]
+    if request.param is not None:  # which parameter an error names is what api.openai.com does: a warning at most
+        expect.append(Expectation("error_envelope", {"param": request.param, "basis": "observed"}))
+    step = Step(name="create", method="POST", path="/responses", body=request.body if request.raw_body is None else None,
+                stream=request.stream, expect=tuple(expect), raw_body=request.raw_body)
+    return Case(id=case_id or f"{GROUP}.{kind}", title=title or f"fuzz ({kind}): {request.mutation or 'valid request'}",
+                group=GROUP, spec=(SPEC_REF,), capabilities=(GROUP,), steps=(step,))
+
+
+def example_keys(result: CaseResult) -> tuple[list[str], frozenset[str]]:
+    """(every key the example is filed under, the failing ones). Failing: the classified finding keys of its
+    failed checks. Also filed: a decline (``declined:<param>``), an inconclusive answer (``error:<kind>``) and
+    each warning, so the report says what was seen without counting it as a failure."""
+    failing: list[str] = []
+    others: list[str] = []
+    for chk in result.checks:
+        for f in chk.findings:
+            if f.severity == "fail" and chk.outcome is Outcome.FAIL:
+                failing.append(f.key or f"{chk.name}|{f.message[:80]}")
+            elif f.severity == "warning":
+                others.append(f"warning:{f.key}")
+        if chk.outcome is Outcome.FAIL and not chk.findings:
+            failing.append(chk.name)
+    if result.outcome is Outcome.UNSUPPORTED:
+        others.append(f"declined:{_declined_param(result) or 'no param named'}")
+    elif result.outcome is Outcome.ERROR:
+        kinds = [ex.error_kind for ex in result.exchanges if ex.error_kind]
+        others.append(f"error:{kinds[0] if kinds else 'internal'}")
+    failing_set = frozenset(failing)
+    return sorted(failing_set) + sorted(set(others)), failing_set
+
+
+def _declined_param(result: CaseResult) -> str | None:
+    for ex in result.exchanges:
+        body = ex.json_or_none() if not ex.inconclusive else None
+        err = body.get("error") if isinstance(body, dict) else None
+        if isinstance(err, dict) and isinstance(err.get("param"), str):
+            return str(err["param"])[:80]
+    return None
+
+
+def _settings(options: FuzzOptions, kind: str, namespace: str, replay: bool) -> settings:
+    database = FuzzDatabase(options.database, f"{kind}|{namespace}", replay) if options.database else None
+    return settings(max_examples=max(1, options.examples), deadline=None, database=database,
+                    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+                    suppress_health_check=list(HealthCheck), report_multiple_bugs=True, verbosity=Verbosity.quiet,
+                    print_blob=False, derandomize=False)
+
+
+def run_kind(kind: str, recorder: Recorder, options: FuzzOptions, run_seed: int, budget: _Budget) -> _KindRun:
+    """Run hypothesis over one kind's strategy; the observations are in the returned run."""
+    state = _KindRun(kind, recorder, options, budget)
+    model = recorder.target.model
+    strategy: SearchStrategy[FuzzRequest] = valid_requests(model) if kind == "valid" else invalid_requests(model)
+    namespace = f"{recorder.target.provider}|{model}|{options.profile}"
+
+    def fuzz_example(request: FuzzRequest) -> None:
+        state.check(request)
+
+    test: Callable[[], None] = _settings(options, kind, namespace, replay=options.seed is None)(
+        seed(run_seed + KINDS.index(kind))(given(strategy)(fuzz_example)))
+    try:
+        test()
+    except Exception as exc:  # our failures (the observations hold them), or Flaky/Unsatisfiable...: never a crash
+        others = [e for e in _leaves(exc) if not isinstance(e, _Failure)]
+        if others:
+            state.trouble = f"{type(others[0]).__name__}: {others[0]}"[:300]
+    state.minimise()
+    return state
+
+
+def _leaves(exc: BaseException) -> list[BaseException]:
+    """The exceptions inside an exception group (hypothesis raises one for several distinct failures)."""
+    inner = getattr(exc, "exceptions", None)
+    if not isinstance(inner, tuple):
+        return [exc]
+    return [leaf for e in inner for leaf in _leaves(e)]
+
+
+def run_fuzz(recorder: Recorder, options: FuzzOptions | None = None) -> list[CaseResult]:
+    """Fuzz the create endpoint of ``recorder``'s target; one result per distinct finding (group ``fuzz``), plus
+    a ``fuzz.<kind>`` summary row for a kind where nothing failed (how many examples ran)."""
+    options = options or FuzzOptions()
+    run_seed = options.seed if options.seed is not None else random.SystemRandom().randrange(2**32)
+    budget = _Budget(options.token_budget)
+    results: list[CaseResult] = []
+    for kind in options.kinds:
+        state = run_kind(kind, recorder, options, run_seed, budget)
+        results.extend(kind_results(state, run_seed, options.seed is not None))
+    return results
+
+
+_ORDER = {Outcome.FAIL: 0, Outcome.ERROR: 1, Outcome.UNSUPPORTED: 2, Outcome.PASS: 3}
+
+
+def kind_results(state: _KindRun, run_seed: int, seeded: bool) -> list[CaseResult]:
+    """The observations of one kind as results: failures first, then inconclusive, declines and warnings."""
+    out: list[CaseResult] = []
+    how = f"{state.examples} example(s), seed {run_seed}" + ("" if seeded else " (rerun with --fuzz-seed to reproduce)")
+    for obs in sorted(state.observations.values(), key=lambda o: (_ORDER.get(o.outcome, 9), o.key)):
+        out.append(_result(state.kind, obs, how))
+    if not any(r.outcome is Outcome.FAIL for r in out):
+        out.insert(0, _summary(state, how))
+    return out
+
+
+def _result(kind: str, obs: Observation, how: str) -> CaseResult:
+    digest = hashlib.sha1(obs.key.encode()).hexdigest()[:10]
+    request = obs.request
+    label = _describe_key(obs)
+    title = f"fuzz ({kind}): {label}"[:200]
+    case = example_case(kind, request, f"{GROUP}.{kind}.{digest}", title)
+    sent = request.text()
+    shown = sent if len(sent) <= 600 else sent[:600] + f"... ({len(sent)} characters)"
+    what = f" ({request.mutation})" if request.mutation else ""
+    message = (f"{label}; seen in {obs.count} of {how}; smallest request ({request.field_count()} fields){what}: "
+               f"{shown}")
+    base = obs.result
+    checks = list(base.checks)
+    if obs.outcome is Outcome.FAIL and not any(c.outcome is Outcome.FAIL for c in checks):  # defensive: never a
+        checks.append(CheckResult("fuzz.property", Outcome.FAIL, label, SPEC_REF, "create"))  # fail without a check
+    return CaseResult(case, obs.outcome, message, checks, base.exchanges, base.duration_s, base.tokens)
+
+
+def _describe_key(obs: Observation) -> str:
+    if obs.key.startswith("declined:"):
+        return f"a valid request was declined (param {obs.key.split(':', 1)[1]})"
+    if obs.key.startswith("error:"):
+        return f"inconclusive answer ({obs.key.split(':', 1)[1]}): {obs.result.message[:160]}"
+    key = obs.key.removeprefix("warning:")
+    for chk in obs.result.checks:
+        for f in chk.findings:
+            if f.key == key:
+                return f"{'warning: ' if obs.key.startswith('warning:') else ''}{chk.name}: {f.message[:200]}"
+    for chk in obs.result.failed_checks:
+        return f"{chk.name}: {chk.message[:200]}"
+    return key
+
+
+def _summary(state: _KindRun, how: str) -> CaseResult:
+    case = Case(id=f"{GROUP}.{state.kind}", title=f"fuzz ({state.kind} requests): no failure", group=GROUP,
+                spec=(SPEC_REF,), capabilities=(GROUP,), steps=())
+    if state.examples == 0:
+        return CaseResult(case, Outcome.SKIPPED, state.stop_reason or "no example ran")
+    notes = [n for n in (state.stop_reason, f"hypothesis stopped: {state.trouble}" if state.trouble else "") if n]
+    message = f"{how}: no failure" + (f" ({'; '.join(notes)})" if notes else "")
+    return CaseResult(case, Outcome.PASS, message)
