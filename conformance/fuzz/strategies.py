@@ -247,12 +247,16 @@ def _insert(draw: st.DrawFn, items: list[Any], item: Any) -> int:
 def _out_of_range(draw: st.DrawFn, body: dict[str, Any]) -> FuzzRequest:
     name = draw(st.sampled_from(("temperature", "top_p", "top_logprobs", "max_output_tokens")))
     lo, hi = schema.bounds("CreateResponse", name)
+    below: st.SearchStrategy[float]
+    above: st.SearchStrategy[float]
     if name in ("top_logprobs", "max_output_tokens"):
         below = st.integers(-1000, int(lo) - 1) if lo is not None else st.nothing()
         above = st.integers(int(hi) + 1, int(hi) + 1000) if hi is not None else st.nothing()
     else:
-        below = st.floats(float(lo) - 100, float(lo), exclude_max=True) if lo is not None else st.nothing()
-        above = st.floats(float(hi), float(hi) + 100, exclude_min=True) if hi is not None else st.nothing()
+        below = (st.floats(float(lo) - 100, float(lo), exclude_max=True).filter(lambda v: v < lo)
+                 if lo is not None else st.nothing())
+        above = (st.floats(float(hi), float(hi) + 100, exclude_min=True).filter(lambda v: v > hi)
+                 if hi is not None else st.nothing())
     value = draw(st.one_of(above, below))
     return _invalid({**body, name: value}, f"{name} out of range ({value})", name)
 
