@@ -96,6 +96,12 @@ def build_parser() -> argparse.ArgumentParser:
                      help="skip the probe preflight: judge behavioural expectations (probe replies, forced tool "
                           "calls, JSON output) even if the model ignores the probes")
     _add_policy_args(run)
+    run.add_argument("--fuzz", action="store_true",
+                     help="after the cases, fuzz POST /responses with generated requests (docs/fuzz.md; never scored)")
+    run.add_argument("--fuzz-seed", type=int, metavar="S", help="reproduce a fuzz run (the seed its results name)")
+    run.add_argument("--fuzz-examples", type=int, default=100, metavar="N", help="fuzz examples per kind (default 100)")
+    run.add_argument("--fuzz-gate", action="store_true",
+                     help="fuzz failures count for the exit code and the baseline (default: reported only)")
 
     serve = sub.add_parser("serve", help="run the reference server alone")
     serve.add_argument("--host", default="127.0.0.1")
@@ -226,9 +232,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         variants=args.variant, skip_capabilities=args.skip_capability,
         limits=_limits(args, Limits()), shard=_shard(args),
         assume_probes=args.assume_probes, policy=_policy(args), max_time_s=args.max_time, stop_at=args.stop_at,
-        token_budget=args.token_budget,
+        token_budget=args.token_budget, **_fuzz_options(args),
     )
     return _run_target(args, opts, cases, json_path=args.json)
+
+
+def _fuzz_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--fuzz*`` as RunOptions fields (conformance/fuzz)."""
+    if args.fuzz_examples < 1:
+        raise UsageError(f"--fuzz-examples {args.fuzz_examples}: must be at least 1")
+    return {"fuzz": args.fuzz, "fuzz_seed": args.fuzz_seed, "fuzz_examples": args.fuzz_examples,
+            "fuzz_gate": args.fuzz_gate}
 
 
 def _token_budget(raw: str | None) -> int | None:
@@ -403,7 +417,7 @@ def _run_config(args: argparse.Namespace) -> int:
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
             skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
             shard=shard, assume_probes=args.assume_probes, policy=policy, max_time_s=args.max_time,
-            stop_at=args.stop_at, token_budget=args.token_budget,
+            stop_at=args.stop_at, token_budget=args.token_budget, **_fuzz_options(args),
         )
         print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:

@@ -80,6 +80,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="fail what OpenAI does but nothing documents (basis observed; default: a warning)")
     group.addoption("--spec-as-of", default=None, metavar="DATE",
                     help="judge against the spec's requirements of that date (later ones become notes)")
+    group.addoption("--fuzz", action="store_true", default=False,
+                    help="after the cases, fuzz POST /responses with generated requests (docs/fuzz.md; not scored)")
+    group.addoption("--fuzz-seed", type=int, default=None, help="reproduce a fuzz run (its seed)")
+    group.addoption("--fuzz-examples", type=int, default=100, help="fuzz examples per kind (valid, invalid)")
+    group.addoption("--fuzz-gate", action="store_true", default=False,
+                    help="fuzz failures count for the exit code and the baseline (default: reported only)")
 
 
 def options_from_config(config: pytest.Config) -> RunOptions:
@@ -108,6 +114,8 @@ def options_from_config(config: pytest.Config) -> RunOptions:
         max_time_s=None if config.getoption("conformance_max_time") is None
         else _seconds(config, "conformance_max_time", "--max-time"),
         token_budget=_token_budget_option(config),
+        fuzz=bool(config.getoption("fuzz")), fuzz_seed=config.getoption("fuzz_seed"),
+        fuzz_examples=config.getoption("fuzz_examples"), fuzz_gate=bool(config.getoption("fuzz_gate")),
     )
 
 
@@ -391,16 +399,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     sess = config.stash[SESSION_KEY]
     try:
         results = _ordered_results(session, sess)
-        config.stash[ORDERED_KEY] = results
         expected = sum(1 for item in session.items if isinstance(item, CaseItem))
         sess.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-        document = build_results(results, sess.run_meta(complete=len(results) == expected and not sess.interrupted,
-                                                        results=results))
         path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
+        from .fuzz.wiring import fuzz_run, gated
+
+        fuzz, fuzz_meta = fuzz_run(sess, path.parent)  # --fuzz: after the cases; group fuzz, never scored
+        sess.results.update({r.case.id: r for r in gated(fuzz, sess)})  # the CLI's exit code: with --fuzz-gate only
+        config.stash[ORDERED_KEY] = results + fuzz
+        document = build_results(results + fuzz, sess.run_meta(complete=len(results) == expected
+                                                               and not sess.interrupted, results=results))
+        if fuzz_meta is not None:
+            document["run"]["fuzz"] = fuzz_meta
         write_results(path, document)
         config.stash[RESULTS_PATH_KEY] = path
         _junit_deviations(config, document["findings"])
-        _finish_baseline(config, results)
+        _finish_baseline(config, results + gated(fuzz, sess))
     finally:
         sess.close()
 

@@ -56,6 +56,10 @@ class RunOptions:
     max_time_s: float | None = None  # --max-time: cases not started by then are skipped (time limit)
     token_budget: int | None = None  # --token-budget: once this many tokens are billed, no case is started
     stop_at: float | None = None  # the monotonic instant --max-time ends (set once per command, shared by targets)
+    fuzz: bool = False  # --fuzz: property-based request fuzzing after the cases (conformance/fuzz, docs/fuzz.md)
+    fuzz_seed: int | None = None  # --fuzz-seed: reproduce a fuzz run
+    fuzz_examples: int = 100  # --fuzz-examples: hypothesis examples per kind (valid, invalid)
+    fuzz_gate: bool = False  # --fuzz-gate: fuzz failures count for the exit code and the baseline
 
 
 def parse_header(raw: str) -> tuple[str, str]:

@@ -43,12 +43,14 @@ class FuzzOptions:
     """What a fuzz run may cost and how it is reproduced.
 
     ``examples``: hypothesis's ``max_examples`` per kind (shrinking adds requests only when something fails).
-    ``seed``: reproduce a run exactly (the database is then written, never read); None: a fresh seed, reported.
+    ``seed``: the run's seed (None: a fresh one, reported in the results). ``replay``: try the database's stored
+    failures first; a run reproducing a seed exactly passes False (the database is then written, never read).
     ``database``: directory of hypothesis's example database (None: none). ``token_budget``: tokens (response
     usage) the fuzzer may spend over both kinds; once spent, no further example is sent."""
 
     examples: int = 100
     seed: int | None = None
+    replay: bool = True
     database: Path | None = None
     kinds: tuple[str, ...] = KINDS
     profile: str = "openai"
@@ -244,7 +246,7 @@ def run_kind(kind: str, recorder: Recorder, options: FuzzOptions, run_seed: int,
     def fuzz_example(request: FuzzRequest) -> None:
         state.check(request)
 
-    test: Callable[[], None] = _settings(options, kind, namespace, replay=options.seed is None)(
+    test: Callable[[], None] = _settings(options, kind, namespace, replay=options.replay)(
         seed(run_seed + KINDS.index(kind))(given(strategy)(fuzz_example)))
     try:
         test()
@@ -273,7 +275,7 @@ def run_fuzz(recorder: Recorder, options: FuzzOptions | None = None) -> list[Cas
     results: list[CaseResult] = []
     for kind in options.kinds:
         state = run_kind(kind, recorder, options, run_seed, budget)
-        results.extend(kind_results(state, run_seed, options.seed is not None))
+        results.extend(kind_results(state, run_seed, not options.replay))
     return results
 
 
