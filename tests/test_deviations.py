@@ -177,6 +177,17 @@ SDK_CASE_PROOFS: dict[str, tuple[str, ...]] = {
 for _deviation, _cases in SDK_CASE_PROOFS.items():
     CASE_PROOFS[_deviation] = CASE_PROOFS.get(_deviation, ()) + _cases
 
+#: deviations no hand-written case catches, only the request fuzzer (conformance/fuzz; proven in tests/test_fuzz.py):
+#: deviation -> (kind of request that finds it, the check that fails, the most fields its shrunk request may have,
+#: what that request must contain, examples to run, seed)
+FUZZ_PROOFS: dict[str, tuple[str, str, int, dict[str, object], int, int]] = {
+    "stream_skips_range_checks": ("invalid", "expect.status", 5, {"stream": True}, 200, 1),
+    "unknown_item_type_500": ("invalid", "engine.server_error", 6, {}, 200, 1),
+    "json_logprobs_stream_missing_created_at": ("valid", "stream.event_schema", 8,
+                                                {"stream": True, "include": ["message.output_text.logprobs"],
+                                                 "text": {"format": {"type": "json_object"}}}, 800, 3),
+}
+
 
 def run_cases(cases: list[Case], deviations: tuple[str, ...] = (), variants: tuple[str, ...] = (),
               preflight: bool = False) -> list[CaseResult]:
