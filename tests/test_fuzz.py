@@ -161,14 +161,18 @@ def test_fuzz_rows_are_reported_but_not_scored() -> None:
 
 
 def test_run_fuzz_option_reports_and_gates_only_when_asked(tmp_path: Path) -> None:
-    args = ("run", "-q", "-k", "basic.text", "--deviate", "unknown_item_type_500", "--reports", str(tmp_path),
-            "--fuzz", "--fuzz-examples", "30", "--fuzz-seed", "2")  # a seed known to meet the fault
+    # accept_malformed_json: a malformed body is answered 200 (basic.text sends none, so only the fuzzer sees it)
+    args = ("run", "-q", "-k", "basic.text", "--deviate", "accept_malformed_json", "--reports", str(tmp_path),
+            "--fuzz", "--fuzz-examples", "30", "--fuzz-seed", "1")  # a seed known to meet the fault
     proc = cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     doc = json.loads((tmp_path / "reference__reference-1.json").read_text())
-    assert doc["run"]["fuzz"]["seed"] == 2 and doc["run"]["fuzz"]["replayed_database"] is False
+    assert doc["run"]["fuzz"]["seed"] == 1 and doc["run"]["fuzz"]["replayed_database"] is False
     fuzz = [c for c in doc["cases"] if c["group"] == "fuzz"]
-    assert any(c["outcome"] == "fail" and c["id"].startswith("fuzz.invalid.") for c in fuzz), fuzz
+    failed = [c for c in fuzz if c["outcome"] == "fail"]
+    assert [c["id"][:13] for c in failed] == ["fuzz.invalid."], fuzz
+    assert failed[0]["exchanges"][0]["request"]["raw_body"] == "{"  # shrunk to the smallest malformed body
+    assert next(c for c in doc["cases"] if c["id"] == "basic.text")["outcome"] == "pass"
     assert any(c["id"] == "fuzz.valid" and c["outcome"] == "pass" for c in fuzz)
     assert (tmp_path / ".hypothesis-fuzz").is_dir()
     gated = cli(*args, "--fuzz-gate", cwd=tmp_path)
