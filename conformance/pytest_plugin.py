@@ -414,6 +414,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         write_results(path, document)
         config.stash[RESULTS_PATH_KEY] = path
         _junit_deviations(config, document["findings"])
+        if gated(fuzz, sess):  # --fuzz-gate: its finding ids are this run's cases too (--update-baseline keeps them)
+            config.stash[KNOWN_IDS_KEY] = config.stash.get(KNOWN_IDS_KEY, []) + [r.case.id for r in fuzz]
         _finish_baseline(config, results + gated(fuzz, sess))
     finally:
         sess.close()

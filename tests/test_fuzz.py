@@ -177,5 +177,10 @@ def test_run_fuzz_option_reports_and_gates_only_when_asked(tmp_path: Path) -> No
     assert (tmp_path / ".hypothesis-fuzz").is_dir()
     gated = cli(*args, "--fuzz-gate", cwd=tmp_path)
     assert gated.returncode == 1, gated.stdout[-2000:]
+    # gated, a baseline can expect the finding: its id is stable per finding key
+    baseline = tmp_path / "baseline.yaml"
+    updated = cli(*args, "--fuzz-gate", "--baseline", str(baseline), "--update-baseline", cwd=tmp_path)
+    assert updated.returncode == 0, updated.stdout[-2000:]
+    assert failed[0]["id"] in baseline.read_text()
     bad = cli("run", "-q", "-k", "basic.text", "--fuzz", "--fuzz-examples", "0", cwd=tmp_path)
     assert bad.returncode == 2 and "--fuzz-examples 0" in bad.stderr
