@@ -1,4 +1,4 @@
-"""Lets plain ``pytest cases/`` run the conformance cases (options: --base-url, --model, --api-key-env...).
+"""Lets plain ``pytest conformance/suite/cases`` run the conformance cases (options: --base-url, --model, --api-key-env...).
 
 The suite's own tests live in ``tests/`` and are run with ``scripts/test``.
 """

@@ -16,7 +16,7 @@ import time
 
 from conformance._verdict import Outcome
 from conformance.fuzz.runner import KINDS, FuzzOptions, _Budget, kind_results, run_kind
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 
 KEY = "sk-bench-fuzz-0001"

@@ -15,9 +15,9 @@ import json
 import time
 import tracemalloc
 
-from conformance._exchange import Exchange, RecordedRequest
-from conformance.checks import CheckContext, run_checks
-from conformance.sse import SSEParser
+from conformance.judge.checks import CheckContext, run_checks
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.sse import SSEParser
 
 
 def synthetic_stream(deltas: int) -> bytes:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from conformance.offline import Unreadable, format_document, judge_file
+from conformance.judge.offline import Unreadable, format_document, judge_file
 
 MB = 1024 * 1024
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' loopback server, run from anywhere
 
-from conformance.recorder import Limits, Recorder, Target  # noqa: E402
+from conformance.record.http import Limits, Recorder, Target  # noqa: E402
 from tests._hostile import hostile_server  # noqa: E402
 
 Sender = Callable[[socket.socket], None]

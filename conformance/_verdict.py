@@ -31,7 +31,7 @@ SEVERITIES = ("error", "warning")
 #: documents (400 rather than 422, exact error ``type``/``code`` strings, event repetitions): a warning.
 BASES = ("schema", "event-contract", "error-class", "documented", "observed")
 
-#: Per-finding severity after the run's policy (conformance/basis): ``fail`` counts against conformance;
+#: Per-finding severity after the run's policy (conformance/judge/basis): ``fail`` counts against conformance;
 #: ``warning`` is shown everywhere but kept out of the score and of baseline gating; ``note`` is information
 #: (a requirement newer than ``--spec-as-of``).
 FINDING_SEVERITIES = ("fail", "warning", "note")
@@ -44,11 +44,11 @@ TRUNCATED = "truncated"
 class Finding:
     """One concrete problem a check found: where (JSON path / event index) and what.
 
-    ``kind`` and ``rule`` make the finding's stable key (conformance/basis/keys.py): ``kind`` is a short class
+    ``kind`` and ``rule`` make the finding's stable key (conformance/judge/basis/keys.py): ``kind`` is a short class
     of problem (``missing``, ``null``, ``type``, ``enum``...), ``rule`` the requirement broken when it is a schema
     rule (``ResponseUsage.input_tokens_details:required:cache_write_tokens``), so one root cause seen by several
     checks is one deviation. ``basis`` overrides the check's basis for this finding. ``severity``, ``note`` and
-    ``key`` are filled in by the run's policy (conformance/basis/classify.py), never by a check.
+    ``key`` are filled in by the run's policy (conformance/judge/basis/classify.py), never by a check.
     """
 
     message: str

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .suite import CASES_DIR
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -47,7 +48,7 @@ def _add_policy_args(p: argparse.ArgumentParser) -> None:
 
 
 def _policy(args: argparse.Namespace) -> Any:
-    from .basis import JudgePolicy
+    from .judge.basis import JudgePolicy
 
     try:
         return JudgePolicy.from_options(getattr(args, "spec_strict", False), getattr(args, "strict_behaviour", False),
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run the cases and write reports/")
     _add_target_args(run)
-    run.add_argument("--cases", type=Path, default=REPO_ROOT / "cases", help="directory of YAML cases")
+    run.add_argument("--cases", type=Path, default=CASES_DIR, help="directory of YAML cases")
     run.add_argument("--reports", type=Path, default=Path("reports"), help="output directory (default ./reports)")
     run.add_argument("--json", type=Path, help="results JSON path (default reports/<provider>__<model>.json)")
     run.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
@@ -81,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
                      help="for the whole run: cases not started by then are skipped (time limit); reports are written")
     run.add_argument("--token-budget", default=None, metavar="N",
-                     help="once the responses' usage totals N tokens, cases not started are skipped (budget); "
-                          "reports are written")
+                     help="spend at most N output tokens: a case starts only if its worst-case output fits in what "
+                          "is left after the cases done and in flight, the rest are skipped (budget); reports are "
+                          "written")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
                      help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")
@@ -134,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     cov = sub.add_parser("coverage", help="which spec elements the cases exercise (docs/coverage.md)")
     cov.add_argument("--profile", "--spec", dest="profile", default="openai", choices=["openai", "openresponses"])
-    cov.add_argument("--cases", type=Path, default=REPO_ROOT / "cases", help="directory of YAML cases")
+    cov.add_argument("--cases", type=Path, default=CASES_DIR, help="directory of YAML cases")
     cov.add_argument("--json", type=Path, help="also write the coverage as JSON here")
     cov.add_argument("--html", type=Path, help="also write the coverage as an HTML fragment here")
     cov.add_argument("--results", type=Path, help="results JSON of a run: add what its exchanges showed (observed)")
@@ -213,7 +215,7 @@ def _limits(args: argparse.Namespace, base: Any) -> Any:
 def cmd_run(args: argparse.Namespace) -> int:
     import time
 
-    from .recorder import Limits
+    from .record.http import Limits
     from .session import RunOptions
 
     _check_baseline_args(args)
@@ -270,7 +272,7 @@ def _shard(args: argparse.Namespace) -> Any:
 def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None) -> int:
     """One pytest session against one provider/model; writes its JSON, HTML and JUnit reports."""
     from .baseline import BaselineError, baseline_path_for, load_baseline
-    from .recorder import ConfigError
+    from .record.http import ConfigError
     from .session import ConformanceSession, report_stem
 
     try:
@@ -406,7 +408,7 @@ def _run_config(args: argparse.Namespace) -> int:
                   f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
     codes: list[int] = []
     written: list[Path] = []
-    from ._redact import safe_url
+    from .record._redact import safe_url
     from .session import report_stem
 
     for t, headers in planned:
@@ -481,9 +483,9 @@ def _judge_policy(args: argparse.Namespace) -> Any:
 
 def cmd_judge(args: argparse.Namespace) -> int:
     """Judge every input; an unreadable one is one ``judge: <file>: <reason>`` line and exit 2, after the rest."""
-    from ._redact import inert
-    from .captures import CaptureProblem, read_request
-    from .offline import format_document, judge_capture_dir, judge_file, summary_line
+    from .judge.captures import CaptureProblem, read_request
+    from .judge.offline import format_document, judge_capture_dir, judge_file, summary_line
+    from .record._redact import inert
 
     policy = _judge_policy(args)
     request = None
@@ -533,7 +535,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:
-    from .checks import REGISTRY
+    from .judge.checks import REGISTRY
 
     for chk in sorted(REGISTRY.values(), key=lambda c: c.name):
         print(f"{chk.name:<40} {chk.severity:<8} {chk.description}  [{chk.spec_ref}]")

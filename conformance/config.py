@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ._yamlfile import LineDict, YamlFileError, line_of, load_yaml
-from .recorder import Limits
+from .record.http import Limits
 
 EMBEDDED = "embedded"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")

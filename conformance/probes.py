@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._verdict import Outcome
-from .recorder import Recorder
+from .record.http import Recorder
 
 if TYPE_CHECKING:
     from .engine import CaseResult

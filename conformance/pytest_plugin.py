@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from ._redact import inert, safe_url
 from ._verdict import Outcome
-from .basis import JudgePolicy
 from .cases import Case, CaseFormatError, load_cases
 from .cost import parse_token_budget, selection_bound
 from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
-from .recorder import ConfigError, Limits
+from .judge.basis import JudgePolicy
+from .record._redact import inert, safe_url
+from .record.http import ConfigError, Limits
 from .report import build_results, format_summary, write_results
 from .session import ConformanceSession, RunOptions
 from .shard import Shard, parse_shard
@@ -64,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-time", type=float, default=None, dest="conformance_max_time", metavar="SECONDS",
                     help="for the whole run: cases not started by then are skipped (time limit)")
     group.addoption("--token-budget", default=None, dest="conformance_token_budget", metavar="N",
-                    help="once the responses' usage totals N tokens, cases not started are skipped (budget)")
+                    help="spend at most N output tokens: a case starts only if its worst-case output fits in what is "
+                         "left, the rest are skipped (budget)")
     group.addoption("--baseline", default=None, dest="conformance_baseline",
                     help="baseline YAML of expected non-passing cases (or a directory: <dir>/<provider>/<model>.yaml); "
                          "only unexpected results fail")

@@ -19,11 +19,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import __version__
-from ._redact import inert, safe_url
-from .basis import JudgePolicy
 from .engine import CaseResult, Scheduler
+from .judge.basis import JudgePolicy
 from .probes import ProbePreflight, assumed, behavioural_skips, run_preflight
-from .recorder import ConfigError, Limits, Recorder, Target
+from .record._redact import inert, safe_url
+from .record.http import ConfigError, Limits, Recorder, Target
 from .shard import Shard
 
 EMBEDDED_PROVIDER = "reference"
@@ -138,7 +138,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
 
 
 def _sdk_version() -> str | None:
-    from .sdk import sdk_version
+    from .record.sdk import sdk_version
 
     return sdk_version()
 
@@ -216,7 +216,7 @@ class ConformanceSession:
 
     def run_meta(self, complete: bool, results: Sequence[CaseResult] = ()) -> dict[str, Any]:
         """The results JSON ``run`` section; ``results`` count the behavioural expectations skipped."""
-        from .schemas import spec_info
+        from .judge.schemas import spec_info
 
         info = spec_info(self.opts.profile)
         return {
@@ -243,6 +243,7 @@ class ConformanceSession:
             "time_limited": len(self.scheduler.time_limited),  # cases skipped because --max-time had passed
             "token_budget": self.opts.token_budget,
             "tokens_billed": self.scheduler.tokens_billed,  # usage total of the recorded responses
+            "tokens_charged": self.scheduler.output_charged,  # output tokens charged against --token-budget
             "budget_limited": len(self.scheduler.budget_limited),  # cases skipped because --token-budget was spent
         }
 

@@ -11,9 +11,9 @@ import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from conformance._exchange import Exchange, RecordedRequest, SSEEvent
 from conformance._verdict import CheckResult, Finding, Outcome
-from conformance.checks import REGISTRY, CheckContext, endpoint_of, run_checks
+from conformance.judge.checks import REGISTRY, CheckContext, endpoint_of, run_checks
+from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
 
 Json = dict[str, Any]
 

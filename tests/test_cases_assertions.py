@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from conformance._exchange import Exchange, RecordedRequest, SSEEvent
 from conformance._verdict import Outcome
-from conformance.basis import JudgePolicy
 from conformance.cases import ASSERTIONS, CaptureError, Expectation, Var, capture_value, evaluate
-from conformance.cases.assertions import expected_statuses, normalize_token
+from conformance.judge.assertions import expected_statuses, normalize_token
+from conformance.judge.basis import JudgePolicy
+from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
 
 
 def response(text: str = "PONG", **extra: Any) -> dict[str, Any]:
@@ -139,7 +139,7 @@ def test_status_with_its_basis() -> None:
 
 @pytest.fixture()
 def fake_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A stand-in for conformance.schemas.validate: Response needs id/object, Error* needs error."""
+    """A stand-in for conformance.judge.schemas.validate: Response needs id/object, Error* needs error."""
     import jsonschema
 
     known = {
@@ -152,12 +152,12 @@ def fake_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
             raise KeyError(name)
         return list(jsonschema.Draft202012Validator(known[name]).iter_errors(instance))
 
-    module = types.ModuleType("conformance.schemas")
+    module = types.ModuleType("conformance.judge.schemas")
     module.validate = validate  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "conformance.schemas", module)
-    import conformance
+    monkeypatch.setitem(sys.modules, "conformance.judge.schemas", module)
+    import conformance.judge
 
-    monkeypatch.setattr(conformance, "schemas", module, raising=False)
+    monkeypatch.setattr(conformance.judge, "schemas", module, raising=False)
 
 
 def test_schema(fake_schemas: None) -> None:
@@ -194,12 +194,12 @@ def test_schema_accepts_raising_validators(monkeypatch: pytest.MonkeyPatch) -> N
     def validate(name: str, instance: Any) -> None:
         jsonschema.validate(instance, {"type": "object", "required": ["id"]})
 
-    module = types.ModuleType("conformance.schemas")
+    module = types.ModuleType("conformance.judge.schemas")
     module.validate = validate  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "conformance.schemas", module)
-    import conformance
+    monkeypatch.setitem(sys.modules, "conformance.judge.schemas", module)
+    import conformance.judge
 
-    monkeypatch.setattr(conformance, "schemas", module, raising=False)
+    monkeypatch.setattr(conformance.judge, "schemas", module, raising=False)
     passes({"schema": "Response"}, exchange({"id": 1}))
     fails({"schema": "Response"}, exchange({}), "'id' is a required property")
 
@@ -465,8 +465,8 @@ def test_capture_value() -> None:
 
 
 def test_schema_with_the_real_schema_module() -> None:
-    pytest.importorskip("conformance.schemas")
-    from conformance import schemas
+    pytest.importorskip("conformance.judge.schemas")
+    from conformance.judge import schemas
 
     if not schemas.has_schema("ErrorResponse"):
         pytest.skip("generated schemas not available")

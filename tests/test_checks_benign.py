@@ -30,8 +30,8 @@ from _exchanges import (
     stream_exchange,
 )
 
-from conformance._exchange import Exchange
 from conformance._verdict import Outcome
+from conformance.record.exchange import Exchange
 
 OPAQUE = {"metadata", "parameters", "schema", "arguments"}
 

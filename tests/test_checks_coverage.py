@@ -30,9 +30,9 @@ from _exchanges import (
     ws_exchange,
 )
 
-from conformance._exchange import Exchange
 from conformance._verdict import Outcome
-from conformance.checks import REGISTRY
+from conformance.judge.checks import REGISTRY
+from conformance.record.exchange import Exchange
 
 MESSAGE_EVENTS = stream_events_for(make_response())
 FUNCTION_EVENTS = stream_events_for(function_response())
@@ -173,7 +173,7 @@ DEVIATIONS: dict[str, tuple[Callable[[], Exchange], str]] = {
 }
 
 
-# ---- built-in tool streams (conformance/checks/tools.py), hand-built like the real API's
+# ---- built-in tool streams (conformance/judge/checks/tools.py), hand-built like the real API's
 
 def _tool_stream(item: Json, during: list[Json], request: Json, opened: Json | None = None) -> list[Json]:
     """A stream for ``make_response([item])`` with ``during`` between the item's added and done events."""

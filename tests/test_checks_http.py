@@ -8,7 +8,7 @@ import pytest
 from _exchanges import context, findings, json_exchange, make_response, messages
 
 from conformance._verdict import Finding
-from conformance.checks import REGISTRY
+from conformance.judge.checks import REGISTRY
 
 
 def _error(**fields: Any) -> dict[str, Any]:
@@ -79,7 +79,7 @@ def test_failed_response_is_not_an_error_in_200() -> None:
 
 
 def test_error_schema_routes_through_conformance_schemas(monkeypatch: pytest.MonkeyPatch) -> None:
-    import conformance.schemas as schemas
+    import conformance.judge.schemas as schemas
 
     calls: list[tuple[str, Any, str]] = []
 

@@ -20,7 +20,7 @@ from _exchanges import (
     stream_exchange,
 )
 
-from conformance.checks.lifecycle import StreamLifecycle
+from conformance.judge.checks.lifecycle import StreamLifecycle
 
 MESSAGE = stream_events_for(make_response())
 FUNCTION = stream_events_for(function_response())

@@ -20,7 +20,7 @@ from _exchanges import (
     stream_exchange,
 )
 
-from conformance.checks import REGISTRY
+from conformance.judge.checks import REGISTRY
 
 
 def _fc(request: dict[str, Any] | None = None, **item: Any) -> Any:

@@ -9,7 +9,7 @@ from _exchanges import function_request, json_exchange, make_response, run, stre
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance._exchange import Exchange
+from conformance.record.exchange import Exchange
 
 JSON = st.recursive(st.none() | st.booleans() | st.integers(-3, 3) | st.floats(allow_nan=False) | st.text(max_size=5),
                     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),

@@ -18,7 +18,7 @@ from _exchanges import (
     stream_exchange,
 )
 
-from conformance.checks import REGISTRY
+from conformance.judge.checks import REGISTRY
 
 
 @pytest.mark.parametrize("overrides,expected", [

@@ -15,7 +15,7 @@ from _exchanges import (
     stream_exchange,
 )
 
-from conformance.checks import REGISTRY
+from conformance.judge.checks import REGISTRY
 
 EVENTS = stream_events_for(make_response())
 

@@ -188,7 +188,7 @@ def test_judge_passes_a_recorded_reference_response_and_stream(tmp_path: Path) -
 
 def test_plain_pytest_collects_and_runs_cases(tmp_path: Path) -> None:
     out = tmp_path / "plain.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-k", "basic.text or input.string",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-k", "basic.text or input.string",
                            "--conformance-json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "2 passed" in proc.stdout
@@ -198,7 +198,7 @@ def test_plain_pytest_collects_and_runs_cases(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [["--skip-capability", "no_such_capability"], ["--deadline", "nan"],
                                   ["--max-time", "-3"]])
 def test_plain_pytest_refuses_bad_run_options_in_one_line(args: list[str]) -> None:
-    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-k", "basic.text", *args], cwd=ROOT,
+    proc = subprocess.run([sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-k", "basic.text", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=240)
     assert proc.returncode == 4, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert args[0] in proc.stderr and "Traceback" not in proc.stdout + proc.stderr

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from conformance import cli, schemas
+from conformance import cli
 from conformance.cases import load_all
 from conformance.coverage import CATEGORY_KEYS, build_report, claims_of, render_html
 from conformance.coverage.report import CategoryReport, CoverageReport, ElementRow
+from conformance.judge import schemas
+from conformance.suite import CASES_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -40,7 +42,7 @@ def cases_dir(tmp_path: Path) -> Path:
 
 def test_committed_cases_claim_only_spec_elements() -> None:
     """A case naming an element the spec does not define fails here (file:line in the message)."""
-    claims = claims_of(load_all(REPO / "cases"))
+    claims = claims_of(load_all(CASES_DIR))
     assert claims
 
 
@@ -172,5 +174,5 @@ def test_html_is_escaped() -> None:
 
 
 def test_build_report_is_deterministic() -> None:
-    cases = load_all(REPO / "cases")
+    cases = load_all(CASES_DIR)
     assert build_report(cases).to_json() == build_report(cases).to_json()

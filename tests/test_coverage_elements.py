@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from conformance import schemas
 from conformance.coverage import CATEGORY_KEYS, catalogue, unreachable_elements
 from conformance.coverage import unreachable as unreachable_mod
 from conformance.coverage.elements import category
+from conformance.judge import schemas
 
 
 def _names(key: str, profile: str = "openai") -> list[str]:

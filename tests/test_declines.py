@@ -1,4 +1,4 @@
-"""The one decline rule (conformance/declines.py, docs/verdicts.md#declines) on HTTP, WebSocket and SDK steps.
+"""The one decline rule (conformance/judge/declines.py, docs/verdicts.md#declines) on HTTP, WebSocket and SDK steps.
 
 A decline (``unsupported``) is only an optional capability clearly refused; a 404/405 the case's own traffic
 contradicts (a route that answered before, an id the server itself returned) is a ``fail`` that says what is
@@ -15,16 +15,17 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
 from conformance.cases import Case, load_all, load_cases
-from conformance.declines import contradicted_refusal, is_decline, no_key_reason
 from conformance.engine import CaseResult, judge, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.judge.declines import contradicted_refusal, is_decline, no_key_reason
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
-CASES: dict[str, Case] = {c.id: c for c in load_all(ROOT / "cases")}
+CASES: dict[str, Case] = {c.id: c for c in load_all(CASES_DIR)}
 KEY = "sk-declines-test-key-0001"
 ENVELOPE = json.dumps({"error": {"message": "no route", "type": "invalid_request_error", "param": None,
                                  "code": None}}).encode()
@@ -357,7 +358,7 @@ REAL = ROOT.parent / "shared" / "real-openai"
 
 def _real_chains() -> dict[str, list[tuple[dict[str, Any], Exchange]]]:
     """The captures of ``../shared/real-openai`` as exchanges, grouped by the test that recorded them, in order."""
-    from conformance.sse import parse_sse
+    from conformance.record.sse import parse_sse
 
     manifest = json.loads((REAL / "manifest.json").read_text())
     chains: dict[str, list[tuple[dict[str, Any], Exchange]]] = {}
@@ -391,11 +392,11 @@ def test_real_openai_serves_every_id_it_returned_and_no_decline_rule_fires_on_it
 
     Every later request that names an id api.openai.com returned earlier in the same recording (a retrieve,
     a ``previous_response_id``) was answered 200: a stored response is retrievable and can be continued. And
-    none of the rules of conformance/declines.py turns a genuine answer into a failure: no contradicted
+    none of the rules of conformance/judge/declines.py turns a genuine answer into a failure: no contradicted
     refusal, no server fault, and the two genuine 400s (a validation error, a broken history) are refusals
     whose message is what a decline would report."""
     from conformance.cases import Expectation, Step
-    from conformance.declines import lead_failure, refusal_detail
+    from conformance.judge.declines import lead_failure, refusal_detail
 
     chains = _real_chains()
     assert sum(len(c) for c in chains.values()) == 229

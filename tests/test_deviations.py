@@ -14,11 +14,12 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS, Case, load_all
-from conformance.checks import REGISTRY
 from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
+from conformance.judge.checks import REGISTRY
 from conformance.probes import SKIP_REASON, run_preflight
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import DEVIATIONS, MODEL_NAME, VARIANTS, ReferenceServer
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-deviation-test-key-0001"
@@ -37,7 +38,7 @@ PROOFS: dict[str, tuple[str, str]] = {
     "expect.output_text": ("ignore_instructions", "parameters.instructions"),
     "expect.response_status": ("missing_required_field_status", "basic.text"),
     "expect.schema": ("input_items_missing_pagination_fields", "endpoints.input_items"),
-    # official SDK (conformance/sdk/assertions.py): each fails where the SDK itself is broken by the deviation
+    # official SDK (conformance/record/sdk/assertions.py): each fails where the SDK itself is broken by the deviation
     "expect.sdk_ok": ("non_json_event_data", "sdk.create_stream"),
     "expect.sdk_error": ("delete_not_effective", "sdk.delete"),
     "expect.sdk_output_text": ("probes_ignored", "sdk.create"),
@@ -74,14 +75,14 @@ PROOFS: dict[str, tuple[str, str]] = {
     "stream.text_accumulation": ("delta_text_mismatch", "streaming.text"),
     "stream.reasoning_accumulation": ("reasoning_summary_mismatch", "streaming.reasoning_summary"),
     "ws.text_frames": ("ws_binary_frames", "streaming.websocket_sequential"),
-    # built-in tools (conformance/checks/tools.py)
+    # built-in tools (conformance/judge/checks/tools.py)
     "response.tool_items": ("annotation_out_of_range", "tools.web_search"),
     "stream.tool_events": ("tool_event_type_mismatch", "streaming.web_search"),
     "stream.tool_input_accumulation": ("custom_tool_input_mismatch", "streaming.custom_tool"),
     "stream.partial_images": ("partial_image_index_wrong", "streaming.image_generation"),
 }
 
-CASES: dict[str, Case] = {c.id: c for c in load_all(ROOT / "cases")}
+CASES: dict[str, Case] = {c.id: c for c in load_all(CASES_DIR)}
 
 #: deviation -> cases that must not pass under it: proof that those cases (built from existing
 #: assertions) really judge the behaviour they claim, rather than passing on any server.
@@ -135,7 +136,7 @@ CASE_PROOFS: dict[str, tuple[str, ...]] = {
     "ignore_tool_choice": ("parameters.tool_choice_allowed_tools_required",),
     "input_tokens_wrong_shape": ("endpoints.input_tokens",),
     "unknown_id_500": ("errors.delete_unknown_id", "errors.cancel_unknown_id", "errors.input_items_unknown_id"),
-    # declines, server faults and auth (conformance/declines.py; tests/test_declines.py asserts the exact verdicts)
+    # declines, server faults and auth (conformance/judge/declines.py; tests/test_declines.py asserts the exact verdicts)
     "create_500": ("basic.text", "streaming.text", "sdk.create"),
     "retrieve_route_missing": ("state.retrieve", "sdk.retrieve"),
     "refusal_without_envelope": ("state.status_background_queued_then_completed", "streaming.background"),
@@ -258,7 +259,7 @@ def test_undeviated_server_passes_every_case() -> None:
 
 #: Valid SSE that the official SDK mis-reads: with ``id:`` lines, the openai package's SSE decoder
 #: dispatches an empty event on the blank line after a ``: keep-alive`` comment and fails to
-#: JSON-decode it (conformance/sdk/_decoder.py). Each variant alone is read fine; together they are
+#: JSON-decode it (conformance/record/sdk/_decoder.py). Each variant alone is read fine; together they are
 #: a benign combination under which every spec case must still pass, and exactly these sdk streaming
 #: cases must fail - with the SDK-tolerance verdict, never as a spec violation.
 SDK_DECODER_EXEMPT: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -274,7 +275,7 @@ PROBES_IGNORED = frozenset({("mock_model",)})
 
 @pytest.mark.parametrize("variants", BENIGN, ids=["+".join(v) for v in BENIGN])
 def test_benign_variant_passes_every_case(variants: tuple[str, ...]) -> None:
-    from conformance.sdk._decoder import TOLERANCE_PREFIX
+    from conformance.record.sdk._decoder import TOLERANCE_PREFIX
 
     exempt = SDK_DECODER_EXEMPT.get(variants, ())
     results = run_cases(OPENAI_CASES, variants=variants, preflight=True)

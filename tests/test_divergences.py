@@ -1,4 +1,4 @@
-"""Known api.openai.com divergences (conformance/basis/divergences.yaml): each entry is backed by its evidence,
+"""Known api.openai.com divergences (conformance/judge/basis/divergences.yaml): each entry is backed by its evidence,
 matches it, and turns the finding into a warning that says so; --spec-strict restores the letter of the spec.
 """
 
@@ -9,14 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from conformance import offline
 from conformance._verdict import Outcome
-from conformance.basis import JudgePolicy, classify_result
-from conformance.basis.divergences import Divergence, divergences, match
 from conformance.cases import load_all
 from conformance.engine import judge, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.judge import offline
+from conformance.judge.basis import JudgePolicy, classify_result
+from conformance.judge.basis.divergences import Divergence, divergences, match
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "real-openai"
@@ -81,7 +82,7 @@ def test_entry_matches_its_evidence(div: Divergence, index: int) -> None:
 
 
 def _run_case(case_id: str, deviation: str, policy: JudgePolicy) -> object:
-    case = {c.id: c for c in load_all(ROOT / "cases")}[case_id]
+    case = {c.id: c for c in load_all(CASES_DIR)}[case_id]
     with ReferenceServer(api_key="sk-divergence", deviations=(deviation,)) as server:
         with Recorder(Target(server.base_url, MODEL_NAME, api_key="sk-divergence"), Limits(10, 30)) as rec:
             return judge(record_case(case, rec), policy=policy)

@@ -10,10 +10,11 @@ from pathlib import Path
 import pytest
 
 from conformance import _json
-from conformance._exchange import Exchange, RecordedRequest
-from conformance.checks import CheckContext, run_checks
+from conformance.judge.checks import CheckContext, run_checks
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.suite import CASES_DIR
 from tests._hostile import head, hostile_server, sse_head
-from tests.test_cli import ROOT, cli
+from tests.test_cli import cli
 
 DEEP = b"[" * 100_000
 
@@ -86,7 +87,7 @@ def test_a_case_whose_judging_raises_is_its_error_with_the_reason(monkeypatch: p
     from conformance import engine
     from conformance.cases import load_cases
 
-    case = load_cases(ROOT / "cases" / "basic.yaml")[0]
+    case = load_cases(CASES_DIR / "basic.yaml")[0]
     step = case.steps[0]
     ex = Exchange(step.name, RecordedRequest("POST", "http://x/v1/responses", "/responses", {}, {"model": "m"}),
                   status=200, headers=[("content-type", "application/json")], body=b"{}")
@@ -98,7 +99,7 @@ def test_a_case_whose_judging_raises_is_its_error_with_the_reason(monkeypatch: p
 
 
 def test_judge_reports_an_internal_error_as_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import offline
+    from conformance.judge import offline
 
     body = tmp_path / "r.json"
     body.write_text(json.dumps({"object": "response", "id": "resp_1", "output": []}))
@@ -111,7 +112,7 @@ def test_judge_reports_an_internal_error_as_one_line(tmp_path: Path, monkeypatch
 
 
 def test_embedded_objects_keep_their_line_numbers() -> None:
-    from conformance.offline import embedded_json_objects
+    from conformance.judge.offline import embedded_json_objects
 
     text = 'a {"x": 1}\n\nb {} {"y": [2]}\n{"z": "{not json"}\n{broken\n{"w": 3}'
     assert embedded_json_objects(text) == [(1, {"x": 1}), (3, {}), (3, {"y": [2]}), (4, {"z": "{not json"}),
@@ -132,7 +133,7 @@ def test_a_megabyte_of_prose_objects_is_judged_in_linear_time(tmp_path: Path) ->
 
 
 def test_embedded_responses_past_the_cap_are_counted_not_judged(tmp_path: Path) -> None:
-    from conformance.offline import MAX_EMBEDDED, judge_file
+    from conformance.judge.offline import MAX_EMBEDDED, judge_file
 
     one = json.dumps({"object": "response", "id": "resp_1", "output": []})
     prose = tmp_path / "prose.txt"
@@ -144,7 +145,7 @@ def test_embedded_responses_past_the_cap_are_counted_not_judged(tmp_path: Path) 
 
 
 def test_finding_lines_per_document_are_capped_with_a_count(tmp_path: Path) -> None:
-    from conformance.offline import MAX_FINDING_LINES, format_document, judge_file
+    from conformance.judge.offline import MAX_FINDING_LINES, format_document, judge_file
 
     log = tmp_path / "events.jsonl"
     log.write_text("".join(json.dumps({"type": "response.output_text.delta", "sequence_number": i, "delta": i})
@@ -158,7 +159,7 @@ def test_finding_lines_per_document_are_capped_with_a_count(tmp_path: Path) -> N
 
 
 def test_an_oversized_input_is_one_line_exit_2(tmp_path: Path) -> None:
-    from conformance.offline import MAX_INPUT_BYTES
+    from conformance.judge.offline import MAX_INPUT_BYTES
 
     big = tmp_path / "big.json"
     with big.open("wb") as fh:
@@ -201,7 +202,7 @@ def test_coverage_reads_a_deep_recorded_body_as_no_document() -> None:
 
 
 def test_unterminated_nested_prose_stops_the_scan_within_its_budget(tmp_path: Path) -> None:
-    from conformance.offline import scan_embedded
+    from conformance.judge.offline import scan_embedded
 
     hostile = ('{"a":' * 150 + "x\n") * 400  # without the budget every '{' decodes ~150 levels before failing
     found, stopped = scan_embedded(hostile + '{"object": "response", "id": "resp_1", "output": []}')
@@ -217,7 +218,7 @@ def test_unterminated_nested_prose_stops_the_scan_within_its_budget(tmp_path: Pa
 
 def test_judge_reports_an_internal_error_while_reading_as_one_line(tmp_path: Path,
                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import offline
+    from conformance.judge import offline
 
     stream = tmp_path / "s.sse"
     stream.write_text('data: {"type": "response.created"}\n\n')
@@ -227,7 +228,7 @@ def test_judge_reports_an_internal_error_while_reading_as_one_line(tmp_path: Pat
 
 
 def test_redacting_a_deep_body_with_escapes_leaves_it_as_is() -> None:
-    from conformance._redact import Redactor
+    from conformance.record._redact import Redactor
 
     body = DEEP + b'"\\n sk-SECRET-123456"'
     redactor = Redactor(("sk-SECRET-123456",))

@@ -4,7 +4,7 @@ A hostile loopback server echoes the key it was sent back in every spelling a ch
 could turn back into the key: verbatim, JSON ``\\u`` escapes (all or some characters), base64 (standard and
 URL-safe, alone, as ``Bearer <key>``, at every offset), percent-encoding, HTML character references; in
 bodies, error messages, SSE data and headers. The detectors here decode independently of
-``conformance._redact`` (they decode what they find; they do not reuse its patterns).
+``conformance.record._redact`` (they decode what they find; they do not reuse its patterns).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from urllib.parse import quote, quote_plus, unquote_plus
 
 import pytest
 
-from conformance._exchange import Exchange, RecordedRequest, SSEEvent
-from conformance._redact import REDACTED, Redactor, inert, safe_url
-from conformance.recorder import ConfigError
+from conformance.record._redact import REDACTED, Redactor, inert, safe_url
+from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
+from conformance.record.http import ConfigError
 from conformance.session import RunOptions, build_target, default_provider, report_stem
 from tests._hostile import head, hostile_server, sse_head
 
@@ -168,8 +168,8 @@ def test_query_secrets_stay_out_of_names_and_shown_urls() -> None:
 
 def test_query_secret_is_redacted_from_recorded_urls_even_when_nothing_answers() -> None:
     """A connect failure is recorded without a server answer: its URL and curl line are scrubbed all the same."""
-    from conformance.recorder import Recorder
-    from conformance.ws_recorder import WSRecorder
+    from conformance.record.http import Recorder
+    from conformance.record.websocket import WSRecorder
 
     with socket.socket() as probe:  # a port with nobody listening
         probe.bind(("127.0.0.1", 0))

@@ -19,9 +19,10 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
+from conformance.record.websocket import WSRecorder
 from conformance.report import RESULTS_SCHEMA_PATH
-from conformance.ws_recorder import WSRecorder
+from conformance.suite import CASES_DIR
 from tests._hostile import head, hostile_server, sleep_then_close
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -120,7 +121,7 @@ def test_an_sdk_step_against_a_silent_server_is_a_bounded_error(script: Callable
     from conformance.cases import load_cases
     from conformance.engine import judge, record_case
 
-    (case,) = [c for c in load_cases(ROOT / "cases" / "sdk.yaml") if c.id == "sdk.stream_helper"]
+    (case,) = [c for c in load_cases(CASES_DIR / "sdk.yaml") if c.id == "sdk.stream_helper"]
     with hostile_server(script) as url:
         rec = Recorder(Target(url, "m", api_key="sk-x"), Limits(idle_timeout_s=0.5, deadline_s=1.0, retries=0))
         t0 = time.monotonic()
@@ -304,7 +305,7 @@ def test_ctrl_c_stops_plain_pytest_quickly_too(tmp_path: Path) -> None:
     out = tmp_path / "plain.json"
     with hostile_server(_answer_preflight_then_stall(posts)) as url:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "cases", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--base-url", url, "--model", "m",
+            [sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--base-url", url, "--model", "m",
              "--assume-probes", "--concurrency", "2", "--idle-timeout", "100", "--deadline", "200", "-k",
              "basic or input", "--conformance-json", str(out)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -11,7 +11,8 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
+from conformance.suite import CASES_DIR
 from tests._hostile import head, hostile_server
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,7 +169,7 @@ def _sdk_result(payload: bytes, limits: Limits):  # type: ignore[no-untyped-def]
     from conformance.cases import load_cases
     from conformance.engine import judge, record_case
 
-    case = next(c for c in load_cases(ROOT / "cases" / "sdk.yaml") if c.id == "sdk.create")
+    case = next(c for c in load_cases(CASES_DIR / "sdk.yaml") if c.id == "sdk.create")
 
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": "gzip"},
@@ -273,7 +274,7 @@ def test_conforming_gzipped_answers_pass_end_to_end() -> None:
     from conformance.engine import judge, record_case
     from conformance.reference import MODEL_NAME, ReferenceServer
 
-    cases = {c.id: c for c in load_all(ROOT / "cases")}
+    cases = {c.id: c for c in load_all(CASES_DIR)}
     chosen = ["basic.text", "streaming.text", "streaming.function_call", "errors.missing_model",
               "errors.retrieve_unknown_id"]
     with ReferenceServer() as server:
@@ -357,7 +358,7 @@ def test_a_redirecting_base_url_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_a_body_cut_short_keeps_head_and_tail_not_the_body() -> None:
-    from conformance._exchange import EVIDENCE_KEEP_BYTES
+    from conformance.record.exchange import EVIDENCE_KEEP_BYTES
     from conformance.report.results import MAX_BODY_CHARS, exchange_evidence
 
     key = "sk-huge-SECRET-0123456789abcdef"
@@ -393,7 +394,7 @@ def test_a_body_cut_short_keeps_head_and_tail_not_the_body() -> None:
 
 
 def test_a_long_stream_cut_short_keeps_its_first_events_and_counts_all() -> None:
-    from conformance._exchange import MAX_KEPT_EVENTS
+    from conformance.record.exchange import MAX_KEPT_EVENTS
     from conformance.report.results import exchange_evidence
 
     def script(conn: socket.socket, _: bytes) -> None:

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from conformance import offline
-from conformance.basis import JudgePolicy, dates
 from conformance.cli import main
+from conformance.judge import offline
+from conformance.judge.basis import JudgePolicy, dates
+from conformance.record.sse import parse_sse
 from conformance.reference import ReferenceServer
-from conformance.sse import parse_sse
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "real-openai"

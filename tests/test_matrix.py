@@ -16,10 +16,11 @@ import pytest
 
 from conformance.cases import load_all
 from conformance.engine import judge, profile_skip_reason, record_case, skipped
-from conformance.recorder import Recorder, Target
+from conformance.record.http import Recorder, Target
 from conformance.reference import ReferenceServer
 from conformance.report import build_results, write_results
 from conformance.report.matrix import MatrixInputError, load, page_data, render
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 DEVIATIONS = ("accept_unknown_model", "no_metadata_echo", "missing_sequence_number")
@@ -31,7 +32,7 @@ XSS_BREAKOUT = "</script><script>document.documentElement.setAttribute('data-pwn
 @functools.lru_cache(maxsize=None)
 def _cases() -> tuple[Any, ...]:
     """Loaded once, so every run of a test session compares the same case set."""
-    return tuple(load_all(ROOT / "cases"))
+    return tuple(load_all(CASES_DIR))
 
 
 @functools.lru_cache(maxsize=None)

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import jsonschema
 
-from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
 from conformance.engine import CaseResult, Scheduler, judge
 from conformance.outage import OutageWatch
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
 from tests._dying import dying_front

@@ -172,8 +172,9 @@ def test_upstream_is_independent_of_the_reference_server() -> None:
 def test_model_behaviour_declaration_skips_behavioural_cases() -> None:
     from conformance.cases import load_all
     from conformance.cases.loader import MODEL_BEHAVIOUR
+    from conformance.suite import CASES_DIR
 
-    cases = {c.id: c for c in load_all(ROOT / "cases")}
+    cases = {c.id: c for c in load_all(CASES_DIR)}
     assert cases["basic.text"].behavioural and MODEL_BEHAVIOUR in cases["basic.text"].needs
     assert not cases["errors.unknown_model"].behavioural
     assert cases["errors.unknown_model"].needs == cases["errors.unknown_model"].capabilities

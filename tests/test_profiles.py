@@ -14,19 +14,20 @@ from pathlib import Path
 
 import pytest
 
-from conformance import schemas
-from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
 from conformance.cases import Case, evaluate, load_all
-from conformance.checks import CheckContext, run_checks
 from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.judge import schemas
+from conformance.judge.checks import CheckContext, run_checks
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import DEVIATIONS, MODEL_NAME, ReferenceServer
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-profile-test-key-0001"
 OR = "openresponses"
-CASES: dict[str, Case] = {c.id: c for c in load_all(ROOT / "cases")}
+CASES: dict[str, Case] = {c.id: c for c in load_all(CASES_DIR)}
 
 #: Open-Responses-specific deviation -> (check that must fail under the openresponses profile, case id)
 OR_PROOFS: dict[str, tuple[str, str]] = {

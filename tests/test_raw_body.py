@@ -10,7 +10,7 @@ import pytest
 
 from conformance.cases import CaseFormatError, load_cases
 from conformance.engine import judge, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
 from conformance.report.results import exchange_evidence
 from tests._hostile import head, hostile_server
 

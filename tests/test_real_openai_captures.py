@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.offline import judge_capture_dir
+from conformance.judge.offline import judge_capture_dir
 
 REAL = Path(__file__).resolve().parent.parent.parent / "shared" / "real-openai"
 pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason="../shared/real-openai is absent")

@@ -22,11 +22,11 @@ from typing import Any
 
 import pytest
 
-from conformance import offline
-from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import CheckResult, Outcome
-from conformance.checks import CheckContext, run_checks
-from conformance.sse import parse_sse
+from conformance.judge import offline
+from conformance.judge.checks import CheckContext, run_checks
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.sse import parse_sse
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 

@@ -29,11 +29,12 @@ from typing import Any
 
 import pytest
 
-from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import CheckResult, Outcome
 from conformance.cases import evaluate, load_cases
-from conformance.checks import CheckContext, endpoint_of, run_checks
-from conformance.sse import parse_sse
+from conformance.judge.checks import CheckContext, endpoint_of, run_checks
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.sse import parse_sse
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "real-openai"
@@ -146,7 +147,7 @@ def test_openai_error_bodies_are_judged_as_error_response_only(capture_id: str) 
 def test_the_shipped_temperature_case_passes_on_openais_own_answer() -> None:
     """errors.temperature_out_of_range, judged on OpenAI's real answer to temperature -1: every expectation
     passes, the exact error strings (basis observed) included."""
-    (case,) = [c for c in load_cases(ROOT / "cases" / "errors.yaml") if c.id == "errors.temperature_out_of_range"]
+    (case,) = [c for c in load_cases(CASES_DIR / "errors.yaml") if c.id == "errors.temperature_out_of_range"]
     ex, _ = exchange_of(capture(TEMPERATURE_400))
     results = [evaluate(exp, ex, {}) for exp in case.steps[0].expect]
     assert [r.outcome for r in results] == [Outcome.PASS] * len(results), [r.message for r in results]

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
-from conformance.recorder import ConfigError, Limits, Recorder, Target
+from conformance.record.http import ConfigError, Limits, Recorder, Target
 from tests._hostile import head, hostile_server, sse_head
 
 KEY = "sk-test-SECRET-value-123456"
@@ -139,8 +139,8 @@ def test_gateway_trouble_and_overload_are_inconclusive_however_often(status: str
 
 
 def test_a_refused_websocket_upgrade_is_retried_like_a_request() -> None:
-    from conformance._redact import Redactor
-    from conformance.ws_recorder import WSRecorder
+    from conformance.record._redact import Redactor
+    from conformance.record.websocket import WSRecorder
 
     calls: list[int] = []
     with hostile_server(_answer("500 Internal Server Error", calls)) as url:

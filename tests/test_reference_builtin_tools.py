@@ -1,5 +1,5 @@
 """Built-in tools: the reference server's deterministic tools (over HTTP, asserted naively from the spec),
-and the tool checks of ``conformance/checks/tools.py`` on valid and broken streams.
+and the tool checks of ``conformance/judge/checks/tools.py`` on valid and broken streams.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pytest
 from _exchanges import Json, failures, findings, index_of, json_exchange, messages, mutate, renumber, stream_exchange
 
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.suite import CASES_DIR
 
 WEB = {"input": "Use the web search tool to find the Python website.", "tools": [{"type": "web_search_preview"}],
        "tool_choice": {"type": "web_search_preview"}}
@@ -374,9 +375,9 @@ def test_every_builtin_tool_case_needs_the_tool() -> None:
     from conformance._verdict import Outcome
     from conformance.cases import load_all
     from conformance.engine import judge, record_case
-    from conformance.recorder import Limits, Recorder, Target
+    from conformance.record.http import Limits, Recorder, Target
 
-    root = Path(__file__).resolve().parent.parent / "cases"
+    root = CASES_DIR
     cases = [c for c in load_all(root) if Path(c.file).name in ("builtin_tools.yaml", "streaming_tools.yaml")]
     assert len(cases) >= 20
     key = "sk-builtin-test"

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from conformance._exchange import Exchange, RecordedRequest
 from conformance.cases import CaseFormatError, RepeatUntil, load_cases
 from conformance.engine import record_case
+from conformance.record.exchange import Exchange, RecordedRequest
 
 CASE = """\
 cases:

@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from conformance._exchange import Exchange
 from conformance._verdict import Outcome
 from conformance.cases import Case, evaluate, load_all
 from conformance.engine import CaseResult, judge, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.exchange import Exchange
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-rules-variants-0001"
-CASES: dict[str, Case] = {c.id: c for c in load_all(ROOT / "cases")}
+CASES: dict[str, Case] = {c.id: c for c in load_all(CASES_DIR)}
 
 
 def record(case_id: str, variant: str) -> tuple[list[Exchange], CaseResult]:

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import CaseFormatError, load_cases
+from conformance.suite import CASES_DIR
 from tests.test_cli import ROOT, _one_error_line, cli
 
 CASE = ("cases:\n  - id: sel.one\n    title: t\n    group: basic\n    spec: [openai-openapi.yaml#/paths/~1responses/post]\n"
@@ -41,7 +42,7 @@ def test_an_empty_base_url_is_exit_2_not_the_embedded_server(tmp_path: Path, val
 def test_cases_from_a_directory_not_named_cases_are_run(tmp_path: Path) -> None:
     mine = tmp_path / "my-suite"
     mine.mkdir()
-    shutil.copy(ROOT / "cases" / "basic.yaml", mine / "basic.yaml")
+    shutil.copy(CASES_DIR / "basic.yaml", mine / "basic.yaml")
     proc = cli("run", "--cases", str(mine), "-q", cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     doc = json.loads((tmp_path / "reports" / "reference__reference-1.json").read_text())
@@ -72,7 +73,7 @@ def test_schema_names_are_checked_at_load_time(tmp_path: Path, arg: str) -> None
 
 def test_plain_pytest_refuses_an_empty_base_url(tmp_path: Path) -> None:
     out = tmp_path / "plain.json"
-    proc = subprocess.run([sys.executable, "-m", "pytest", "cases", "-q", "-p", "no:cacheprovider", "-k", "basic.text",
+    proc = subprocess.run([sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider", "-k", "basic.text",
                            "--base-url", "", "--conformance-json", str(out)], cwd=ROOT, capture_output=True, text=True,
                           timeout=240)
     assert proc.returncode == pytest.ExitCode.USAGE_ERROR, proc.stdout[-2000:] + proc.stderr
@@ -83,7 +84,7 @@ def test_plain_pytest_refuses_an_empty_base_url(tmp_path: Path) -> None:
 def test_plain_pytest_takes_case_files_from_any_directory_given(tmp_path: Path) -> None:
     mine = tmp_path / "suite"
     mine.mkdir()
-    shutil.copy(ROOT / "cases" / "basic.yaml", mine / "basic.yaml")
+    shutil.copy(CASES_DIR / "basic.yaml", mine / "basic.yaml")
     out = tmp_path / "plain.json"
     proc = subprocess.run([sys.executable, "-m", "pytest", str(mine), "-q", "-p", "no:cacheprovider", "-p",
                            "conformance.pytest_plugin",

@@ -6,15 +6,15 @@ import copy
 import hashlib
 import json
 import time
-from pathlib import Path
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import schemas as S
 from conformance._verdict import Finding
+from conformance.judge import schemas as S
 from conformance.schemagen import DEFAULT_SPEC_DIR, build_all, diff
 from conformance.schemagen._convert import UnionAnalyzer, discriminated
+from conformance.suite import SCHEMAS_DIR
 
 SPEC_DIR = DEFAULT_SPEC_DIR
 SEED = SPEC_DIR.parent / "seeds" / "002_53df93a851a5ecff.txt"
@@ -349,7 +349,7 @@ def test_input_is_not_mutated() -> None:
 
 
 def test_schemas_dir_is_self_contained() -> None:
-    root = Path(S.__file__).resolve().parent.parent / "schemas"
+    root = SCHEMAS_DIR
     assert S.schema_root("openai") == root / "openai"
     assert (root / "openai" / "index.json").is_file() and (root / "openresponses" / "components.json").is_file()
 

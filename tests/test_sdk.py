@@ -1,4 +1,4 @@
-"""The official-SDK group (conformance/sdk): recording, limits, key handling, the decoder diagnosis.
+"""The official-SDK group (conformance/record/sdk): recording, limits, key handling, the decoder diagnosis.
 
 The deviation proofs of the sdk_* assertions and the benign-variant exemption live in
 tests/test_deviations.py; this file covers what they do not: the SDK's traffic goes through the
@@ -20,22 +20,23 @@ import httpx
 import jsonschema
 import pytest
 
-from conformance._exchange import Exchange, RecordedRequest
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
 from conformance.engine import CaseResult, judge, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.record.http import Limits, Recorder, Target
+from conformance.record.sdk import CALLS, sdk_version
+from conformance.record.sdk._decoder import TOLERANCE_PREFIX, diagnose
+from conformance.record.sdk._runner import PLACEHOLDER_KEY
+from conformance.record.sse import SSEParser
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report.results import RESULTS_SCHEMA_PATH, build_results
-from conformance.sdk import CALLS, sdk_version
-from conformance.sdk._decoder import TOLERANCE_PREFIX, diagnose
-from conformance.sdk._runner import PLACEHOLDER_KEY
-from conformance.sse import SSEParser
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-sdk-test-secret-0123456789"
-SDK_CASES = {c.id: c for c in load_cases(ROOT / "cases" / "sdk.yaml")}
-ALL_CASES = {c.id: c for c in load_all(ROOT / "cases")}
+SDK_CASES = {c.id: c for c in load_cases(CASES_DIR / "sdk.yaml")}
+ALL_CASES = {c.id: c for c in load_all(CASES_DIR)}
 
 
 def run(case_ids: list[str], deviations: tuple[str, ...] = (), variants: tuple[str, ...] = (),

@@ -1,4 +1,4 @@
-"""Tests for ``conformance.sse``: the WHATWG event-stream rules, chunking, raw bytes and offsets.
+"""Tests for ``conformance.record.sse``: the WHATWG event-stream rules, chunking, raw bytes and offsets.
 
 Three layers: hand-written cases (the spec's own examples and every trap from the design notes),
 a realistic Responses API stream, and hypothesis properties that compare the incremental parser,
@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance._exchange import SSEEvent
-from conformance.sse import BOM, SSEParser, parse_sse
+from conformance.record.exchange import SSEEvent
+from conformance.record.sse import BOM, SSEParser, parse_sse
 
 # --------------------------------------------------------------------------- helpers
 
@@ -565,7 +565,7 @@ def test_realistic_responses_stream(eol: bytes) -> None:
 
 # --------------------------------------------------------------------------- reference implementation
 #
-# Deliberately naive and independent of conformance.sse: the whole stream is in memory, lines are found
+# Deliberately naive and independent of conformance.record.sse: the whole stream is in memory, lines are found
 # by scanning byte by byte, and the spec's steps are applied one line at a time. It follows the same
 # documented conventions for the *representation* (raw ends at the CR of a CRLF blank line; event None
 # when absent; id None until set; retry per block).

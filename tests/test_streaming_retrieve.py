@@ -9,12 +9,13 @@ import pytest
 from conformance._verdict import Outcome
 from conformance.cases import load_all
 from conformance.engine import judge, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-retrieve-test-key-0001"
-CASES = {c.id: c for c in load_all(ROOT / "cases") if c.id.startswith("streaming.retrieve_")}
+CASES = {c.id: c for c in load_all(CASES_DIR) if c.id.startswith("streaming.retrieve_")}
 
 
 def _run(case_id: str, deviations: tuple[str, ...] = (), variants: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]

@@ -19,14 +19,15 @@ from _exchanges import context, make_response, run, stream_events_for, ws_exchan
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
 from conformance.engine import judge, record_case
-from conformance.recorder import Limits, Recorder, Target
+from conformance.record.http import Limits, Recorder, Target
+from conformance.record.websocket import WSRecorder
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.reference._websocket import accept_key
-from conformance.ws_recorder import WSRecorder
+from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-websocket-test-key-0001"
-CASES = {c.id: c for c in load_all(ROOT / "cases") if c.id.startswith("streaming.websocket_")}
+CASES = {c.id: c for c in load_all(CASES_DIR) if c.id.startswith("streaming.websocket_")}
 
 
 def _run(case_ids: list[str], limits: Limits | None = None, **server: object) -> list:

@@ -3,8 +3,7 @@
 See docs/cases.md for the format; ``case.schema.json`` is the published JSON Schema.
 """
 
-from ._tags import Env, Join, Model, ResolveError, Var, resolve
-from .assertions import (
+from ..judge.assertions import (
     ASSERTIONS,
     Assertion,
     CaptureError,
@@ -14,6 +13,7 @@ from .assertions import (
     output_text,
     response_document,
 )
+from ._tags import Env, Join, Model, ResolveError, Var, resolve
 from .loader import CAPABILITIES, GROUPS, Case, CaseFormatError, RepeatUntil, ResolvedRequest, Step, load_all, load_cases
 from .paths import PathSyntaxError, find, parse_path
 

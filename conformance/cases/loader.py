@@ -25,8 +25,8 @@ import yaml
 
 from .._yamlfile import check_expansion
 from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
+from ..judge.assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
 from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
-from .assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
 from .paths import PathSyntaxError, parse_path
 
 __all__ = [
@@ -129,9 +129,10 @@ class Step:
     transport: str = "http"  # or "websocket": body is a response.create client event on `connection`
     connection: str | None = None  # websocket steps naming the same connection share one socket
     repeat_until: RepeatUntil | None = None
-    call: str | None = None  # transport "sdk": the official SDK method to call (conformance/sdk)
+    call: str | None = None  # transport "sdk": the official SDK method to call (conformance/record/sdk)
     args: Any = None  # transport "sdk": its keyword arguments (tags allowed)
     raw_body: str | None = None  # sent verbatim instead of ``body`` (malformed-JSON cases); never parsed by us
+    uncapped: str = ""  # why this generating step sends no max_output_tokens (conformance/cost.py); "" = it must
 
     def expected_statuses(self) -> tuple[int, ...]:
         """Every status code the ``status`` expectations of this step accept (empty if none)."""
@@ -607,6 +608,7 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                     call=request.get("call"),
                     args=request.get("args", {}) if transport == "sdk" else None,
                     raw_body=request.get("raw_body"),
+                    uncapped=rs.get("uncapped", ""),
                 )
             )
         checks = raw.get("checks", {})
@@ -634,7 +636,21 @@ def _load(path: Path, seen: dict[str, str]) -> list[Case]:
     ctx = _Context(file, data, builder)
     _check_schema(data, ctx)
     _check_semantics(data, ctx, seen)
-    return _build_cases(data, ctx)
+    cases = _build_cases(data, ctx)
+    _check_uncapped(cases, ctx)
+    return cases
+
+
+def _check_uncapped(cases: list[Case], ctx: _Context) -> None:
+    """``uncapped: <reason>`` stands only on a generating step without ``max_output_tokens`` (conformance/cost.py
+    decides what generates; imported here, not at module level, since it imports this package)."""
+    from ..cost import uncapped_problem
+
+    for ci, case in enumerate(cases):
+        for si, step in enumerate(case.steps):
+            problem = uncapped_problem(step)
+            if problem is not None:
+                raise ctx.error(("cases", ci, "steps", si, "uncapped"), problem)
 
 
 def load_cases(path: Path) -> list[Case]:

@@ -27,7 +27,7 @@ from typing import Any
 
 from ..cases import Case, Join, Step
 from ..cases.paths import Filter, Index, Key, PathSyntaxError, Wildcard, parse_path
-from ..checks._registry import endpoint_of
+from ..judge.checks._registry import endpoint_of
 from .elements import category, known_anywhere
 
 __all__ = ["Claim", "UnknownElementError", "case_claims", "claims_of", "validate"]
@@ -255,7 +255,7 @@ def _json_claims(c: _Collector, arg: dict[str, Any], line: int, where: str, resp
 
 
 def _schema_claims(c: _Collector, arg: Any, line: int, where: str) -> None:
-    from .. import schemas
+    from ..judge import schemas
 
     name = arg.get("name") if isinstance(arg, dict) else arg
     if not isinstance(name, str):

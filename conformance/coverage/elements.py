@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from .. import schemas
-from ..checks._registry import endpoint_of
+from ..judge import schemas
+from ..judge.checks._registry import endpoint_of
 from ._schema_walk import SchemaWalker
 
 __all__ = ["CATEGORIES", "Category", "catalogue", "known_anywhere"]

@@ -15,8 +15,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import _json
-from .._exchange import TERMINAL_EVENTS
-from ..checks._registry import endpoint_of
+from ..judge.checks._registry import endpoint_of
+from ..record.exchange import TERMINAL_EVENTS
 
 __all__ = ["OBSERVABLE", "ResultsError", "observed_elements"]
 

@@ -10,8 +10,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import schemas
 from ..cases import Case
+from ..judge import schemas
 from .claims import ALTERNATIVE, EXERCISED, Claim, claims_of
 from .elements import catalogue
 from .unreachable import unreachable_elements

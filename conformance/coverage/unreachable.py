@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from .. import schemas
+from ..judge import schemas
 from .elements import catalogue
 
 __all__ = ["UNREACHABLE_PATH", "unreachable_elements"]

@@ -6,10 +6,12 @@ import json
 from dataclasses import dataclass, replace
 from typing import Any
 
-#: what a valid request must get: a success (a 4xx refusal of a valid request is a decline, conformance/declines.py)
+#: what a valid request must get: a success (a 4xx refusal of a valid request is a decline, conformance/judge/declines.py)
 VALID_STATUS: Any = 200
 
 
+#: the largest ``max_output_tokens`` a generated request carries (strategies.MAX_OUTPUT_TOKENS)
+MAX_CAP = 64
 #: keys that only make sense with another: removed together (a tool_choice naming a tool needs the tools)
 DEPENDENTS: dict[str, tuple[str, ...]] = {"tools": ("tool_choice", "parallel_tool_calls"), "stream": ("stream_options",)}
 
@@ -43,6 +45,14 @@ class FuzzRequest:
         if self.raw_body is not None:
             return 1
         return _keys(self.body)
+
+    def output_cap(self) -> int:
+        """At most how many output tokens the request may cost: its ``max_output_tokens`` when that is a usable
+        cap, else the largest the strategies send (a server that wrongly serves a broken cap is bounded by it)."""
+        cap = self.body.get("max_output_tokens") if isinstance(self.body, dict) and self.raw_body is None else None
+        if isinstance(cap, int) and not isinstance(cap, bool) and 0 < cap <= MAX_CAP:
+            return cap
+        return MAX_CAP
 
     def size(self) -> tuple[int, int]:
         """Order of "smaller" between examples: fewer fields, then fewer characters."""

@@ -1,6 +1,6 @@
 """The small parts of the generated request schemas the fuzzer samples from: enums and numeric ranges.
 
-Read from the same ``components.json`` the checks validate against (``conformance.schemas``), so a spec update
+Read from the same ``components.json`` the checks validate against (``conformance.judge.schemas``), so a spec update
 that adds an ``include`` value or widens a range changes what the fuzzer sends without a code change. The
 recursive or very large parts (input items, content parts, tools, JSON Schemas) are written by hand in
 ``strategies.py``: sampling them from the schema yields mostly requests no server can serve meaningfully
@@ -13,7 +13,7 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from .. import schemas
+from ..judge import schemas
 
 
 @lru_cache(maxsize=4)

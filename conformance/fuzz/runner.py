@@ -1,10 +1,10 @@
 """Drive hypothesis over the strategies, judge every answer like a case, and report distinct findings.
 
 Each generated request becomes a one-step :class:`~conformance.cases.Case` (group ``fuzz``) recorded by the run's
-:class:`~conformance.recorder.Recorder` and judged by :func:`conformance.engine.judge`: the same registry checks,
+:class:`~conformance.record.http.Recorder` and judged by :func:`conformance.engine.judge`: the same registry checks,
 status and error-envelope expectations, declines, reproduced-fault rule, bases and evidence as a hand-written
 case. What fails is raised to hypothesis as an exception whose *class* stands for the example's set of failing
-finding keys (conformance/basis/keys.py), so hypothesis shrinks each distinct cause on its own; the runner keeps,
+finding keys (conformance/judge/basis/keys.py), so hypothesis shrinks each distinct cause on its own; the runner keeps,
 for every key, the smallest example that showed it. The result is one ``CaseResult`` per distinct finding, not per
 example (docs/fuzz.md).
 """
@@ -22,11 +22,12 @@ from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.strategies import SearchStrategy
 
 from .._verdict import CheckResult, Outcome
-from ..basis import JudgePolicy
 from ..cases import Case, Step
-from ..cases.assertions import Expectation
-from ..engine import CaseResult, judge, record_case, usage_tokens
-from ..recorder import Recorder
+from ..engine import CaseResult, judge, record_case, reported_output
+from ..judge.assertions import Expectation
+from ..judge.basis import JudgePolicy
+from ..record.exchange import Exchange
+from ..record.http import Recorder
 from ._database import FuzzDatabase
 from ._request import FuzzRequest
 from .strategies import invalid_requests, valid_requests
@@ -45,8 +46,9 @@ class FuzzOptions:
     ``examples``: hypothesis's ``max_examples`` per kind (shrinking adds requests only when something fails).
     ``seed``: the run's seed (None: a fresh one, reported in the results). ``replay``: try the database's stored
     failures first; a run reproducing a seed exactly passes False (the database is then written, never read).
-    ``database``: directory of hypothesis's example database (None: none). ``token_budget``: tokens (response
-    usage) the fuzzer may spend over both kinds; once spent, no further example is sent."""
+    ``database``: directory of hypothesis's example database (None: none). ``token_budget``: output tokens the
+    fuzzer may be charged over both kinds (as cases are, conformance/cost.py); no example starts that could
+    overshoot it."""
 
     examples: int = 100
     seed: int | None = None
@@ -92,13 +94,23 @@ def _failure_class(keys: frozenset[str]) -> type[_Failure]:
 
 @dataclass
 class _Budget:
-    """Tokens spent across both kinds, against the run's remaining budget."""
+    """Output tokens charged across both kinds against what the run's ``--token-budget`` left after the cases,
+    counted as the scheduler counts a case's (conformance/cost.py): the ``usage.output_tokens`` an answer reported,
+    else its cap. An example starts only if its cap still fits, so the budget is never overshot."""
 
     limit: int | None
     spent: int = 0
 
     def exhausted(self) -> bool:
         return self.limit is not None and self.spent >= self.limit
+
+    def fits(self, request: FuzzRequest) -> bool:
+        return self.limit is None or self.spent + request.output_cap() <= self.limit
+
+    def charge(self, request: FuzzRequest, exchanges: list[Exchange]) -> None:
+        reported = reported_output(exchanges).get("create")
+        served = any(ex.status is not None and 200 <= ex.status < 300 for ex in exchanges)
+        self.spent += reported if reported is not None else (request.output_cap() if served else 0)
 
 
 class _KindRun:
@@ -132,6 +144,9 @@ class _KindRun:
         """hypothesis's test function: judge one example, raise for a failing one."""
         if self.stopped():
             return
+        if not self.budget.fits(request):
+            self.stop_reason = "skipped (budget): the run's --token-budget left no room for another example"
+            return
         result = self.judge(request)
         failing = self.observe(request, result)
         if failing:
@@ -160,7 +175,7 @@ class _KindRun:
         rec = record_case(case, self.recorder)
         self.examples += 1
         self.sent.append(request)
-        self.budget.spent += usage_tokens(rec.exchanges)["total"]
+        self.budget.charge(request, rec.exchanges)
         try:
             result = judge(rec, self.options.profile, policy=self.options.policy)
         except Exception as exc:  # a bug or an odd answer a check could not take: an error, never a lost example

@@ -20,7 +20,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from . import _schema as schema
-from ._request import FuzzRequest
+from ._request import MAX_CAP, FuzzRequest
 
 TOKENS = ("OK", "FUZZ", "T42")
 PROBE = "Reply with exactly the token {token}."
@@ -35,7 +35,7 @@ FUNCTION_NAMES = ("lookup", "get_weather", "add_numbers")
 #: properties a function's or a json_schema format's object schema may have (strict-compatible: all required)
 PROPERTIES: dict[str, dict[str, Any]] = {"city": {"type": "string"}, "count": {"type": "integer"},
                                         "exact": {"type": "boolean"}, "ratio": {"type": "number"}}
-MAX_OUTPUT_TOKENS = 64
+MAX_OUTPUT_TOKENS = MAX_CAP
 SHORT = string.ascii_letters + string.digits
 
 

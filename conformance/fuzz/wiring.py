@@ -24,12 +24,12 @@ def fuzz_run(sess: ConformanceSession, reports: Path) -> tuple[list[CaseResult],
     """Fuzz ``sess``'s target when its options ask for it: (results, the results JSON ``run.fuzz``).
 
     Nothing runs (``[], None``) without ``--fuzz``, after an interrupt, or once the target went down. The token
-    budget left after the cases bounds the fuzzer; ``--max-time`` bounds it through the recorder."""
+    output budget left after the cases bounds the fuzzer; ``--max-time`` bounds it through the recorder."""
     opts = sess.opts
     if not getattr(opts, "fuzz", False) or sess.interrupted or sess.scheduler.watch.down is not None:
         return [], None
     budget = opts.token_budget
-    left = None if budget is None else max(0, budget - sess.scheduler.tokens_billed)
+    left = None if budget is None else max(0, budget - sess.scheduler.output_charged)
     seed = opts.fuzz_seed if opts.fuzz_seed is not None else random.SystemRandom().randrange(2**32)
     options = FuzzOptions(examples=opts.fuzz_examples, seed=seed, replay=opts.fuzz_seed is None,
                           database=reports / DATABASE_DIR,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .._verdict import FINDING_SEVERITIES, TRUNCATED, Finding
-from ..basis import finding_key, normalise_path
+from ..judge.basis import finding_key, normalise_path
 
 #: worst first: the order distinct findings are listed in
 SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(FINDING_SEVERITIES)}

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .._exchange import Exchange
 from ..engine import CaseResult
+from ..record.exchange import Exchange
 from .findings import deviation_counts, distinct_findings
 
 SCHEMA_VERSION = 1

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..suite import SCHEMAS_DIR
 from ._build import GENERATOR_VERSION, PROFILES, build_all, build_profile
 
 REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 DEFAULT_SPEC_DIR = REPO_ROOT.parent / "shared" / "specs"
-DEFAULT_OUT = REPO_ROOT / "schemas"
+DEFAULT_OUT = SCHEMAS_DIR
 
 
 def write(files: dict[str, bytes], out: Path) -> list[str]:

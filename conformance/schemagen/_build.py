@@ -418,7 +418,7 @@ def _reconcile_examples(
     from referencing import Registry, Resource
     from referencing.jsonschema import DRAFT202012
 
-    from conformance.schemas import _leaves  # shared union-arm selection
+    from conformance.judge.schemas import _leaves  # shared union-arm selection
 
     schema_id = components["$id"]
     remaining: list[dict[str, str]] = []

@@ -1,0 +1,133 @@
+"""The named check registry.
+
+Each check is a small pure function over one recorded :class:`Exchange` with a stable
+public name that appears in every report and can be switched off per case or per run
+(schemathesis's model). Checks never touch the network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..._verdict import BASES, CheckResult, Finding, Outcome
+from ...record.exchange import Exchange
+from ..basis import JudgePolicy, classify_result
+
+ENDPOINTS = ("create", "retrieve", "delete", "cancel", "input_items", "input_tokens", "compact", "other")
+
+
+@dataclass(frozen=True)
+class CheckContext:
+    """What a check may know about an exchange beyond the recorded bytes."""
+
+    endpoint: str = "other"
+    request_body: Any = None
+    stream: bool = False
+    expect_status: tuple[int, ...] = ()
+    profile: str = "openai"
+    extra: dict[str, Any] = field(default_factory=dict)
+    transport: str = "http"  # or "websocket": a turn on a Responses WebSocket (events = its messages)
+
+
+CheckFunc = Callable[[Exchange, CheckContext], Iterable[Finding]]
+Applies = Callable[[Exchange, CheckContext], bool]
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    func: CheckFunc
+    spec_ref: str
+    applies: Applies
+    severity: str = "error"
+    description: str = ""
+    basis: str = "schema"
+
+
+REGISTRY: dict[str, Check] = {}
+
+
+def check(name: str, *, spec_ref: str, applies: Applies, basis: str) -> Callable[[CheckFunc], CheckFunc]:
+    """Register ``func`` as the check called ``name`` (names are unique and stable).
+
+    ``basis`` is what its findings rest on (``conformance._verdict.BASES``): ``observed`` findings are warnings,
+    the others fail (unless the run's policy says otherwise; conformance/judge/basis/classify.py)."""
+    if basis not in BASES:
+        raise ValueError(f"check {name!r}: basis {basis!r} is not one of {BASES}")
+
+    def register(func: CheckFunc) -> CheckFunc:
+        if name in REGISTRY:
+            raise ValueError(f"duplicate check name {name!r}")
+        doc = (func.__doc__ or "").strip().splitlines()
+        severity = "warning" if basis == "observed" else "error"
+        REGISTRY[name] = Check(name, func, spec_ref, applies, severity, doc[0] if doc else "", basis)
+        return func
+
+    return register
+
+
+def endpoint_of(method: str, path: str) -> str:
+    """Classify a request path (relative to the base URL, e.g. ``/responses/abc``) by spec endpoint."""
+    clean = path.split("?", 1)[0].rstrip("/")
+    parts = [p for p in clean.split("/") if p]
+    if not parts or parts[0] != "responses":
+        return "other"
+    method = method.upper()
+    if len(parts) == 1:
+        return "create" if method == "POST" else "other"
+    if len(parts) == 2:
+        if parts[1] == "input_tokens" and method == "POST":
+            return "input_tokens"
+        if parts[1] == "compact" and method == "POST":
+            return "compact"
+        return {"GET": "retrieve", "DELETE": "delete"}.get(method, "other")
+    if len(parts) == 3 and parts[2] == "cancel" and method == "POST":
+        return "cancel"
+    if len(parts) == 3 and parts[2] == "input_items" and method == "GET":
+        return "input_items"
+    return "other"
+
+
+def _safe_findings(chk: Check, ex: Exchange, ctx: CheckContext) -> list[Finding]:
+    try:
+        return list(chk.func(ex, ctx))
+    except Exception as exc:  # a check must report odd input, never crash the run
+        return [Finding(f"check crashed on this input: {type(exc).__name__}: {exc}")]
+
+
+def run_checks(
+    ex: Exchange,
+    ctx: CheckContext,
+    *,
+    disabled: Iterable[str] = (),
+    only: Iterable[str] | None = None,
+    policy: JudgePolicy | None = None,
+) -> Iterator[CheckResult]:
+    """Run every applicable registered check on ``ex``; inconclusive exchanges are never judged.
+
+    Findings are classified under ``policy`` (the default policy when None): a check whose findings are all
+    warnings or notes passes."""
+    if ex.inconclusive:
+        return
+    skip = set(disabled)
+    wanted = set(only) if only is not None else None
+    for chk in REGISTRY.values():
+        if chk.name in skip or (wanted is not None and chk.name not in wanted):
+            continue
+        try:
+            applicable = chk.applies(ex, ctx)
+        except Exception:
+            applicable = False
+        if not applicable:
+            continue
+        findings = _safe_findings(chk, ex, ctx)
+        if not findings:
+            yield CheckResult(chk.name, Outcome.PASS, "", chk.spec_ref, ex.step, chk.severity, basis=chk.basis)
+            continue
+        message = "; ".join(f"{f.path}: {f.message}" if f.path else f.message for f in findings[:5])
+        if len(findings) > 5:
+            message += f" (+{len(findings) - 5} more)"
+        raw = CheckResult(chk.name, Outcome.FAIL, message, chk.spec_ref, ex.step, chk.severity, findings, chk.basis)
+        yield classify_result(raw, policy or JudgePolicy())

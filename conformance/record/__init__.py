@@ -1,0 +1,6 @@
+"""Recording: the only place server bytes enter.
+
+One seam per transport (``http`` for plain HTTP and SSE, ``websocket`` for WebSocket mode, ``sdk`` for the
+official SDK), each producing ``exchange.Exchange`` records that are bounded (time, size, nesting,
+decompression) and scrubbed of secrets (``_redact``) before anything else sees them.
+"""

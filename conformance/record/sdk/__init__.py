@@ -1,0 +1,53 @@
+"""Official SDK compatibility: drive the target with the ``openai`` Python package, record, judge.
+
+A step with ``transport: sdk`` names an SDK method (``call: responses.create``) and its keyword
+arguments (``args:``). The SDK runs on an HTTP client whose transport hands every request to the
+suite's :class:`~conformance.record.http.Recorder` - the one network seam - so its traffic is
+recorded, bounded (idle timeout, deadline, size) and redacted exactly like a raw case's, and the
+automatic checks judge it too. What the SDK made of the answer (the object it returned, dumped
+with ``model_dump``, or the exception it raised) is kept on the exchange as ``sdk`` and judged by
+the ``sdk_*`` assertions (``conformance/record/sdk/assertions.py``).
+
+Nothing here imports ``openai`` at module import time: the package is loaded only when an SDK
+step runs or an SDK outcome is diagnosed.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+__all__ = ["CALLS", "SDKExchange", "record_sdk_step", "sdk_version"]
+
+#: The SDK methods a step may call (``request.call``); docs/sdk.md describes each.
+CALLS: tuple[str, ...] = (
+    "responses.create",
+    "responses.stream",
+    "responses.parse",
+    "responses.retrieve",
+    "responses.delete",
+    "responses.cancel",
+    "responses.input_items.list",
+)
+#: Calls whose answer is a stream of events (``responses.create`` too when ``args.stream`` is true).
+STREAMING_CALLS = frozenset({"responses.stream"})
+
+
+def sdk_version() -> str | None:
+    """The installed ``openai`` package version (None when it is not installed)."""
+    try:
+        return metadata.version("openai")
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def __getattr__(name: str) -> Any:  # lazy: keep `import conformance.cases` free of openai/httpx2
+    if name == "record_sdk_step":
+        from ._runner import record_sdk_step
+
+        return record_sdk_step
+    if name == "SDKExchange":
+        from ._exchange import SDKExchange
+
+        return SDKExchange
+    raise AttributeError(name)
