@@ -176,7 +176,8 @@ def test_run_fuzz_option_reports_and_gates_only_when_asked(tmp_path: Path) -> No
     assert failed[0]["exchanges"][0]["request"]["raw_body"] == "{"  # shrunk to the smallest malformed body
     assert next(c for c in doc["cases"] if c["id"] == "basic.text")["outcome"] == "pass"
     assert any(c["id"] == "fuzz.valid" and c["outcome"] == "pass" for c in fuzz)
-    assert (tmp_path / ".hypothesis-fuzz").is_dir()
+    # the stored failures, and hypothesis's own files, live under the reports, not in the working directory
+    assert (tmp_path / ".hypothesis-fuzz" / "examples").is_dir() and not (tmp_path / ".hypothesis").exists()
     gated = cli(*args, "--fuzz-gate", cwd=tmp_path)
     assert gated.returncode == 1, gated.stdout[-2000:]
     # gated, a baseline can expect the finding: its id is stable per finding key

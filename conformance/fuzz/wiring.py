@@ -6,9 +6,12 @@ adds what it returns to the results; nothing else of a run knows the fuzzer exis
 
 from __future__ import annotations
 
+import os
 import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from hypothesis.configuration import set_hypothesis_home_dir
 
 from ..engine import CaseResult
 from .runner import FuzzOptions, run_fuzz
@@ -16,7 +19,8 @@ from .runner import FuzzOptions, run_fuzz
 if TYPE_CHECKING:
     from ..session import ConformanceSession
 
-#: the example database, under the reports directory: a rerun tries the failures of the last runs first
+#: hypothesis's home under the reports directory (not ``.hypothesis/`` in whatever directory the run started in);
+#: the example database is its ``examples/``: a rerun tries the failures of the last runs first
 DATABASE_DIR = ".hypothesis-fuzz"
 
 
@@ -30,13 +34,16 @@ def fuzz_run(sess: ConformanceSession, reports: Path) -> tuple[list[CaseResult],
         return [], None
     budget = opts.token_budget
     left = None if budget is None else max(0, budget - sess.scheduler.output_charged)
+    home = reports / DATABASE_DIR
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):  # an explicit choice of the user's wins
+        set_hypothesis_home_dir(home)
     seed = opts.fuzz_seed if opts.fuzz_seed is not None else random.SystemRandom().randrange(2**32)
     options = FuzzOptions(examples=opts.fuzz_examples, seed=seed, replay=opts.fuzz_seed is None,
-                          database=reports / DATABASE_DIR,
+                          database=home / "examples",
                           profile=opts.profile, policy=opts.policy, token_budget=left)
     results = run_fuzz(sess.recorder, options)
     meta = {"seed": seed, "replayed_database": options.replay, "examples_per_kind": options.examples, "gated": bool(opts.fuzz_gate),
-            "database": str(reports / DATABASE_DIR), "results": len(results)}
+            "database": str(home / "examples"), "results": len(results)}
     return results, meta
 
 
