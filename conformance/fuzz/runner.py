@@ -187,14 +187,16 @@ class _KindRun:
 
     def observe(self, request: FuzzRequest, result: CaseResult) -> frozenset[str]:
         """File the example under each of its keys; return the keys that fail (those hypothesis shrinks)."""
+        if any(ex.error_kind == "time_limit" for ex in result.exchanges):  # cut by --max-time: not the server's doing
+            self.stop_reason = "skipped (time limit): the run's --max-time passed"
+            return frozenset()
         keys, failing = example_keys(result)
         if result.outcome is Outcome.ERROR and any(ex.inconclusive for ex in result.exchanges):
             self.inconclusive += 1
         for key in keys:
             found = self.observations.get(key)
             if found is None:
-                outcome = Outcome.FAIL if key in failing else result.outcome
-                self.observations[key] = Observation(key, outcome, request, result)
+                self.observations[key] = Observation(key, key_outcome(key, failing), request, result)
             else:
                 found.offer(request, result)
         return failing
@@ -232,6 +234,17 @@ def example_keys(result: CaseResult) -> tuple[list[str], frozenset[str]]:
         others.append(f"error:{kinds[0] if kinds else 'internal'}")
     failing_set = frozenset(failing)
     return sorted(failing_set) + sorted(set(others)), failing_set
+
+
+def key_outcome(key: str, failing: frozenset[str]) -> Outcome:
+    """The outcome a key's result row gets: fail, or what the other kinds of key stand for."""
+    if key in failing:
+        return Outcome.FAIL
+    if key.startswith("declined:"):
+        return Outcome.UNSUPPORTED
+    if key.startswith("error:"):
+        return Outcome.ERROR
+    return Outcome.PASS  # a warning: shown, never counted
 
 
 def _declined_param(result: CaseResult) -> str | None:
