@@ -14,11 +14,11 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS, Case, load_all
-from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.judge.checks import REGISTRY
 from conformance.probes import SKIP_REASON, run_preflight
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import DEVIATIONS, MODEL_NAME, VARIANTS, ReferenceServer
+from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, seed, settings
 
 from conformance._verdict import Outcome
 from conformance.cases import Case, Step
-from conformance.engine import CaseResult
 from conformance.fuzz import FuzzOptions, FuzzRequest, run_fuzz
 from conformance.fuzz.runner import _Budget, kind_results, run_kind
 from conformance.fuzz.strategies import invalid_requests, valid_requests
@@ -26,6 +25,7 @@ from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import format_summary
 from conformance.report._matrix_areas import EXCLUDED_FROM_SCORE, area_of
+from conformance.run.engine import CaseResult
 from tests.test_cli import cli
 from tests.test_deviations import FUZZ_PROOFS
 

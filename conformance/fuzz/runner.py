@@ -1,7 +1,7 @@
 """Drive hypothesis over the strategies, judge every answer like a case, and report distinct findings.
 
 Each generated request becomes a one-step :class:`~conformance.cases.Case` (group ``fuzz``) recorded by the run's
-:class:`~conformance.record.http.Recorder` and judged by :func:`conformance.engine.judge`: the same registry checks,
+:class:`~conformance.record.http.Recorder` and judged by :func:`conformance.run.engine.judge`: the same registry checks,
 status and error-envelope expectations, declines, reproduced-fault rule, bases and evidence as a hand-written
 case. What fails is raised to hypothesis as an exception whose *class* stands for the example's set of failing
 finding keys (conformance/judge/basis/keys.py), so hypothesis shrinks each distinct cause on its own; the runner keeps,
@@ -23,11 +23,11 @@ from hypothesis.strategies import SearchStrategy
 
 from .._verdict import CheckResult, Outcome
 from ..cases import Case, Step
-from ..engine import CaseResult, judge, record_case, reported_output
 from ..judge.assertions import Expectation
 from ..judge.basis import JudgePolicy
 from ..record.exchange import Exchange
 from ..record.http import Recorder
+from ..run.engine import CaseResult, judge, record_case, reported_output
 from ._database import FuzzDatabase
 from ._request import FuzzRequest
 from .strategies import invalid_requests, valid_requests
@@ -47,7 +47,7 @@ class FuzzOptions:
     ``seed``: the run's seed (None: a fresh one, reported in the results). ``replay``: try the database's stored
     failures first; a run reproducing a seed exactly passes False (the database is then written, never read).
     ``database``: directory of hypothesis's example database (None: none). ``token_budget``: output tokens the
-    fuzzer may be charged over both kinds (as cases are, conformance/cost.py); no example starts that could
+    fuzzer may be charged over both kinds (as cases are, conformance/run/cost.py); no example starts that could
     overshoot it."""
 
     examples: int = 100
@@ -95,7 +95,7 @@ def _failure_class(keys: frozenset[str]) -> type[_Failure]:
 @dataclass
 class _Budget:
     """Output tokens charged across both kinds against what the run's ``--token-budget`` left after the cases,
-    counted as the scheduler counts a case's (conformance/cost.py): the ``usage.output_tokens`` an answer reported,
+    counted as the scheduler counts a case's (conformance/run/cost.py): the ``usage.output_tokens`` an answer reported,
     else its cap. An example starts only if its cap still fits, so the budget is never overshot."""
 
     limit: int | None
