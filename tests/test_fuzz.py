@@ -197,3 +197,14 @@ def test_run_fuzz_option_reports_and_gates_only_when_asked(tmp_path: Path) -> No
     assert failed[0]["id"] in baseline.read_text()
     bad = cli("run", "-q", "-k", "basic.text", "--fuzz", "--fuzz-examples", "0", cwd=tmp_path)
     assert bad.returncode == 2 and "--fuzz-examples 0" in bad.stderr
+
+
+def test_a_run_without_fuzz_never_imports_hypothesis() -> None:
+    """The engine's seam (fuzz/wiring.py) loads hypothesis only when fuzzing: no startup cost for plain runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, conformance.run.runner, conformance.fuzz.wiring, conformance.cli; "
+            "assert 'hypothesis' not in sys.modules, sorted(m for m in sys.modules if 'hypothesis' in m)[:5]")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]

@@ -12,14 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hypothesis.configuration import set_hypothesis_home_dir
-
 from ..run.engine import CaseResult
 from ..run.events import SKIPPED, CaseFinished, CaseStatus
-from .runner import FuzzOptions, run_fuzz
 
 if TYPE_CHECKING:
     from ..run.runner import Engine
+    from .runner import FuzzOptions
 
 #: hypothesis's home under the reports directory (not ``.hypothesis/`` in whatever directory the run started in);
 #: the example database is its ``examples/``: a rerun tries the failures of the last runs first
@@ -51,6 +49,10 @@ def fuzz_options(engine: Engine, reports: Path) -> FuzzOptions | None:
     sess, opts = engine.session, engine.opts
     if not opts.fuzz or sess.interrupted or sess.scheduler.watch.down is not None:
         return None
+    from hypothesis.configuration import set_hypothesis_home_dir  # hypothesis only when fuzzing
+
+    from .runner import FuzzOptions
+
     home = reports / DATABASE_DIR
     if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):  # an explicit choice of the user's wins
         set_hypothesis_home_dir(home)
@@ -67,9 +69,11 @@ def fuzz_after(engine: Engine, reports: Path) -> FuzzOutcome:
     options = fuzz_options(engine, reports)
     if options is None:
         return FuzzOutcome()
+    from ..run.runner import case_status
+    from .runner import run_fuzz
+
     results = run_fuzz(engine.session.recorder, options)
     gate = engine.opts.fuzz_gate
-    from ..run.runner import case_status
 
     for result in results:
         if gate:
