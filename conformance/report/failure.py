@@ -6,9 +6,12 @@ Shared by the console, JUnit's ``<failure>`` text and the pytest plugin's failur
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..record._redact import inert
-from ..run.engine import CaseResult
+
+if TYPE_CHECKING:  # an annotation only: reading a result needs neither the engine nor its HTTP client
+    from ..run.engine import CaseResult
 
 __all__ = ["format_failure", "yaml_excerpt"]
 

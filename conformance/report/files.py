@@ -35,10 +35,14 @@ class ResultsReporter:
 
 
 def write_text_atomically(path: Path, text: str) -> None:
-    """Written beside, then renamed: an interrupted run never leaves half a report."""
+    """Written beside, then renamed: an interrupted run never leaves half a report. The file gets the mode any
+    new file would (mkstemp's 0600 would hide the report from a CI artifact server running as another user)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
     try:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
         os.replace(tmp, path)
