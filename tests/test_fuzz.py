@@ -69,7 +69,8 @@ def test_undeviated_reference_server_gives_no_finding(recorder_for: Any) -> None
     results = run_fuzz(recorder_for(), FuzzOptions(examples=150, seed=20261202))
     assert [(r.case.id, r.outcome) for r in results] == [("fuzz.valid", Outcome.PASS), ("fuzz.invalid", Outcome.PASS)]
     for r in results:
-        assert r.message.startswith("150 example(s), seed 20261202") and "no failure" in r.message, r.message
+        ran = int(r.message.split(" example")[0])
+        assert 140 <= ran <= 150 and "seed 20261202" in r.message and "no failure" in r.message, r.message
         assert r.case.group == "fuzz"
 
 
@@ -105,26 +106,28 @@ def test_an_observed_rule_is_a_warning_row_never_a_fail(recorder_for: Any) -> No
 
 
 def test_a_seed_reproduces_the_examples_and_the_findings(recorder_for: Any, tmp_path: Path) -> None:
-    rec = recorder_for("unknown_item_type_500")
-    options = FuzzOptions(examples=40, seed=99, replay=False, database=tmp_path / "db")
+    rec = recorder_for("accept_malformed_json")  # a cut body answered 200: one invalid example in ten meets it
+    options = FuzzOptions(examples=80, seed=99, replay=False, database=tmp_path / "db")
     first = run_kind("invalid", rec, options, 99, _Budget(None))
     second = run_kind("invalid", rec, options, 99, _Budget(None))
     assert any(o.outcome is Outcome.FAIL for o in first.observations.values())
     assert [r.text() for r in first.sent] == [r.text() for r in second.sent]
     assert sorted(first.observations) == sorted(second.observations)
-    assert run_kind("invalid", rec, FuzzOptions(examples=40, seed=100, replay=False), 100, _Budget(None)).sent \
+    assert run_kind("invalid", rec, FuzzOptions(examples=80, seed=100, replay=False), 100, _Budget(None)).sent \
         != first.sent  # another seed, other examples
 
 
 def test_the_database_replays_a_failure_first(recorder_for: Any, tmp_path: Path) -> None:
-    rec = recorder_for("unknown_item_type_500")
+    rec = recorder_for("stream_skips_range_checks")  # needs stream and a range mistake together: never the first try
     db = tmp_path / "db"
-    found = run_fuzz(rec, FuzzOptions(examples=200, seed=1, database=db, kinds=("invalid",)))
+    found = run_fuzz(rec, FuzzOptions(examples=600, seed=1, database=db, kinds=("invalid",)))
     assert any(r.outcome is Outcome.FAIL for r in found)
-    # one example only, another seed: the stored (shrunk) failure is tried before anything is generated
+    # one example per kind of mistake, another seed: without the database nothing fails, with it the stored
+    # (shrunk) failure is tried before anything else
+    fresh = run_kind("invalid", rec, FuzzOptions(examples=1, seed=6), 6, _Budget(None))
+    assert not any(o.outcome is Outcome.FAIL for o in fresh.observations.values())
     again = run_kind("invalid", rec, FuzzOptions(examples=1, seed=6, database=db), 6, _Budget(None))
-    assert any(o.outcome is Outcome.FAIL for o in again.observations.values())
-    assert "bogus" in again.sent[0].text() or "hologram" in again.sent[0].text() or "turbo_max" in again.sent[0].text()
+    assert any(o.outcome is Outcome.FAIL and o.request.stream for o in again.observations.values())
 
 
 def test_the_token_budget_stops_the_fuzzer_without_overshooting(recorder_for: Any) -> None:
@@ -175,7 +178,7 @@ def test_fuzz_rows_are_reported_but_not_scored() -> None:
 def test_run_fuzz_option_reports_and_gates_only_when_asked(tmp_path: Path) -> None:
     # accept_malformed_json: a malformed body is answered 200 (basic.text sends none, so only the fuzzer sees it)
     args = ("run", "-q", "-k", "basic.text", "--deviate", "accept_malformed_json", "--reports", str(tmp_path),
-            "--fuzz", "--fuzz-examples", "30", "--fuzz-seed", "1")  # a seed known to meet the fault
+            "--fuzz", "--fuzz-examples", "80", "--fuzz-seed", "1")  # one invalid example in ten meets the fault
     proc = cli(*args, cwd=tmp_path)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     doc = json.loads((tmp_path / "reference__reference-1.json").read_text())

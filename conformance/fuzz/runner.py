@@ -15,7 +15,7 @@ import hashlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
@@ -30,7 +30,7 @@ from ..record.http import Recorder
 from ..run.engine import CaseResult, judge, record_case, reported_output
 from ._database import FuzzDatabase
 from ._request import FuzzRequest
-from .strategies import invalid_requests, valid_requests
+from .strategies import MUTATIONS, invalid_requests, valid_requests
 
 GROUP = "fuzz"
 KINDS = ("valid", "invalid")
@@ -264,24 +264,38 @@ def _settings(options: FuzzOptions, kind: str, namespace: str, replay: bool) -> 
                     print_blob=False, derandomize=False)
 
 
+def kind_strategies(kind: str, model: str) -> list[tuple[str, SearchStrategy[FuzzRequest]]]:
+    """(name, strategy) per hypothesis run of a kind: one for the valid requests; one per kind of mistake for the
+    invalid ones. hypothesis's generation clusters (a run of 80 examples may never choose some mistakes), so each
+    mistake gets its share of the examples, its own shrinking and its own database entries."""
+    if kind == "valid":
+        return [("valid", valid_requests(model))]
+    return [(m.__name__.strip("_"), invalid_requests(model, m)) for m in MUTATIONS]
+
+
 def run_kind(kind: str, recorder: Recorder, options: FuzzOptions, run_seed: int, budget: _Budget) -> _KindRun:
-    """Run hypothesis over one kind's strategy; the observations are in the returned run."""
+    """Run hypothesis over one kind's strategies (``options.examples`` shared among them); the observations
+    are in the returned run."""
     state = _KindRun(kind, recorder, options, budget)
     model = recorder.target.model
-    strategy: SearchStrategy[FuzzRequest] = valid_requests(model) if kind == "valid" else invalid_requests(model)
     namespace = f"{recorder.target.provider}|{model}|{options.profile}"
+    strategies = kind_strategies(kind, model)
+    share = max(1, options.examples // len(strategies))
 
     def fuzz_example(request: FuzzRequest) -> None:
         state.check(request)
 
-    test: Callable[[], None] = _settings(options, kind, namespace, replay=options.replay)(
-        seed(run_seed + KINDS.index(kind))(given(strategy)(fuzz_example)))
-    try:
-        test()
-    except Exception as exc:  # our failures (the observations hold them), or Flaky/Unsatisfiable...: never a crash
-        others = [e for e in _leaves(exc) if not isinstance(e, _Failure)]
-        if others:
-            state.trouble = f"{type(others[0]).__name__}: {others[0]}"[:300]
+    for index, (name, strategy) in enumerate(strategies):
+        if state.stopped():
+            break
+        test: Callable[[], None] = _settings(replace(options, examples=share), name, namespace, options.replay)(
+            seed(run_seed + 1000 * KINDS.index(kind) + index)(given(strategy)(fuzz_example)))
+        try:
+            test()
+        except Exception as exc:  # our failures (the observations hold them), or Flaky/Unsatisfiable: never a crash
+            others = [e for e in _leaves(exc) if not isinstance(e, _Failure)]
+            if others and not state.trouble:
+                state.trouble = f"{name}: {type(others[0]).__name__}: {others[0]}"[:300]
     state.minimise()
     return state
 

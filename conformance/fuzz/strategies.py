@@ -386,9 +386,10 @@ MUTATIONS: tuple[Mutation, ...] = (_missing_model, _out_of_range, _wrong_type, _
 
 
 @st.composite
-def invalid_requests(draw: st.DrawFn, model: str) -> FuzzRequest:
-    """A valid body with exactly one mistake (:data:`MUTATIONS`), judged by what that mistake must get."""
-    mutation = draw(st.sampled_from(MUTATIONS))
+def invalid_requests(draw: st.DrawFn, model: str, only: Mutation | None = None) -> FuzzRequest:
+    """A valid body with exactly one mistake (:data:`MUTATIONS`, or ``only`` that one), judged by what that
+    mistake must get."""
+    mutation = only or draw(st.sampled_from(MUTATIONS))
     body = draw(valid_bodies(model))
     return mutation(draw, body)
 
