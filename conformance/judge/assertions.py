@@ -508,10 +508,6 @@ def _schema_errors(name: str, instance: Any) -> list[Finding]:
         from . import schemas  # type: ignore[attr-defined]
     except ImportError as exc:
         raise _Inconclusive(f"conformance.judge.schemas is not available: {exc}") from None
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema is a hard dependency
-        jsonschema = None  # type: ignore[assignment]
     profile = _PROFILE.get()
     if profile is not None and not schemas.has_schema(name, profile) and hasattr(schemas, "equivalent"):
         counterpart = schemas.equivalent(name, profile)
@@ -523,6 +519,10 @@ def _schema_errors(name: str, instance: Any) -> list[Finding]:
     except LookupError as exc:
         raise _Inconclusive(f"unknown schema {name!r}: {exc}") from None
     except Exception as exc:
+        try:  # only now: a run whose documents are valid never imports jsonschema (conformance/judge/schemas.py)
+            import jsonschema
+        except ImportError:  # pragma: no cover - jsonschema is a hard dependency
+            jsonschema = None  # type: ignore[assignment]
         if jsonschema is not None and isinstance(exc, jsonschema.ValidationError):
             where = exc.json_path if hasattr(exc, "json_path") else "$"
             return [Finding(f"{where}: {exc.message}")]
@@ -847,13 +847,44 @@ def _validate_function_call_arg(arg: Any) -> Iterator[tuple[str, str]]:
     for key, pattern in (arg.get("arguments_matches") or {}).items():
         yield from _check_regex(f"arguments_matches.{key}", pattern)
     schema = arg.get("arguments_schema")
-    if isinstance(schema, dict):
-        import jsonschema
+    if isinstance(schema, dict) and (problem := _schema_problem(schema)) is not None:
+        yield "arguments_schema", f"not a valid JSON Schema: {problem}"
 
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            yield "arguments_schema", f"not a valid JSON Schema: {exc.message}"
+
+def _schema_problem(schema: dict[str, Any]) -> str | None:
+    """``jsonschema``'s complaint about ``schema`` as a 2020-12 JSON Schema, or None when it is one.
+
+    Why the detour: importing ``jsonschema`` is a sizeable share of a one-case run's start-up, and case files
+    are checked at every start. jsonschema-rs's meta-validation answers for a schema holding no keyword whose
+    value ``jsonschema`` also checks as a format (``pattern*`` as Python regexes, ``$``-keywords as URIs); any
+    other schema, and any it refuses, goes to ``jsonschema`` for the verdict and its message."""
+    if _meta_valid(schema):
+        return None
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return str(exc.message)
+    return None
+
+
+def _meta_valid(schema: Any) -> bool:
+    def plain(node: Any) -> bool:
+        if isinstance(node, dict):
+            return all(isinstance(k, str) and not k.startswith(("$", "pattern")) and plain(v) for k, v in node.items())
+        if isinstance(node, list):
+            return all(plain(v) for v in node)
+        return node is None or isinstance(node, (str, int, float))
+
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a declared dependency
+        return False
+    try:
+        return plain(schema) and bool(jsonschema_rs.meta.is_valid(schema))
+    except Exception:  # noqa: BLE001 - anything odd: jsonschema decides
+        return False
 
 
 def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[str]:
@@ -929,13 +960,9 @@ def _function_call(arg: Any, ex: Exchange) -> Problems:
 
 
 def _validate_json_output_arg(arg: Any) -> Iterator[tuple[str, str]]:
-    if isinstance(arg, dict) and isinstance(arg.get("schema"), dict):
-        import jsonschema
-
-        try:
-            jsonschema.Draft202012Validator.check_schema(arg["schema"])
-        except jsonschema.SchemaError as exc:
-            yield "schema", f"not a valid JSON Schema: {exc.message}"
+    if isinstance(arg, dict) and isinstance(arg.get("schema"), dict) and (
+            problem := _schema_problem(arg["schema"])) is not None:
+        yield "schema", f"not a valid JSON Schema: {problem}"
 
 
 @assertion(

@@ -12,11 +12,13 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..record.exchange import Exchange
-from ..run.engine import CaseResult
 from .findings import deviation_counts, distinct_findings
+
+if TYPE_CHECKING:  # the engine imports the recorders (httpx...): `judge` and the matrix need none of them
+    from ..run.engine import CaseResult
 
 SCHEMA_VERSION = 1
 RESULTS_SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
@@ -57,7 +59,9 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
     return {
         "step": ex.step,
         "request": {
-            "method": ex.request.method,
+            # "WS" / "SDK" as before the transport field existed (Exchange.method_label): results schema and
+            # baselines stay as they were
+            "method": ex.method_label,
             "url": ex.request.url,
             "headers": dict(ex.request.headers),
             "body": ex.request.body,
@@ -82,7 +86,7 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
 
 def _sdk_evidence(ex: Exchange) -> dict[str, Any]:
     """An SDK step's outcome (what the official SDK returned or raised), bounded like the body."""
-    sdk = getattr(ex, "sdk", None)
+    sdk = ex.sdk
     if not isinstance(sdk, dict):
         return {}
     text = json.dumps(sdk, ensure_ascii=False, default=str)

@@ -14,10 +14,9 @@ step runs or an SDK outcome is diagnosed.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
-__all__ = ["CALLS", "SDKExchange", "record_sdk_step", "sdk_version"]
+__all__ = ["CALLS", "record_sdk_step", "sdk_version"]
 
 #: The SDK methods a step may call (``request.call``); docs/sdk.md describes each.
 CALLS: tuple[str, ...] = (
@@ -35,6 +34,8 @@ STREAMING_CALLS = frozenset({"responses.stream"})
 
 def sdk_version() -> str | None:
     """The installed ``openai`` package version (None when it is not installed)."""
+    from importlib import metadata  # lazy: importing it costs more CPU than most commands need
+
     try:
         return metadata.version("openai")
     except metadata.PackageNotFoundError:
@@ -46,8 +47,4 @@ def __getattr__(name: str) -> Any:  # lazy: keep `import conformance.cases` free
         from ._runner import record_sdk_step
 
         return record_sdk_step
-    if name == "SDKExchange":
-        from ._exchange import SDKExchange
-
-        return SDKExchange
     raise AttributeError(name)
