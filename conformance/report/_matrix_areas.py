@@ -20,10 +20,12 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("errors", "Errors"),
     ("sdk", "Official SDK"),
     ("extensions", "Extensions"),
+    ("fuzz", "Request fuzzing"),
 )
 AREA_TITLES = dict(AREAS)
-# not spec conformance: vendor extensions, and whether the official SDK copes (reported separately)
-EXCLUDED_FROM_SCORE = frozenset({"extensions", "sdk"})
+# not spec conformance: vendor extensions, and whether the official SDK copes (reported separately); the request
+# fuzzer's findings depend on its seed and example count, so they are reported, never scored (docs/fuzz.md)
+EXCLUDED_FROM_SCORE = frozenset({"extensions", "sdk", "fuzz"})
 
 GROUP_AREAS: Mapping[str, str] = {
     "parameters": "parameters", "params": "parameters", "structured_output": "parameters", "sampling": "parameters",
@@ -35,6 +37,7 @@ GROUP_AREAS: Mapping[str, str] = {
     "errors": "errors", "error": "errors", "auth": "errors",
     "extensions": "extensions", "extension": "extensions", "openresponses": "extensions",
     "sdk": "sdk",
+    "fuzz": "fuzz",
 }
 
 

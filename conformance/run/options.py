@@ -135,6 +135,13 @@ OPTIONS: tuple[Option, ...] = (
            "default: a warning)", kind="flag"),
     Option("spec_as_of", "--spec-as-of", "judge against the spec's requirements of that date (YYYY-MM-DD); later "
            "ones become notes", metavar="DATE"),
+    Option("fuzz", "--fuzz", "after the cases, fuzz POST /responses with generated requests (docs/fuzz.md; never "
+           "scored)", kind="flag"),
+    Option("fuzz_seed", "--fuzz-seed", "reproduce a fuzz run (the seed its results name)", kind="int", metavar="S"),
+    Option("fuzz_examples", "--fuzz-examples", "fuzz examples per kind (valid, invalid)", kind="int", default=100,
+           metavar="N"),
+    Option("fuzz_gate", "--fuzz-gate", "fuzz failures count for the exit code and the baseline (default: reported "
+           "only)", kind="flag"),
 )
 
 
@@ -217,6 +224,9 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
         raise OptionError(str(exc)) from None
     json_path = values.get("json")
     baseline = values.get("baseline")
+    fuzz_examples = values.get("fuzz_examples", 100)
+    if fuzz_examples is None or fuzz_examples < 1:
+        raise OptionError(f"--fuzz-examples {fuzz_examples}: must be at least 1")
     return RunOptions(
         base_url=base_url, model=values.get("model"), api_key_env=values.get("api_key_env"),
         headers=list(values.get("headers") or []), provider=values.get("provider"),
@@ -232,4 +242,6 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
                                   else str(values.get("output_cap_floor"))),
         baseline=Path(baseline) if baseline else None, baseline_strict=bool(values.get("baseline_strict")),
         update_baseline=bool(values.get("update_baseline")),
+        fuzz=bool(values.get("fuzz")), fuzz_seed=values.get("fuzz_seed"), fuzz_examples=int(fuzz_examples),
+        fuzz_gate=bool(values.get("fuzz_gate")),
     )
