@@ -1,23 +1,28 @@
 """The request fuzzer (conformance/fuzz): valid and one-mistake requests judged like cases, findings shrunk.
 
 Against the undeviated reference server a few hundred examples find nothing; each fuzz-only deviation
-(tests/test_deviations.py ``FUZZ_PROOFS``) is found and shrunk to a request of a few fields; a seed reproduces a run;
+(tests/test_deviations.py ``FUZZ_PROOFS``) is found with each of five seeds and shrunk to a request of a few fields; a
+seed reproduces a run, whatever literals the rest of the suite holds;
 the example database replays failures first; and the ``fuzz`` group is reported but never scored or gated.
 """
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, seed, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from conformance._verdict import Outcome
 from conformance.cases import Case, Step
 from conformance.fuzz import FuzzOptions, FuzzRequest, run_fuzz
+from conformance.fuzz._determinism import local_constants_can_be_disabled, no_local_constants
 from conformance.fuzz.runner import _Budget, kind_results, run_kind
 from conformance.fuzz.strategies import invalid_requests, valid_requests
 from conformance.judge import schemas
@@ -74,9 +79,14 @@ def test_undeviated_reference_server_gives_no_finding(recorder_for: Any) -> None
         assert r.case.group == "fuzz"
 
 
+#: every FUZZ_PROOFS deviation is found with each of these seeds: a proof that does not rest on a lucky seed
+PROOF_SEEDS = (1, 2, 3, 4, 5)
+
+
+@pytest.mark.parametrize("run_seed", PROOF_SEEDS)
 @pytest.mark.parametrize("deviation", sorted(FUZZ_PROOFS))
-def test_fuzzer_finds_each_fuzz_deviation_and_shrinks_it(recorder_for: Any, deviation: str) -> None:
-    kind, check, max_fields, trigger, examples, run_seed = FUZZ_PROOFS[deviation]
+def test_fuzzer_finds_each_fuzz_deviation_and_shrinks_it(recorder_for: Any, deviation: str, run_seed: int) -> None:
+    kind, check, max_fields, trigger, examples = FUZZ_PROOFS[deviation]
     results = run_fuzz(recorder_for(deviation), FuzzOptions(examples=examples, seed=run_seed, kinds=(kind,)))
     failed = [r for r in results if r.outcome is Outcome.FAIL]
     assert failed, [(r.case.id, r.message) for r in results]
@@ -120,7 +130,8 @@ def test_a_seed_reproduces_the_examples_and_the_findings(recorder_for: Any, tmp_
 def test_the_database_replays_a_failure_first(recorder_for: Any, tmp_path: Path) -> None:
     rec = recorder_for("stream_skips_range_checks")  # needs stream and a range mistake together: never the first try
     db = tmp_path / "db"
-    found = run_fuzz(rec, FuzzOptions(examples=600, seed=1, database=db, kinds=("invalid",)))
+    found = run_fuzz(rec, FuzzOptions(examples=FUZZ_PROOFS["stream_skips_range_checks"][4], seed=1, database=db,
+                                      kinds=("invalid",)))
     assert any(r.outcome is Outcome.FAIL for r in found)
     # one example per kind of mistake, another seed: without the database nothing fails, with it the stored
     # (shrunk) failure is tried before anything else
@@ -128,6 +139,45 @@ def test_the_database_replays_a_failure_first(recorder_for: Any, tmp_path: Path)
     assert not any(o.outcome is Outcome.FAIL for o in fresh.observations.values())
     again = run_kind("invalid", rec, FuzzOptions(examples=1, seed=6, database=db), 6, _Budget(None))
     assert any(o.outcome is Outcome.FAIL and o.request.stream for o in again.observations.values())
+
+
+def _generated(strategy: Any, run_seed: int, examples: int, guarded: bool = True) -> list[str]:
+    """The requests hypothesis generates from ``strategy`` with ``run_seed``, as the runner runs it (``guarded``:
+    with local constants off)."""
+    out: list[str] = []
+
+    @settings(max_examples=examples, database=None, deadline=None, suppress_health_check=list(HealthCheck),
+              phases=(Phase.generate,))
+    @seed(run_seed)
+    @given(strategy)
+    def collect(request: FuzzRequest) -> None:
+        out.append(request.text())
+
+    with no_local_constants() if guarded else contextlib.nullcontext():
+        collect()
+    return out
+
+
+def test_a_seed_generates_the_same_examples_whatever_else_the_suite_contains(tmp_path: Path,
+                                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """hypothesis draws constants from every loaded local module; the runner turns that off (fuzz/_determinism.py),
+    so new literals anywhere in the suite leave a seed's examples as they were. Fails if the swap stops working."""
+    assert local_constants_can_be_disabled()  # the pinned hypothesis has the function the runner swaps
+    strategies = [valid_requests(MODEL_NAME), invalid_requests(MODEL_NAME)]
+    before = [_generated(s, 7, 150) for s in strategies]
+    unguarded = _generated(strategies[0], 7, 150, guarded=False)
+    # a new local module full of literals of every kind a strategy draws (ints, floats, strings), then loaded
+    literals = "\n".join(f"V{i} = ({i * 7919 - 5000}, {i / 3 - 2!r}, 'fuzzlit{i}', 'k{i}', {i % 40})"
+                          for i in range(150))  # under 1024 constants (hypothesis skips a larger module)
+    (tmp_path / "fuzz_new_literals.py").write_text(literals + "\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "fuzz_new_literals", raising=False)
+    importlib.import_module("fuzz_new_literals")
+    from hypothesis.internal.conjecture import providers
+    assert "fuzzlit7" in providers._get_local_constants().strings  # hypothesis does see the new literals
+    assert [_generated(s, 7, 150) for s in strategies] == before
+    # the test can tell: without the swap, the same seed now generates other examples
+    assert _generated(strategies[0], 7, 150, guarded=False) != unguarded
 
 
 def test_the_token_budget_stops_the_fuzzer_without_overshooting(recorder_for: Any) -> None:

@@ -29,6 +29,7 @@ from ..record.exchange import Exchange
 from ..record.http import Recorder
 from ..run.engine import CaseResult, judge, record_case, reported_output
 from ._database import FuzzDatabase
+from ._determinism import no_local_constants
 from ._request import FuzzRequest
 from .strategies import MUTATIONS, invalid_requests, valid_requests
 
@@ -291,7 +292,8 @@ def run_kind(kind: str, recorder: Recorder, options: FuzzOptions, run_seed: int,
         test: Callable[[], None] = _settings(replace(options, examples=share), name, namespace, options.replay)(
             seed(run_seed + 1000 * KINDS.index(kind) + index)(given(strategy)(fuzz_example)))
         try:
-            test()
+            with no_local_constants():  # a seed's examples do not depend on the suite's own literals
+                test()
         except Exception as exc:  # our failures (the observations hold them), or Flaky/Unsatisfiable: never a crash
             others = [e for e in _leaves(exc) if not isinstance(e, _Failure)]
             if others and not state.trouble:

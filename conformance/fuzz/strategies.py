@@ -186,9 +186,26 @@ def simple_params() -> dict[str, st.SearchStrategy[Any]]:
     }
 
 
+def _often() -> st.SearchStrategy[bool]:
+    """True about half the time in practice, False the simplest: hypothesis's generation leans to simple choices
+    (``st.booleans()`` came out True in under a third of the examples), so True gets two of the three slots."""
+    return st.sampled_from((False, True, True))
+
+
+def _include(draw: st.DrawFn) -> list[str] | None:
+    """``include`` in half the requests; each value in half of those, drawn on its own (a list strategy draws short
+    lists, so a given value would be rare): any value meets any other part in a few % of the examples."""
+    if not draw(_often()):
+        return None
+    chosen = [v for v in schema.enum("CreateResponse", "include") if draw(st.booleans())]
+    return chosen or None
+
+
 @st.composite
-def valid_bodies(draw: st.DrawFn, model: str) -> dict[str, Any]:
-    """A valid ``CreateResponse`` body: model, probe input, a small output bound, then optional parts."""
+def valid_bodies(draw: st.DrawFn, model: str, stream: bool | None = None) -> dict[str, Any]:
+    """A valid ``CreateResponse`` body: model, probe input, a small output bound, then optional parts.
+
+    ``stream``: True streams, False does not (no ``stream`` key or ``false``); None draws it, on half the time."""
     text = draw(text_params())
     fmt = (text or {}).get("format") or {}
     token = draw(st.sampled_from(TOKENS))
@@ -196,13 +213,14 @@ def valid_bodies(draw: st.DrawFn, model: str) -> dict[str, Any]:
     body: dict[str, Any] = {"model": model, "input": draw(inputs(prompt(token, fmt.get("type") == "json_object"))),
                             "max_output_tokens": draw(st.integers(lo, max(lo, MAX_OUTPUT_TOKENS)))}
     body.update(draw(st.fixed_dictionaries({}, optional=simple_params())))
-    # drawn on their own, about one request in three each: streaming, json formats and include meet often enough
-    # for the fuzzer to find what breaks only when they do
-    stream = draw(st.sampled_from((None, True, False)))
-    if stream is not None:
-        body["stream"] = stream
-    include = draw(st.none() | st.lists(st.sampled_from(schema.enum("CreateResponse", "include")), min_size=1,
-                                        max_size=4, unique=True))
+    # drawn on their own so interactions are common: streaming in half the requests, each text format (or none) in a
+    # quarter, each include value in a quarter; stream + json_object + one include value: one request in 32
+    streamed = draw(_often()) if stream is None else stream
+    if streamed:
+        body["stream"] = True
+    elif draw(st.booleans()):
+        body["stream"] = False
+    include = _include(draw)
     if include is not None:
         body["include"] = include
     if text is not None:
@@ -390,7 +408,7 @@ def invalid_requests(draw: st.DrawFn, model: str, only: Mutation | None = None) 
     """A valid body with exactly one mistake (:data:`MUTATIONS`, or ``only`` that one), judged by what that
     mistake must get."""
     mutation = only or draw(st.sampled_from(MUTATIONS))
-    body = draw(valid_bodies(model))
+    body = draw(valid_bodies(model, stream=draw(_often())))  # each mistake meets stream on and off about equally
     return mutation(draw, body)
 
 
