@@ -187,8 +187,8 @@ for _deviation, _cases in SDK_CASE_PROOFS.items():
 #: the streamed range mistake and the unknown item at the first or second example of their mistake's share.
 #: The fuzzer ignores the suite's own literals, so code added elsewhere does not change what a seed generates
 FUZZ_PROOFS: dict[str, tuple[str, str, int, dict[str, object], int]] = {
-    "stream_skips_range_checks": ("invalid", "expect.status", 5, {"stream": True}, 300),
-    "unknown_item_type_500": ("invalid", "engine.server_error", 6, {}, 200),
+    "stream_skips_range_checks": ("invalid", "expect.status", 5, {"stream": True}, 200),
+    "unknown_item_type_500": ("invalid", "engine.server_error", 6, {}, 100),
     "json_logprobs_stream_missing_created_at": ("valid", "stream.event_schema", 8,
                                                 {"stream": True, "include": ["message.output_text.logprobs"],
                                                  "text": {"format": {"type": "json_object"}}}, 600),

@@ -164,8 +164,8 @@ def test_a_seed_generates_the_same_examples_whatever_else_the_suite_contains(tmp
     so new literals anywhere in the suite leave a seed's examples as they were. Fails if the swap stops working."""
     assert local_constants_can_be_disabled()  # the pinned hypothesis has the function the runner swaps
     strategies = [valid_requests(MODEL_NAME), invalid_requests(MODEL_NAME)]
-    before = [_generated(s, 7, 150) for s in strategies]
-    unguarded = _generated(strategies[0], 7, 150, guarded=False)
+    before = [_generated(s, 7, 80) for s in strategies]
+    unguarded = _generated(strategies[0], 7, 80, guarded=False)
     # a new local module full of literals of every kind a strategy draws (ints, floats, strings), then loaded
     literals = "\n".join(f"V{i} = ({i * 7919 - 5000}, {i / 3 - 2!r}, 'fuzzlit{i}', 'k{i}', {i % 40})"
                           for i in range(150))  # under 1024 constants (hypothesis skips a larger module)
@@ -175,9 +175,9 @@ def test_a_seed_generates_the_same_examples_whatever_else_the_suite_contains(tmp
     importlib.import_module("fuzz_new_literals")
     from hypothesis.internal.conjecture import providers
     assert "fuzzlit7" in providers._get_local_constants().strings  # hypothesis does see the new literals
-    assert [_generated(s, 7, 150) for s in strategies] == before
+    assert [_generated(s, 7, 80) for s in strategies] == before
     # the test can tell: without the swap, the same seed now generates other examples
-    assert _generated(strategies[0], 7, 150, guarded=False) != unguarded
+    assert _generated(strategies[0], 7, 80, guarded=False) != unguarded
 
 
 def test_the_token_budget_stops_the_fuzzer_without_overshooting(recorder_for: Any) -> None:
