@@ -26,7 +26,7 @@ from conformance.engine import CaseResult, judge, record_case
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.sdk import CALLS, sdk_version
-from conformance.record.sdk._decoder import TOLERANCE_PREFIX, diagnose
+from conformance.judge.expect.sdk_decoder import TOLERANCE_PREFIX, diagnose
 from conformance.record.sdk._runner import PLACEHOLDER_KEY
 from conformance.record.sse import SSEParser
 from conformance.reference import MODEL_NAME, ReferenceServer

@@ -25,8 +25,10 @@ import yaml
 
 from .._yamlfile import check_expansion
 from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
-from ..judge.assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
-from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
+from ..judge.expect.arguments import expected_statuses
+from ..judge.expect.expectation import Expectation, split_basis
+from ..judge.expect.registry import ASSERTIONS
+from ._tags import Env, Join, Model, Tag, Var, iter_tags
 from .paths import PathSyntaxError, parse_path
 
 __all__ = [
@@ -36,7 +38,6 @@ __all__ = [
     "Case",
     "CaseFormatError",
     "RepeatUntil",
-    "ResolvedRequest",
     "Step",
     "case_schema",
     "load_all",
@@ -83,20 +84,6 @@ class CaseFormatError(ValueError):
 
 
 @dataclass(frozen=True)
-class ResolvedRequest:
-    """A step's request with every tag resolved: what the engine sends."""
-
-    method: str
-    path: str
-    body: Any
-    stream: bool
-    auth: str
-    headers: dict[str, str]
-    transport: str = "http"
-    connection: str | None = None
-
-
-@dataclass(frozen=True)
 class RepeatUntil:
     """Poll a step: re-send it until the first match of ``path`` in its response is one of ``values``."""
 
@@ -140,19 +127,6 @@ class Step:
             if exp.name == "status":
                 out.extend(expected_statuses(exp.arg))
         return tuple(sorted(set(out)))
-
-    def resolve(self, variables: Mapping[str, Any], model: str, env: Mapping[str, str]) -> ResolvedRequest:
-        """Resolve the tags of path, body and headers (raises ``ResolveError`` naming what is missing)."""
-        return ResolvedRequest(
-            method=self.method,
-            path=str(resolve(self.path, variables, model, env)),
-            body=resolve(self.body, variables, model, env),
-            stream=self.stream,
-            auth=self.auth,
-            headers={k: str(v) for k, v in resolve(self.headers, variables, model, env).items()},
-            transport=self.transport,
-            connection=self.connection,
-        )
 
 
 #: Pseudo-capability of the *model*: following the deterministic probes. Declared unavailable for a mock

@@ -87,7 +87,7 @@ def response_200(ex: Exchange, ctx: CheckContext) -> bool:
     return plain_json_200(ex, ctx) and not error_envelope_body(ex)
 
 
-@check("response.schema", basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
+@check("response.schema", proof=("created_at_string", "basic.text"), basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
 def response_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """The body validates against the spec's ``Response`` schema."""
     body = ex.json_or_none()
@@ -97,7 +97,7 @@ def response_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate("Response", body, ctx.profile)
 
 
-@check("response.object_type", basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
+@check("response.object_type", proof=("object_not_response", "basic.text"), basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
 def object_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``object`` is ``"response"`` and ``id`` a non-empty string: how clients recognise what they got."""
     body = ex.json_or_none()
@@ -111,7 +111,7 @@ def object_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(f"id is {short(body.get('id'))}, expected a non-empty string", "$.id")
 
 
-@check("response.status_consistency", basis="documented", spec_ref=RESPONSE_REF, applies=carries_response)
+@check("response.status_consistency", proof=("incomplete_without_details", "parameters.max_output_tokens_incomplete"), basis="documented", spec_ref=RESPONSE_REF, applies=carries_response)
 def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``status`` agrees with ``incomplete_details`` and ``error``.
 
@@ -142,7 +142,7 @@ def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield Finding("status is \"failed\" but error is null or missing", f"{at}.error")
 
 
-@check("response.item_status", basis="documented", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
+@check("response.item_status", proof=("wrong_item_status", "basic.distinct_ids"), basis="documented", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
 def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Each output item's ``status`` is allowed for its type; a completed Response has no unfinished message.
 
@@ -173,7 +173,7 @@ def program_called(item: dict[str, Any]) -> bool:
     return isinstance(caller, dict) and caller.get("type") == "program"
 
 
-@check("response.usage", basis="documented", spec_ref=f"{SPEC}#/components/schemas/ResponseUsage", applies=carries_response)
+@check("response.usage", proof=("chat_usage_names", "basic.text"), basis="documented", spec_ref=f"{SPEC}#/components/schemas/ResponseUsage", applies=carries_response)
 def usage(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``usage`` (optional) has non-negative integer counts with ``total == input + output``, and its details.
 
@@ -249,7 +249,7 @@ def request_function_names(request: Any) -> set[str] | None:
     return names or None
 
 
-@check("response.function_call_arguments", basis="documented", spec_ref=f"{SPEC}#/components/schemas/FunctionToolCall",
+@check("response.function_call_arguments", proof=("function_arguments_object", "tools.function_call_roundtrip"), basis="documented", spec_ref=f"{SPEC}#/components/schemas/FunctionToolCall",
        applies=carries_response)
 def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every ``function_call`` has JSON-object ``arguments`` (a string), a ``call_id``, and a declared ``name``.
@@ -290,7 +290,7 @@ def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
                           f"{where}.name")
 
 
-@check("response.content_parts", basis="schema", spec_ref=f"{SPEC}#/components/schemas/OutputMessageContent",
+@check("response.content_parts", proof=("text_type_instead_of_output_text", "basic.text"), basis="schema", spec_ref=f"{SPEC}#/components/schemas/OutputMessageContent",
        applies=carries_response)
 def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Assistant message content parts are ``output_text`` (text + annotations list) or ``refusal``.
@@ -341,7 +341,7 @@ def concatenated_output_text(body: dict[str, Any]) -> str:
     return "".join(texts)
 
 
-@check("response.output_text_sdk_field", basis="observed", spec_ref=f"{RESPONSE_REF}/properties/output_text",
+@check("response.output_text_sdk_field", proof=("output_text_mismatch", "basic.distinct_ids"), basis="observed", spec_ref=f"{RESPONSE_REF}/properties/output_text",
        applies=lambda ex, ctx: carries_response(ex, ctx) and _response(ex, ctx)[0].get("output_text") is not None)
 def output_text_sdk_field(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A top-level ``output_text``, when sent, equals the concatenated ``output_text`` parts.
@@ -362,7 +362,7 @@ SUCCESS_SCHEMAS = {
 }
 
 
-@check("endpoint.schema", basis="schema", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get",
+@check("endpoint.schema", proof=("input_items_missing_pagination_fields", "endpoints.input_items"), basis="schema", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get",
        applies=lambda ex, ctx: plain_json_200(ex, ctx, frozenset(SUCCESS_SCHEMAS)) and not error_envelope_body(ex)
        and has_schema(SUCCESS_SCHEMAS[ctx.endpoint][0], ctx.profile))
 def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
@@ -379,7 +379,7 @@ def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate(name, body, ctx.profile)
 
 
-@check("delete.result", basis="observed", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}/delete",
+@check("delete.result", proof=("delete_wrong_shape", "state.delete_then_get"), basis="observed", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}/delete",
        applies=lambda ex, ctx: ctx.endpoint == "delete" and ex.status == 200)
 def delete_result(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """DELETE 200: an empty body, or ``{"id": <path id>, "object": "response.deleted", "deleted": true}``.

@@ -65,7 +65,7 @@ def _applies(ex: Exchange, ctx: CheckContext) -> bool:
     return ctx.endpoint == "create" and isinstance(ctx.request_body, dict) and carries_response(ex, ctx)
 
 
-@check("response.echo", basis="documented", spec_ref=RESPONSE_REF, applies=_applies)
+@check("response.echo", proof=("no_metadata_echo", "parameters.metadata_echo"), basis="documented", spec_ref=RESPONSE_REF, applies=_applies)
 def echo(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Request parameters come back unchanged in the Response (floats within float32 tolerance).
 

@@ -1,0 +1,47 @@
+"""Checking and reading an assertion's argument when a case file is loaded: regular expressions, paths,
+and the statuses a ``status:`` argument accepts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ...cases.paths import PathSyntaxError, parse_path
+from .expectation import split_basis
+
+__all__ = ["check_path", "check_regex", "expected_statuses"]
+
+
+def check_regex(where: str, pattern: Any) -> Iterator[tuple[str, str]]:
+    """``(where, problem)`` when ``pattern`` is a string that is no valid regular expression."""
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            yield where, f"invalid regular expression {pattern!r}: {exc}"
+
+
+def check_path(where: str, path: Any) -> Iterator[tuple[str, str]]:
+    """``(where, problem)`` when ``path`` is a string that is no valid path (conformance/cases/paths.py)."""
+    if isinstance(path, str):
+        try:
+            parse_path(path)
+        except PathSyntaxError as exc:
+            yield where, str(exc)
+
+
+def expected_statuses(arg: Any) -> tuple[int, ...]:
+    """The concrete status codes a ``status:`` argument accepts (``4xx`` expands to 400..499).
+
+    ``{value: 400, basis: observed}`` (an argument with its basis) accepts what its ``value`` accepts."""
+    arg, _ = split_basis(arg, "")
+    items = arg if isinstance(arg, list) else [arg]
+    out: list[int] = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            out.append(item)
+        elif isinstance(item, str) and re.fullmatch(r"[1-5]xx", item, re.I):
+            base = int(item[0]) * 100
+            out.extend(range(base, base + 100))
+    return tuple(out)
