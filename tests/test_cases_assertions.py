@@ -11,8 +11,8 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS, Expectation, Var, evaluate
-from conformance.judge.expect import expected_statuses, normalize_token
 from conformance.judge.basis import JudgePolicy
+from conformance.judge.expect import expected_statuses, normalize_token
 from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
 
 

@@ -25,29 +25,22 @@ AREA_TITLES = dict(AREAS)
 # not spec conformance: vendor extensions, and whether the official SDK copes (reported separately)
 EXCLUDED_FROM_SCORE = frozenset({"extensions", "sdk"})
 
+#: every case group (the ``group`` enum of case.schema.json, ``conformance.cases.GROUPS``) and its area;
+#: tests/test_matrix.py keeps the two in step
 GROUP_AREAS: Mapping[str, str] = {
-    "parameters": "parameters", "params": "parameters", "structured_output": "parameters", "sampling": "parameters",
-    "input": "input", "input_items": "input", "inputs": "input",
-    "output": "output", "output_items": "output", "basic": "output", "tools": "output", "function_calling": "output",
-    "status": "statuses", "statuses": "statuses", "lifecycle": "statuses", "background": "statuses",
-    "streaming": "streaming", "stream": "streaming", "events": "streaming", "streaming_events": "streaming",
-    "endpoints": "endpoints", "state": "endpoints", "conversation": "endpoints", "compaction": "endpoints",
-    "errors": "errors", "error": "errors", "auth": "errors",
-    "extensions": "extensions", "extension": "extensions", "openresponses": "extensions",
-    "sdk": "sdk",
+    "basic": "output", "input": "input", "parameters": "parameters", "tools": "output",
+    "structured_output": "parameters", "state": "endpoints", "endpoints": "endpoints", "streaming": "streaming",
+    "errors": "errors", "extensions": "extensions", "sdk": "sdk",
 }
 
 
 def area_of(case: Mapping[str, Any]) -> str:
-    """An explicit ``area`` field wins; else the group (or its prefix before ``.``/``/``) is mapped."""
+    """An explicit ``area`` field wins; else the group is mapped (an unknown group is its own area)."""
     explicit = case.get("area")
     if isinstance(explicit, str) and explicit:
         return explicit
     group = str(case.get("group") or "other").lower()
-    for candidate in (group, group.split(".")[0], group.split("/")[0], group.split("_")[0]):
-        if candidate in GROUP_AREAS:
-            return GROUP_AREAS[candidate]
-    return group
+    return GROUP_AREAS.get(group, group)
 
 
 def area_title(area: str) -> str:

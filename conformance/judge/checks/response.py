@@ -61,13 +61,15 @@ def carries_response(ex: Exchange, ctx: CheckContext) -> bool:
     return ctx.endpoint in RESPONSE_ENDPOINTS and ok and response_of(ex, ctx) is not None
 
 
-def _response(ex: Exchange, ctx: CheckContext) -> tuple[dict[str, Any], str]:
+def carried_response(ex: Exchange, ctx: CheckContext) -> tuple[dict[str, Any], str]:
+    """The Response an exchange carries and its JSON path (applies only where :func:`carries_response` holds)."""
     found = response_of(ex, ctx)
     assert found is not None  # guaranteed by carries_response
     return found
 
 
-def _output(body: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+def output_items(body: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """``(index, item)`` for every object in a Response's ``output`` (nothing when there is no list)."""
     output = body.get("output")
     if not isinstance(output, list):
         return []
@@ -120,7 +122,7 @@ def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     (optional in the schema) is not judged. The spec makes ``reason`` optional, but an
     ``incomplete_details`` without one tells the client nothing, so its absence is reported.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     status = body.get("status")
     details = body.get("incomplete_details")
     error = body.get("error")
@@ -152,8 +154,8 @@ def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     tool calling) is exempt: it waits for the client's output while the response that carries it is
     complete, and api.openai.com was reported (issue 10) leaving it ``in_progress``.
     """
-    body, at = _response(ex, ctx)
-    for index, item in _output(body):
+    body, at = carried_response(ex, ctx)
+    for index, item in output_items(body):
         if "status" not in item:
             continue
         allowed = ITEM_STATUS.get(str(item.get("type")))
@@ -181,7 +183,7 @@ def usage(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     common gateway slip and SDKs read ``input_tokens``/``output_tokens``. ``cache_write_tokens`` is only
     type-checked here; whether it must be present is ``response.schema``'s call.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     if "usage" not in body or body["usage"] is None:
         return
     use = body["usage"]
@@ -259,9 +261,9 @@ def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
     ``arguments`` is a *string* of JSON ("A JSON string of the arguments"): gateways that pass the Chat
     object through, or truncate it, break every tool loop.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     names = request_function_names(ctx.request_body)
-    for index, item in _output(body):
+    for index, item in output_items(body):
         if item.get("type") != "function_call":
             continue
         where = f"{at}.output[{index}]"
@@ -298,8 +300,8 @@ def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     ``{"type": "text"}`` is the Chat/Assistants part shape and is named as such: SDKs that switch on
     ``output_text`` silently drop it.
     """
-    body, at = _response(ex, ctx)
-    for index, item in _output(body):
+    body, at = carried_response(ex, ctx)
+    for index, item in output_items(body):
         if item.get("type") != "message":
             continue
         where = f"{at}.output[{index}].content"
@@ -334,7 +336,7 @@ def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
 def concatenated_output_text(body: dict[str, Any]) -> str:
     """What the SDKs compute as ``output_text``: every output_text part of every message, in order."""
     texts: list[str] = []
-    for _, item in _output(body):
+    for _, item in output_items(body):
         if item.get("type") == "message" and isinstance(item.get("content"), list):
             texts.extend(p["text"] for p in item["content"]
                          if isinstance(p, dict) and p.get("type") == "output_text" and isinstance(p.get("text"), str))
@@ -342,13 +344,13 @@ def concatenated_output_text(body: dict[str, Any]) -> str:
 
 
 @check("response.output_text_sdk_field", proof=("output_text_mismatch", "basic.distinct_ids"), basis="observed", spec_ref=f"{RESPONSE_REF}/properties/output_text",
-       applies=lambda ex, ctx: carries_response(ex, ctx) and _response(ex, ctx)[0].get("output_text") is not None)
+       applies=lambda ex, ctx: carries_response(ex, ctx) and carried_response(ex, ctx)[0].get("output_text") is not None)
 def output_text_sdk_field(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A top-level ``output_text``, when sent, equals the concatenated ``output_text`` parts.
 
     The spec marks it SDK-only (computed client-side); a server that sends it anyway must not disagree.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     expected = concatenated_output_text(body)
     if body["output_text"] != expected:
         yield Finding(f"output_text is {short(body['output_text'])} but the output_text parts concatenate to "

@@ -27,7 +27,7 @@ from ..._verdict import Finding
 from ...record.exchange import Exchange
 from ._registry import CheckContext, check
 from ._util import SPEC, is_int, is_resumed, nonempty_str, ref_of, short, sse_200, stream_events, terminal_event
-from .response import _output, _response, carries_response
+from .response import carried_response, carries_response, output_items
 
 #: event type prefix -> the item types the family may refer to
 FAMILIES: dict[str, frozenset[str]] = {
@@ -323,12 +323,12 @@ def tool_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     * ``mcp_call`` / ``mcp_approval_request`` ``arguments`` is a JSON object *string*;
     * a ``completed`` ``image_generation_call`` has base64 image data in ``result``.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     request = ctx.request_body
     customs = _declared(request, "custom", "name")
     labels = _declared(request, "mcp", "server_label")
     call_ids: dict[str, int] = {}
-    for index, item in _output(body):
+    for index, item in output_items(body):
         where = f"{at}.output[{index}]"
         kind = item.get("type")
         if kind == "message":
