@@ -82,8 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
                      help="for the whole run: cases not started by then are skipped (time limit); reports are written")
     run.add_argument("--token-budget", default=None, metavar="N",
-                     help="once the responses' usage totals N tokens, cases not started are skipped (budget); "
-                          "reports are written")
+                     help="spend at most N output tokens: a case starts only if its worst-case output fits in what "
+                          "is left after the cases done and in flight, the rest are skipped (budget); reports are "
+                          "written")
     run.add_argument("-q", "--quiet", action="store_true")
     run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
                      help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")

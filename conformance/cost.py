@@ -3,14 +3,15 @@
 A run against a paid endpoint costs what the model generates; the cases say how much it may generate through
 ``max_output_tokens``. The bound of a case is the sum of that cap over its generating steps (a step that creates
 a Response: POST ``/responses`` or ``/responses/compact``, a WebSocket ``response.create``, the SDK's
-``responses.create/parse/stream``). A generating step without the cap is unbounded, and so is its case. A step
-whose every expected status is a client error (4xx) is counted as generating nothing: a conforming server
-rejects it before any model runs. A polled step (``repeat_until``) that generates is unbounded: its repetitions
-are not counted in advance."""
+``responses.create/parse/stream``). A generating step without the cap is unbounded, and so is its case; a step
+that says why it has none (``uncapped: <reason>``: it tests the default output length, or its endpoint takes no
+cap) makes its case *uncapped by design*, reported apart. A step whose every expected status is a client error
+(4xx) is counted as generating nothing: a conforming server rejects it before any model runs. A polled step
+(``repeat_until``) that generates is unbounded: its repetitions are not counted in advance."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,15 +25,27 @@ GENERATING_PATHS = ("/responses", "/responses/compact")
 GENERATING_CALLS = ("responses.create", "responses.parse", "responses.stream")
 
 
-def _generates(step: Any) -> bool:
+def _rejected(step: Any) -> bool:
+    """Is every outcome the step expects a client error (4xx)? A conforming server then runs no model: a
+    ``status`` that only admits 4xx, or an SDK step expecting ``sdk_error`` with a 4xx ``status``."""
+    statuses = list(step.expected_statuses())
+    statuses += [exp.arg["status"] for exp in step.expect
+                 if exp.name == "sdk_error" and isinstance(exp.arg, dict) and isinstance(exp.arg.get("status"), int)]
+    return bool(statuses) and all(400 <= s < 500 for s in statuses)
+
+
+def generates(step: Any) -> bool:
+    """Does the step run the model? (It creates a Response and is not expected to be rejected with a 4xx.)"""
     if step.transport == "websocket":
-        return True
-    if step.transport == "sdk":
-        return step.call in GENERATING_CALLS
-    return step.method == "POST" and isinstance(step.path, str) and step.path in GENERATING_PATHS
+        creates = True
+    elif step.transport == "sdk":
+        creates = step.call in GENERATING_CALLS
+    else:
+        creates = step.method == "POST" and isinstance(step.path, str) and step.path in GENERATING_PATHS
+    return creates and not _rejected(step)
 
 
-def _cap(step: Any) -> int | None:
+def step_cap(step: Any) -> int | None:
     """The step's ``max_output_tokens`` when it is a plain positive integer, else None (unbounded)."""
     payload = step.args if step.transport == "sdk" else step.body
     value = payload.get("max_output_tokens") if isinstance(payload, dict) else None
@@ -41,31 +54,69 @@ def _cap(step: Any) -> int | None:
     return None
 
 
+def uncapped_problem(step: Any) -> str | None:
+    """Why the step's ``uncapped:`` marker is wrong, or None when it stands (checked when a case file loads):
+    it belongs on a generating step, polled or not, that sends no ``max_output_tokens``."""
+    if not getattr(step, "uncapped", ""):
+        return None
+    if not generates(step):
+        return ("uncapped applies only to a step that generates (POST /responses or /responses/compact, a "
+                "websocket turn, an SDK create/parse/stream) and is not expected to be rejected with a 4xx")
+    if step_cap(step) is not None:
+        return "uncapped contradicts the step's max_output_tokens (drop one)"
+    return None
+
+
 def case_bound(case: Case) -> int | None:
     """At most how many output tokens the case can be billed; None when a generating step sets no cap."""
     total = 0
     for step in case.steps:
-        statuses = step.expected_statuses()
-        if not _generates(step) or (statuses and all(400 <= s < 500 for s in statuses)):
+        if not generates(step):
             continue
-        cap = _cap(step)
+        cap = step_cap(step)
         if cap is None or step.repeat_until is not None:
             return None
         total += cap
     return total
 
 
+def uncapped_by_design(case: Case) -> bool:
+    """Is the case unbounded only through steps that say why (``uncapped: <reason>``)?"""
+    open_steps = [step for step in case.steps
+                  if generates(step) and (step_cap(step) is None or step.repeat_until is not None)]
+    return bool(open_steps) and all(step.uncapped for step in open_steps)
+
+
+def charged_output(case: Case, reported: Mapping[str, int | None]) -> int:
+    """Output tokens a finished case is charged against ``--token-budget``: for each generating step it sent, the
+    ``usage.output_tokens`` its responses reported (``reported``: step name -> their sum, None when none reported
+    usage: a background response is created without it, a cut stream never gets it), else the step's cap. A step
+    not sent costs nothing; an uncapped step that reported nothing is charged 0 (unknown)."""
+    total = 0
+    for step in case.steps:
+        if step.name not in reported or not generates(step):
+            continue
+        got = reported[step.name]
+        total += got if got is not None else (step_cap(step) or 0)
+    return total
+
+
 @dataclass(frozen=True)
 class Bound:
-    """The worst case of a selection: the sum over the bounded cases, and the cases with no bound at all."""
+    """The worst case of a selection: the sum over the bounded cases, the cases uncapped by design (they test the
+    default output length, or call an endpoint that takes no cap) and the cases with no bound and no reason."""
 
     tokens: int
     cases: int
     unbounded: tuple[str, ...]
+    uncapped: tuple[str, ...] = ()
 
     def line(self) -> str:
         """The one line printed before a run."""
-        text = f"worst-case output tokens: {self.tokens} over {self.cases - len(self.unbounded)} bounded case(s)"
+        bounded = self.cases - len(self.unbounded) - len(self.uncapped)
+        text = f"worst-case output tokens: {self.tokens} over {bounded} bounded case(s)"
+        if self.uncapped:
+            text += f"; {len(self.uncapped)} case(s) uncapped by design"
         if self.unbounded:
             text += (f"; {len(self.unbounded)} of {self.cases} case(s) unbounded (a generating step without "
                      "max_output_tokens)")
@@ -74,15 +125,17 @@ class Bound:
 
 def selection_bound(cases: Iterable[Case]) -> Bound:
     """The :class:`Bound` of the cases about to run."""
-    tokens, count, unbounded = 0, 0, []
+    tokens, count, unbounded, uncapped = 0, 0, [], []
     for case in cases:
         count += 1
         bound = case_bound(case)
-        if bound is None:
-            unbounded.append(case.id)
-        else:
+        if bound is not None:
             tokens += bound
-    return Bound(tokens, count, tuple(unbounded))
+        elif uncapped_by_design(case):
+            uncapped.append(case.id)
+        else:
+            unbounded.append(case.id)
+    return Bound(tokens, count, tuple(unbounded), tuple(uncapped))
 
 
 def parse_token_budget(raw: str) -> int:

@@ -418,15 +418,40 @@ def skipped(case: Case, reason: str) -> CaseResult:
 TIME_LIMIT_REASON = "skipped (time limit): the run's --max-time had passed before this case started"
 #: the message of a case in flight when the run's ``--max-time`` passed (its exchanges so far are kept)
 TIME_LIMIT_CUT_REASON = "skipped (time limit): the run's --max-time passed while this case was running"
-#: the message of a case not started because the tokens billed so far had reached the run's ``--token-budget``
+#: the message of a case not started because the output tokens charged so far had reached the run's ``--token-budget``
 BUDGET_REASON = "skipped (budget): the run's --token-budget was spent before this case started"
+#: the message of a case whose worst-case output (conformance/cost.py) no longer fits in what the budget has left
+BUDGET_BOUND_REASON = ("skipped (budget): its worst-case output ({bound} tokens) exceeds what the run's "
+                       "--token-budget has left ({left})")
+
+
+def reported_output(exchanges: Iterable[Exchange]) -> dict[str, int | None]:
+    """Per step sent: the ``usage.output_tokens`` its responses reported (summed), None when none reported any."""
+    out: dict[str, int | None] = {}
+    for ex in exchanges:
+        got = usage_tokens([ex])["output"] if _reports_usage(ex) else None
+        prev = out.get(ex.step)
+        out[ex.step] = got if prev is None else prev + (got or 0)
+    return out
+
+
+def _reports_usage(ex: Exchange) -> bool:
+    body = final_body(ex)
+    usage = body.get("usage") if isinstance(body, dict) else None
+    return isinstance(usage, dict) and isinstance(usage.get("output_tokens"), int)
 
 
 class Scheduler:
     """Records cases concurrently (bounded), handing out futures so results stream in order of need.
 
     It also watches for the target going down (conformance/outage.py): once requests stop being answered,
-    cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``)."""
+    cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``).
+
+    Under ``--token-budget`` a case starts only if its worst-case output (conformance/cost.py) fits in the budget
+    less the output charged so far and the worst cases of the cases in flight; so capped cases never overshoot
+    it. A case that does not fit waits for the cases in flight (they usually cost less than their worst case) and
+    is skipped once none is left. A case with no bound (uncapped) runs alone: it starts when nothing is in flight,
+    and nothing starts while it runs."""
 
     def __init__(self, recorder: Recorder, concurrency: int = 4, stop_at: float | None = None,
                  token_budget: int | None = None) -> None:
@@ -437,11 +462,17 @@ class Scheduler:
         #: ``--max-time``: the monotonic instant after which no case is started (its recording is skipped)
         self.stop_at = stop_at
         self.time_limited: list[str] = []
-        #: ``--token-budget``: once the tokens billed (usage of the recorded responses) reach it, no case is started
+        #: ``--token-budget``: output tokens the run may be charged (:func:`conformance.cost.charged_output`)
         self.token_budget = token_budget
-        self.tokens_billed = 0
+        self.tokens_billed = 0  # usage total_tokens of the recorded responses (reported)
+        self.output_charged = 0  # output tokens charged against the budget by the finished cases
         self.budget_limited: list[str] = []
         self._lock = threading.Lock()
+        self._room = threading.Condition(self._lock)  # signalled when a case in flight ends
+        self._reserved = 0  # the worst-case output of the capped cases in flight
+        self._in_flight = 0  # cases in flight that hold a reservation
+        self._alone = False  # an unbounded case is in flight
+        self._closed = False
         self._pool = ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="conformance-case")
         self._futures: dict[str, Future[CaseRecording]] = {}
 
@@ -451,15 +482,71 @@ class Scheduler:
         return self._futures[case.id]
 
     def _record(self, case: Case) -> CaseRecording:
-        from .outage import UNANSWERED_KINDS
+        from .cost import case_bound
 
         if self.time_up():
             self.time_limited.append(case.id)
             return CaseRecording(case, model=self.recorder.target.model, skip_reason=TIME_LIMIT_REASON)
-        if self.budget_spent():
-            with self._lock:
-                self.budget_limited.append(case.id)
-            return CaseRecording(case, model=self.recorder.target.model, skip_reason=BUDGET_REASON)
+        if self.token_budget is None:
+            return self._send(case)
+        bound = case_bound(case)
+        refused = self._admit(case, bound)
+        if refused is not None:
+            return CaseRecording(case, model=self.recorder.target.model, skip_reason=refused)
+        charged: int | None = None
+        try:
+            rec = self._send(case)
+            charged = self._charge(case, rec)
+            return rec
+        finally:
+            self._release(bound, charged)
+
+    def _admit(self, case: Case, bound: int | None) -> str | None:
+        """Reserve the case's worst case in the budget, waiting for cases in flight if that is what it takes;
+        the skip reason when it cannot start (budget spent or too small, --max-time passed)."""
+        assert self.token_budget is not None
+        with self._room:
+            while True:
+                left = self.token_budget - self.output_charged
+                if left <= 0 or self._closed:
+                    if not self._closed:
+                        self.budget_limited.append(case.id)
+                    return BUDGET_REASON
+                if self.time_up():
+                    self.time_limited.append(case.id)
+                    return TIME_LIMIT_REASON
+                if bound is None and self._in_flight == 0:
+                    self._alone = True
+                    self._in_flight += 1
+                    return None
+                if bound is not None and not self._alone and self._reserved + bound <= left:
+                    self._reserved += bound
+                    self._in_flight += 1
+                    return None
+                if self._in_flight == 0:  # nothing in flight will give anything back: it can never fit
+                    self.budget_limited.append(case.id)
+                    return BUDGET_BOUND_REASON.format(bound=bound, left=left)
+                self._room.wait(timeout=0.5)
+
+    def _charge(self, case: Case, rec: CaseRecording) -> int:
+        from .cost import charged_output
+
+        return charged_output(case, reported_output(rec.exchanges))
+
+    def _release(self, bound: int | None, charged: int | None) -> None:
+        """The case ended: charge what it cost (its worst case if recording it raised) and free its reservation."""
+        with self._room:
+            self.output_charged += charged if charged is not None else (bound or 0)
+            if bound is None:
+                self._alone = False
+            else:
+                self._reserved -= bound
+            self._in_flight -= 1
+            self._room.notify_all()
+
+    def _send(self, case: Case) -> CaseRecording:
+        from .outage import UNANSWERED_KINDS
+
         down = self.watch.skip(case.id)
         if down is not None:
             return CaseRecording(case, model=self.recorder.target.model, target_down=f"not sent: {down.message()}")
@@ -481,11 +568,14 @@ class Scheduler:
         return self.stop_at is not None and time.monotonic() >= self.stop_at
 
     def budget_spent(self) -> bool:
-        """Have the tokens billed so far reached the run's ``--token-budget``? (Cases in flight may still add.)"""
-        return self.token_budget is not None and self.tokens_billed >= self.token_budget
+        """Have the output tokens charged so far reached the run's ``--token-budget``?"""
+        return self.token_budget is not None and self.output_charged >= self.token_budget
 
     def shutdown(self, wait: bool = True) -> None:
         """Cancel the cases not started; ``wait=False`` (an interrupted run) leaves those in flight behind."""
+        with self._room:  # a case waiting for room in the budget gives up
+            self._closed = True
+            self._room.notify_all()
         for fut in self._futures.values():
             fut.cancel()
         self._pool.shutdown(wait=wait, cancel_futures=True)

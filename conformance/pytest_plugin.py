@@ -64,7 +64,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-time", type=float, default=None, dest="conformance_max_time", metavar="SECONDS",
                     help="for the whole run: cases not started by then are skipped (time limit)")
     group.addoption("--token-budget", default=None, dest="conformance_token_budget", metavar="N",
-                    help="once the responses' usage totals N tokens, cases not started are skipped (budget)")
+                    help="spend at most N output tokens: a case starts only if its worst-case output fits in what is "
+                         "left, the rest are skipped (budget)")
     group.addoption("--baseline", default=None, dest="conformance_baseline",
                     help="baseline YAML of expected non-passing cases (or a directory: <dir>/<provider>/<model>.yaml); "
                          "only unexpected results fail")

@@ -239,6 +239,7 @@ class ConformanceSession:
             "time_limited": len(self.scheduler.time_limited),  # cases skipped because --max-time had passed
             "token_budget": self.opts.token_budget,
             "tokens_billed": self.scheduler.tokens_billed,  # usage total of the recorded responses
+            "tokens_charged": self.scheduler.output_charged,  # output tokens charged against --token-budget
             "budget_limited": len(self.scheduler.budget_limited),  # cases skipped because --token-budget was spent
         }
 

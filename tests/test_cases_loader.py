@@ -378,3 +378,46 @@ def test_if_present_needs_value_operators(tmp_path: Path) -> None:
     bad = GOOD.replace("{path: id, equals: !var resp_id}", "{path: truncation, exists: true, if_present: true}")
     err = error_of(write(tmp_path, bad))
     assert "if_present needs value operators" in str(err)
+
+
+# ------------------------------------------------------------------ uncapped: a generating step without a cap says why
+
+UNCAPPED = """
+cases:
+  - id: parameters.default_length
+    title: t
+    group: parameters
+    spec: [openai-openapi.yaml#/components/schemas/CreateResponse]
+    capabilities: [core]
+    steps:
+      - name: create
+        uncapped: {reason}
+        request:
+          {request}
+        expect:
+          - status: {status}
+"""
+
+
+def _uncapped(tmp_path: Path, reason: str, request: str, status: str = "200") -> Path:
+    text = UNCAPPED.replace("{reason}", reason).replace("{request}", request).replace("{status}", status)
+    return write(tmp_path, text)
+
+
+def test_uncapped_is_kept_on_the_step_it_explains(tmp_path: Path) -> None:
+    (case,) = load_cases(_uncapped(tmp_path, "it tests the default output length",
+                                   "{body: {model: !model , input: Count from 1 to 50.}}"))
+    assert case.steps[0].uncapped == "it tests the default output length"
+
+
+@pytest.mark.parametrize(("reason", "request_", "status", "message"), [
+    ("why", "{body: {model: !model , input: x, max_output_tokens: 16}}", "200", "contradicts the step's max_output_tokens"),
+    ("why", "{method: GET, path: /responses/resp_1}", "200", "applies only to a step that generates"),
+    ("why", "{body: {model: !model , input: x, temperature: 9}}", "400", "not expected to be rejected with a 4xx"),
+    ('""', "{body: {model: !model , input: x}}", "200", "uncapped"),
+    ('"  "', "{body: {model: !model , input: x}}", "200", "uncapped"),
+])
+def test_a_misplaced_or_empty_uncapped_is_one_line_naming_the_step(tmp_path: Path, reason: str, request_: str,
+                                                                   status: str, message: str) -> None:
+    err = error_of(_uncapped(tmp_path, reason, request_, status))
+    assert message in str(err) and "steps[0]" in str(err) and err.case_id == "parameters.default_length", str(err)

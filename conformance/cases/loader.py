@@ -119,6 +119,7 @@ class Step:
     call: str | None = None  # transport "sdk": the official SDK method to call (conformance/record/sdk)
     args: Any = None  # transport "sdk": its keyword arguments (tags allowed)
     raw_body: str | None = None  # sent verbatim instead of ``body`` (malformed-JSON cases); never parsed by us
+    uncapped: str = ""  # why this generating step sends no max_output_tokens (conformance/cost.py); "" = it must
 
     def expected_statuses(self) -> tuple[int, ...]:
         """Every status code the ``status`` expectations of this step accept (empty if none)."""
@@ -581,6 +582,7 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                     call=request.get("call"),
                     args=request.get("args", {}) if transport == "sdk" else None,
                     raw_body=request.get("raw_body"),
+                    uncapped=rs.get("uncapped", ""),
                 )
             )
         checks = raw.get("checks", {})
@@ -608,7 +610,21 @@ def _load(path: Path, seen: dict[str, str]) -> list[Case]:
     ctx = _Context(file, data, builder)
     _check_schema(data, ctx)
     _check_semantics(data, ctx, seen)
-    return _build_cases(data, ctx)
+    cases = _build_cases(data, ctx)
+    _check_uncapped(cases, ctx)
+    return cases
+
+
+def _check_uncapped(cases: list[Case], ctx: _Context) -> None:
+    """``uncapped: <reason>`` stands only on a generating step without ``max_output_tokens`` (conformance/cost.py
+    decides what generates; imported here, not at module level, since it imports this package)."""
+    from ..cost import uncapped_problem
+
+    for ci, case in enumerate(cases):
+        for si, step in enumerate(case.steps):
+            problem = uncapped_problem(step)
+            if problem is not None:
+                raise ctx.error(("cases", ci, "steps", si, "uncapped"), problem)
 
 
 def load_cases(path: Path) -> list[Case]:
