@@ -21,9 +21,8 @@ from .behavioural import events_name_model_action
 from .compare import json_contains, json_equal, short
 from .events import event_type_findings
 from .output import text_findings
-from .registry import SPEC, ExpectContext, assertion
+from .registry import SPEC, ExpectContext, Problems, assertion
 
-Problems = Iterator[Finding]
 SDK_REF = SPEC + "/paths/~1responses/post"
 
 
