@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -17,34 +16,15 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .run.options import add_to_argparse
 from .suite import CASES_DIR
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_INCONCLUSIVE = 0, 1, 2, 3
 REPO_ROOT = Path(__file__).resolve().parent.parent
-#: Packaged pytest config for `run`: isolates a run from any pytest.ini/pyproject nearby.
-RUN_INI = Path(__file__).with_name("pytest-run.ini")
 
 
 class UsageError(Exception):
     """Bad input to our tool; printed as one line, exit 2."""
-
-
-def _add_target_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--base-url", help="Responses API base URL, e.g. https://api.openai.com/v1 (default: embedded reference server)")
-    p.add_argument("--model", help="model id to test (default with the embedded server: reference-1)")
-    p.add_argument("--api-key-env", metavar="VAR", help="environment variable that holds the API key")
-    p.add_argument("--header", action="append", default=[], metavar="'Name: value'", help="extra request header (repeatable)")
-    p.add_argument("--provider", help="provider name used in reports (default: host of --base-url, or 'reference')")
-
-
-def _add_policy_args(p: argparse.ArgumentParser) -> None:
-    """How far findings beyond the letter of the spec count (docs/verdicts.md)."""
-    p.add_argument("--spec-strict", action="store_true",
-                   help="fail requirements that api.openai.com itself does not meet (default: a warning)")
-    p.add_argument("--strict-behaviour", action="store_true",
-                   help="fail what OpenAI does but nothing documents (basis observed; default: a warning)")
-    p.add_argument("--spec-as-of", metavar="DATE",
-                   help="judge against the spec's requirements of that date (YYYY-MM-DD); later ones become notes")
 
 
 def _policy(args: argparse.Namespace) -> Any:
@@ -63,41 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the cases and write reports/")
-    _add_target_args(run)
-    run.add_argument("--cases", type=Path, default=CASES_DIR, help="directory of YAML cases")
-    run.add_argument("--reports", type=Path, default=Path("reports"), help="output directory (default ./reports)")
-    run.add_argument("--json", type=Path, help="results JSON path (default reports/<provider>__<model>.json)")
-    run.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
-    run.add_argument("--concurrency", type=int, default=4, help="cases recorded at once")
-    run.add_argument("--deviate", action="append", default=[], metavar="NAME", help="embedded server: named deviation")
-    run.add_argument("--variant", action="append", default=[], metavar="NAME", help="embedded server: benign variant")
-    run.add_argument("--skip-capability", action="append", default=[], metavar="CAP",
-                     help="capability the target declares unavailable (its cases become skipped)")
-    run.add_argument("-k", dest="keyword", help="only cases matching this pytest -k expression")
-    run.add_argument("--shard", metavar="I/N", help="run only shard I of N of the selected cases (round-robin over the "
-                     "sorted case ids; merge the shards' results with `matrix`)")
-    run.add_argument("--idle-timeout", type=float, default=60.0, help="seconds without a byte before an exchange "
-                     "counts as stalled (waiting for the headers included)")
-    run.add_argument("--deadline", type=float, default=180.0, help="overall seconds allowed per exchange")
-    run.add_argument("--max-time", type=float, default=None, metavar="SECONDS",
-                     help="for the whole run: cases not started by then are skipped (time limit); reports are written")
-    run.add_argument("--token-budget", default=None, metavar="N",
-                     help="spend at most N output tokens: a case starts only if its worst-case output fits in what "
-                          "is left after the cases done and in flight, the rest are skipped (budget); reports are "
-                          "written")
-    run.add_argument("-q", "--quiet", action="store_true")
-    run.add_argument("--config", type=Path, metavar="PROVIDERS.yaml",
-                     help="run every provider x model of a providers file (narrow with --provider/--model, comma-separated)")
-    run.add_argument("--baseline", type=Path, metavar="PATH",
-                     help="baseline YAML of expected non-passing cases, or a directory holding <provider>/<model>.yaml; "
-                          "the run then fails only on regressions")
-    run.add_argument("--strict", action="store_true", help="with --baseline: unexpected passes (stale entries) fail too")
-    run.add_argument("--update-baseline", action="store_true", help="with --baseline: rewrite it from this run's results")
-    run.add_argument("--no-matrix", action="store_true", help="with --config: do not write reports/matrix.html")
-    run.add_argument("--assume-probes", action="store_true",
-                     help="skip the probe preflight: judge behavioural expectations (probe replies, forced tool "
-                          "calls, JSON output) even if the model ignores the probes")
-    _add_policy_args(run)
+    add_to_argparse(run)  # every run option is declared once, in conformance/run/options.py
 
     serve = sub.add_parser("serve", help="run the reference server alone")
     serve.add_argument("--host", default="127.0.0.1")
@@ -149,11 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _load_cases(args: argparse.Namespace) -> list[Any]:
+def _load_cases(args: argparse.Namespace, opts: Any) -> list[Any]:
+    """Every case of ``--cases``, parsed once for the whole command (every target of a --config run)."""
     from .cases import CaseFormatError, load_all
+    from .run.runner import capability_problem
 
-    if args.concurrency < 1:
-        raise UsageError("--concurrency: must be at least 1")
     if not args.cases.is_dir():
         raise UsageError(f"--cases {args.cases}: not a directory")
     try:
@@ -162,10 +108,9 @@ def _load_cases(args: argparse.Namespace) -> list[Any]:
         raise UsageError(str(exc)) from None
     if not cases:
         raise UsageError(f"--cases {args.cases}: no *.yaml cases found")
-    known = {cap for case in cases for cap in case.needs}
-    for cap in args.skip_capability:
-        if cap not in known:
-            raise UsageError(f"--skip-capability {cap!r}: no case needs it (known: {', '.join(sorted(known))})")
+    problem = capability_problem(opts.skip_capabilities, cases)
+    if problem:
+        raise UsageError(problem)
     _check_reports_dir(args.reports)
     return cases
 
@@ -184,197 +129,107 @@ def _check_reports_dir(reports: Path) -> None:
         raise UsageError(f"--reports {reports}: not writable ({exc.strerror or exc})") from None
 
 
-def _check_baseline_args(args: argparse.Namespace) -> None:
-    if (args.strict or args.update_baseline) and not args.baseline:
-        raise UsageError("--strict/--update-baseline: need --baseline PATH")
-
-
-def seconds(option: str, raw: float | None, *, optional: bool = False) -> float | None:
-    """A duration option: a finite number of seconds above zero (``nan``, ``inf``, 0 and negatives are refused)."""
-    if raw is None and optional:
-        return None
-    if raw is None or not math.isfinite(raw) or raw <= 0:
-        raise UsageError(f"{option} {raw}: expected a number of seconds above zero")
-    return float(raw)
-
-
-def _limits(args: argparse.Namespace, base: Any) -> Any:
-    """``base`` with this command's --idle-timeout/--deadline, validated."""
-    import dataclasses
-
-    return dataclasses.replace(base, idle_timeout_s=seconds("--idle-timeout", args.idle_timeout),
-                               deadline_s=seconds("--deadline", args.deadline))
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     import time
 
-    from .record.http import Limits
-    from .session import RunOptions
+    from .run.options import OptionError, run_options
 
-    _check_baseline_args(args)
-    if args.base_url is not None and not args.base_url.strip():
-        raise UsageError("--base-url: empty (an unset variable?); omit the option to test the embedded reference server")
-    _limits(args, Limits())
-    max_time = seconds("--max-time", args.max_time, optional=True)
-    args.stop_at = None if max_time is None else time.monotonic() + max_time
-    args.token_budget = _token_budget(args.token_budget)
+    try:
+        opts = run_options(vars(args))
+    except OptionError as exc:
+        raise UsageError(str(exc)) from None
+    # one --max-time for the whole command: every target of a --config run shares the instant it ends
+    opts.stop_at = None if opts.max_time_s is None else time.monotonic() + opts.max_time_s
     if args.config is not None:
-        return _run_config(args)
-    cases = _load_cases(args)
-    opts = RunOptions(
-        base_url=args.base_url, model=args.model, api_key_env=args.api_key_env, headers=args.header,
-        provider=args.provider, profile=args.profile, concurrency=args.concurrency, deviations=args.deviate,
-        variants=args.variant, skip_capabilities=args.skip_capability,
-        limits=_limits(args, Limits()), shard=_shard(args),
-        assume_probes=args.assume_probes, policy=_policy(args), max_time_s=args.max_time, stop_at=args.stop_at,
-        token_budget=args.token_budget,
-    )
-    return _run_target(args, opts, cases, json_path=args.json)
+        return _run_config(args, opts)
+    cases = _load_cases(args, opts)
+    return _run_target(args, opts, cases, json_path=opts.json_path)
 
 
-def _token_budget(raw: str | None) -> int | None:
-    from .cost import parse_token_budget
+def _selection(args: argparse.Namespace, opts: Any, cases: list[Any]) -> list[Any]:
+    """The cases -k and --shard leave, in run order; none is a usage error (a green run that tested nothing)."""
+    from .run.select import KeywordError, select
 
-    if raw is None:
-        return None
     try:
-        return parse_token_budget(raw)
-    except ValueError as exc:
+        selected = select(cases, args.keyword)
+    except KeywordError as exc:
         raise UsageError(str(exc)) from None
+    if opts.shard is not None:
+        keep = opts.shard.select(case.id for case in selected)
+        selected = [case for case in selected if case.id in keep]
+    if not selected:
+        chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
+        raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
+    return selected
 
 
-def _shard(args: argparse.Namespace) -> Any:
-    from .shard import parse_shard
-
-    if not args.shard:
-        return None
-    try:
-        return parse_shard(args.shard)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
-
-
-def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None) -> int:
-    """One pytest session against one provider/model; writes its JSON, HTML and JUnit reports."""
-    from .baseline import BaselineError, baseline_path_for, load_baseline
+def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path: Path | None = None,
+                also: Sequence[Any] = ()) -> int:
+    """One engine run against one provider/model; its reporters write the JSON, HTML and JUnit reports
+    (``also``: more subscribers, after those)."""
     from .record.http import ConfigError
-    from .session import ConformanceSession, report_stem
+    from .report.console import ConsoleReporter
+    from .report.files import JUnitReporter, ResultsReporter
+    from .report.html import HTMLReporter
+    from .run.baseline import BaselineError
+    from .run.runner import Engine
+    from .run.session import ConformanceSession, report_stem
 
+    selected = _selection(args, opts, cases)
     try:
         sess = ConformanceSession(opts)
     except ConfigError as exc:
         raise UsageError(str(exc)) from None
+    stem = report_stem(sess.target.provider, sess.target.model, opts.shard)
+    reports: Path = args.reports
+    json_path = json_path or reports / f"{stem}.json"
+    html_path, junit_path = reports / f"{stem}.html", reports / f"{stem}.junit.xml"
+    if json_path.exists() and not json_path.is_file():
+        sess.close()
+        raise UsageError(f"--json {json_path}: not a regular file")
+    engine = Engine(sess, [ResultsReporter(), JUnitReporter(junit_path), HTMLReporter(html_path),
+                           ConsoleReporter(quiet=args.quiet), *also])
     try:
         problem = sess.preflight()
-    except KeyboardInterrupt:  # stopped before any case: the results file still says so
-        _write_interrupted(sess, json_path or args.reports / f"{report_stem(sess.target.provider, sess.target.model, opts.shard)}.json")
+    except KeyboardInterrupt:  # stopped before any case: the reports still say so (run.complete: false)
+        engine.finish(interrupted=True, json_path=json_path)
         raise
     if problem:
         sess.close()
         raise UsageError(problem)
-    baseline_path = None
-    if args.baseline is not None:
-        baseline_path = baseline_path_for(args.baseline, sess.target.provider, sess.target.model)
-        try:
-            if not args.update_baseline and not baseline_path.is_file():
-                raise BaselineError(baseline_path, 1, "no such baseline file (create it with --update-baseline)")
-            load_baseline(baseline_path, missing_ok=args.update_baseline)
-        except BaselineError as exc:
-            sess.close()
-            raise UsageError(str(exc)) from None
-    stem = report_stem(sess.target.provider, sess.target.model, opts.shard)
-    reports: Path = args.reports
-    json_path = json_path or reports / f"{stem}.json"
-    if json_path.exists() and not json_path.is_file():
-        sess.close()
-        raise UsageError(f"--json {json_path}: not a regular file")
-    opts.json_path = json_path
-    pytest_args = [
-        str(args.cases), f"--conformance-cases={args.cases}", "-p", "no:cacheprovider", "-p", "no:hypothesispytest",
-        "-W", "ignore::pytest.PytestAssertRewriteWarning",
-        f"--rootdir={REPO_ROOT}", "-c", str(RUN_INI),
-        f"--html={reports / (stem + '.html')}", "--self-contained-html",
-        f"--junitxml={reports / (stem + '.junit.xml')}", "-o", "junit_family=xunit2",
-        "-rfE", "--tb=short",
-    ]
-    if baseline_path is not None:
-        pytest_args += [f"--baseline={baseline_path}"]
-        if args.strict:
-            pytest_args.append("--baseline-strict")
-        if args.update_baseline:
-            pytest_args.append("--update-baseline")
-    if args.keyword:
-        pytest_args += ["-k", args.keyword]
-    if opts.shard is not None:
-        pytest_args += ["--shard", str(opts.shard)]
-    if args.quiet:
-        pytest_args.append("-q")
-    import pytest
-
-    from . import pytest_plugin
-    from .pytest_plugin import SESSION_KEY, baseline_gate
-
-    class _Inject:
-        """Hands the already-started session (server, preflighted recorder) to the plugin."""
-
-        config: pytest.Config | None = None
-
-        @pytest.hookimpl(tryfirst=True)
-        def pytest_configure(self, config: pytest.Config) -> None:
-            config.stash[SESSION_KEY] = sess
-            self.config = config
-
-    inject = _Inject()
-    rc = pytest.main(pytest_args, plugins=[pytest_plugin, inject])
-    results = list(sess.results.values())
-    if rc == pytest.ExitCode.NO_TESTS_COLLECTED and not results:  # a green run that tested nothing is no pass
-        chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
-        raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
-    print(f"reports: {json_path}, {reports / (stem + '.html')}, {reports / (stem + '.junit.xml')}")
-    if rc == pytest.ExitCode.INTERRUPTED and sess.interrupted:
-        raise KeyboardInterrupt  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
-    if rc in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR):
-        return EXIT_USAGE
-    verdict = baseline_gate(inject.config) if inject.config is not None else None
-    if verdict is not None:
-        if verdict.failed:
-            return EXIT_FAIL
-    elif any(r.outcome.value == "fail" for r in results):
-        return EXIT_FAIL
-    if any(r.outcome.value == "error" for r in results) or rc == pytest.ExitCode.INTERRUPTED:
-        return EXIT_INCONCLUSIVE
-    return EXIT_OK
-
-
-def _write_interrupted(sess: Any, path: Path) -> None:
-    """The results JSON of a run stopped before its first case (``run.complete: false``, no cases)."""
-    from .report import build_results, write_results
-
-    sess.interrupted = True
     try:
-        write_results(path, build_results([], sess.run_meta(complete=False)))
-    except (OSError, ValueError):
-        pass
-    finally:
+        engine.load_baseline()
+    except BaselineError as exc:
         sess.close()
+        raise UsageError(str(exc)) from None
+    said = f"reports: {json_path}, {html_path}, {junit_path}"
+    try:
+        finished = engine.run(selected, known_ids=[case.id for case in cases], json_path=json_path)
+    except KeyboardInterrupt:  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
+        print(said, flush=True)
+        raise
+    except OSError as exc:  # a report that cannot be written (a full disk): one line, not a traceback
+        raise UsageError(f"cannot write the reports: {exc.strerror or exc} ({getattr(exc, 'filename', '') or reports})") from None
+    print(said, flush=True)
+    if finished.failed:
+        return EXIT_FAIL
+    return EXIT_INCONCLUSIVE if finished.inconclusive else EXIT_OK
 
 
 def _names(raw: str | None) -> list[str]:
     return [n.strip() for n in (raw or "").split(",") if n.strip()]
 
 
-def _run_config(args: argparse.Namespace) -> int:
+def _run_config(args: argparse.Namespace, template: Any) -> int:
     """Every provider x model of a providers file, one after another; then the matrix of them all."""
-    from .config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
-    from .session import RunOptions
+    import dataclasses
 
-    if args.base_url or args.json or args.deviate or args.variant or args.api_key_env or args.header:
+    from .config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
+
+    if args.base_url or args.json or args.deviations or args.variants or args.api_key_env or args.headers:
         raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "
                          "(put those in the providers file)")
-    cases = _load_cases(args)
-    shard = _shard(args)
-    policy = _policy(args)
+    cases = _load_cases(args, template)
     known_caps = {c for case in cases for c in case.needs}
     try:
         providers = load_providers(args.config)
@@ -392,38 +247,34 @@ def _run_config(args: argparse.Namespace) -> int:
         for cap in unknown_capabilities(t, known_caps):
             print(f"responses-conformance: warning: {args.config}:{t.model.line}: {t.label}: declared capability "
                   f"{cap!r} matches no case (known: {', '.join(sorted(known_caps))})", file=sys.stderr)
-    codes: list[int] = []
-    written: list[Path] = []
     from .record._redact import safe_url
-    from .session import report_stem
+    from .report.files import MatrixInput
+
+    codes: list[int] = []
+    matrix_input = MatrixInput()
 
     for t, headers in planned:
         p = t.provider
-        opts = RunOptions(
-            base_url=p.base_url, model=t.model.name, api_key_env=p.auth.env, auth_header=p.auth.header,
+        opts = dataclasses.replace(
+            template, base_url=p.base_url, model=t.model.name, api_key_env=p.auth.env, auth_header=p.auth.header,
             auth_scheme=p.auth.scheme, headers=headers, provider=p.name,
             profile=p.profile, concurrency=p.concurrency, deviations=p.deviations, variants=p.variants,
-            skip_capabilities=sorted(set(t.skip_capabilities) | set(args.skip_capability)), limits=p.limits,
-            shard=shard, assume_probes=args.assume_probes, policy=policy, max_time_s=args.max_time,
-            stop_at=args.stop_at, token_budget=args.token_budget,
+            skip_capabilities=sorted(set(t.skip_capabilities) | set(template.skip_capabilities)), limits=p.limits,
         )
         print(f"== {t.label} ({safe_url(p.base_url) if p.base_url else 'embedded reference server'})", flush=True)
         try:
-            code = _run_target(args, opts, cases)
+            code = _run_target(args, opts, cases, also=[matrix_input])
         except UsageError as exc:
             print(f"responses-conformance: error: {t.label}: {exc}", file=sys.stderr)
             code = EXIT_USAGE
         codes.append(code)
-        candidate = args.reports / f"{report_stem(p.name, t.model.name, shard)}.json"
-        if candidate.is_file():
-            written.append(candidate)
         print(f"== {t.label}: exit {code}", flush=True)
-    if written and not args.no_matrix:
+    if matrix_input.files and not args.no_matrix:
         from .report.matrix import MatrixInputError, write_matrix
 
         try:
             out = args.reports / "matrix.html"
-            write_matrix(written, out)
+            write_matrix(matrix_input.files, out)
             print(f"matrix: {out}")
         except MatrixInputError as exc:
             print(f"responses-conformance: warning: matrix not written: {exc}", file=sys.stderr)
@@ -585,7 +436,7 @@ COMMANDS: dict[str, Any] = {"run": cmd_run, "serve": cmd_serve, "judge": cmd_jud
 class _Stop:
     """How a run was stopped: Ctrl-C (exit 130) or SIGTERM (exit 143), turned into one KeyboardInterrupt.
 
-    pytest answers the KeyboardInterrupt by finishing the session, so the partial reports are written
+    The engine answers the KeyboardInterrupt by finishing the run, so the partial reports are written
     (``run.complete: false``); the cases still in flight are then abandoned, not awaited (see :func:`main`)."""
 
     def __init__(self) -> None:

@@ -24,7 +24,7 @@ from ._verdict import Outcome
 from .record.http import Recorder
 
 if TYPE_CHECKING:
-    from .engine import CaseResult
+    from .run.engine import CaseResult
 
 #: the message of a skipped behavioural expectation (and the prefix of a case skipped for that reason)
 SKIP_REASON = "skipped (model does not follow probes)"

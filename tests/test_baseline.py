@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from conformance.baseline import (
+from conformance.report.diff import diff_documents, format_diff
+from conformance.run.baseline import (
     CHANGED,
     EXPECTED,
     OK,
@@ -26,7 +27,6 @@ from conformance.baseline import (
     updated,
     write_baseline,
 )
-from conformance.report.diff import diff_documents, format_diff
 
 KEYWORD = "basic.text or errors.unknown_model or errors.missing_model or parameters.metadata_echo"
 

@@ -105,7 +105,7 @@ def test_matrix_screenshot(chromium: str, hostile_matrix: Path, tmp_path: Path) 
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
 
 
-# ---------------------------------------------------------------- the per-run pytest-html report
+# ---------------------------------------------------------------- the per-run HTML report (report/html.py)
 
 HOSTILE_CASES = """\
 cases:
@@ -173,7 +173,8 @@ def hostile_base_url() -> Iterator[str]:
         server.server_close()
 
 
-def test_pytest_html_report_shows_server_text_as_text(chromium: str, hostile_base_url: str, tmp_path: Path) -> None:
+def test_run_html_report_shows_verdicts_findings_and_evidence_with_server_text_as_text(
+        chromium: str, hostile_base_url: str, tmp_path: Path) -> None:
     cases = tmp_path / "cases"
     cases.mkdir()
     (cases / "hostile.yaml").write_text(HOSTILE_CASES)
@@ -182,12 +183,24 @@ def test_pytest_html_report_shows_server_text_as_text(chromium: str, hostile_bas
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     report = tmp_path / "reports" / "hostile__m.html"
+    assert "<script" not in report.read_text(), "the per-run page runs no script at all"
     dom = dump_dom(chromium, report.as_uri(), tmp_path / "profile")
-    assert not PWNED.search(dom), "a server-returned payload was executed in the pytest-html report"
-    assert "hostile.output_text" in dom and "hostile.error_message" in dom
-    assert dom.count('class="conformance-evidence"') >= 2, "evidence extras did not render"
+    assert not PWNED.search(dom), "a server-returned payload was executed in the HTML report"
+    assert not INJECTED.search(dom), "server-returned markup became elements"
+    # one row per case with its verdict, area and group
+    rows = dict(re.findall(r'<tr id="case-([^"]+)" class="case" data-outcome="([a-z]+)"', dom))
+    assert rows == {"hostile.output_text": "fail", "hostile.error_message": "fail"}, rows
+    for heading in ("Case", "Area", "Group", "Verdict", "Baseline"):
+        assert f"<th>{heading}</th>" in dom
+    # the distinct deviations lead, each with its basis and a link to the first case that shows it
+    findings = dom.split('<table class="findings">', 1)[1].split("</table>", 1)[0]
+    assert re.search(r'<tr data-severity="fail"><td class="s-fail">fail</td><td>(schema|documented|error-class|'
+                     r'event-contract)</td>', findings), findings[:2000]
+    assert 'href="#case-hostile.' in findings
+    # the evidence under each case: checks with basis and spec reference, the curl line, the body as text
+    assert dom.count('class="conformance-evidence"') == 2, "evidence did not render"
+    evidence = dom.split('id="case-hostile.error_message"', 1)[1]
+    assert "expect.status" in evidence and "basis: " in evidence
+    assert "openai-openapi.yaml#/" in evidence and "curl -sS" in evidence
     assert "&lt;script&gt;document.documentElement.setAttribute('data-pwned','script')&lt;/script&gt;" in dom
     assert "&lt;img src=x onerror=" in dom
-    assert not INJECTED.search(dom), "server-returned markup became elements"
-    # the extra columns
-    assert "<th>Area</th>" in dom and "<th>Verdict</th>" in dom

@@ -1,4 +1,4 @@
-"""Cost: the worst-case output tokens of the selected cases (conformance/cost.py) and ``--token-budget``."""
+"""Cost: the worst-case output tokens of the selected cases (conformance/run/cost.py) and ``--token-budget``."""
 
 from __future__ import annotations
 
@@ -18,10 +18,10 @@ import jsonschema
 import pytest
 
 from conformance.cases import Case, load_cases
-from conformance.cost import case_bound, charged_output, parse_token_budget, selection_bound
-from conformance.engine import Scheduler
 from conformance.record.http import Limits, Recorder, Target
 from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.run.cost import case_bound, charged_output, parse_token_budget, selection_bound
+from conformance.run.engine import Scheduler
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def test_a_case_uncapped_by_design_is_reported_apart_from_the_unbounded(tmp_path
 def test_every_suite_case_bounds_its_output_or_says_why_not() -> None:
     """Issue 11: every case bounds its output unless it tests the default (or calls an endpoint that takes no cap)."""
     from conformance.cases import load_all
-    from conformance.cost import uncapped_by_design
+    from conformance.run.cost import uncapped_by_design
 
     cases = load_all(CASES_DIR)
     bound = selection_bound(cases)
@@ -188,7 +188,7 @@ def test_token_budget_skips_the_remaining_cases_and_writes_every_report(tmp_path
 
 def test_the_readme_states_the_default_suites_bound() -> None:
     """Adding, capping or removing a case changes the bound: rerun ``default_suite_bound().line()`` into README.md."""
-    from conformance.cost import default_suite_bound
+    from conformance.run.cost import default_suite_bound
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert f"`{default_suite_bound().line()}`" in readme

@@ -17,11 +17,11 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import Case, load_all, load_cases
-from conformance.engine import CaseResult, judge, record_case
 from conformance.judge.declines import contradicted_refusal, is_decline, no_key_reason
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.run.engine import CaseResult, judge, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -376,7 +376,7 @@ def _real_chains() -> dict[str, list[tuple[dict[str, Any], Exchange]]]:
 
 
 def _returned_id(ex: Exchange) -> str | None:
-    from conformance.engine import final_body
+    from conformance.run.engine import final_body
 
     body = final_body(ex)
     if body is None and ex.events:  # a background stream: the id is on response.created

@@ -11,12 +11,12 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import load_all
-from conformance.engine import judge, record_case
 from conformance.judge import offline
 from conformance.judge.basis import JudgePolicy, classify_result
 from conformance.judge.basis.divergences import Divergence, divergences, match
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

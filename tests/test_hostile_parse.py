@@ -84,8 +84,8 @@ def _boom(*_: object, **__: object) -> list[object]:
 
 
 def test_a_case_whose_judging_raises_is_its_error_with_the_reason(monkeypatch: pytest.MonkeyPatch) -> None:
-    from conformance import engine
     from conformance.cases import load_cases
+    from conformance.run import engine
 
     case = load_cases(CASES_DIR / "basic.yaml")[0]
     step = case.steps[0]

@@ -27,7 +27,7 @@ import pytest
 from conformance.record._redact import REDACTED, Redactor, inert, safe_url
 from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
 from conformance.record.http import ConfigError
-from conformance.session import RunOptions, build_target, default_provider, report_stem
+from conformance.run.session import RunOptions, build_target, default_provider, report_stem
 from tests._hostile import head, hostile_server, sse_head
 
 KEY = "sk-hostile-SECRET-0123456789abcdefXYZ"

@@ -119,7 +119,7 @@ def test_a_websocket_upgrade_whose_headers_never_end_is_bounded() -> None:
 def test_an_sdk_step_against_a_silent_server_is_a_bounded_error(script: Callable[[socket.socket, bytes], None]) -> None:
     from conformance._verdict import Outcome
     from conformance.cases import load_cases
-    from conformance.engine import judge, record_case
+    from conformance.run.engine import judge, record_case
 
     (case,) = [c for c in load_cases(CASES_DIR / "sdk.yaml") if c.id == "sdk.stream_helper"]
     with hostile_server(script) as url:

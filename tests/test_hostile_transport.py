@@ -167,7 +167,7 @@ def _sdk_result(payload: bytes, limits: Limits):  # type: ignore[no-untyped-def]
     import httpx
 
     from conformance.cases import load_cases
-    from conformance.engine import judge, record_case
+    from conformance.run.engine import judge, record_case
 
     case = next(c for c in load_cases(CASES_DIR / "sdk.yaml") if c.id == "sdk.create")
 
@@ -271,8 +271,8 @@ class _GzipProxy:
 def test_conforming_gzipped_answers_pass_end_to_end() -> None:
     from conformance._verdict import Outcome
     from conformance.cases import load_all
-    from conformance.engine import judge, record_case
     from conformance.reference import MODEL_NAME, ReferenceServer
+    from conformance.run.engine import judge, record_case
 
     cases = {c.id: c for c in load_all(CASES_DIR)}
     chosen = ["basic.text", "streaming.text", "streaming.function_call", "errors.missing_model",
@@ -439,7 +439,7 @@ def test_a_run_keeps_head_and_tail_of_judged_bodies_not_the_bodies(tmp_path: Pat
     probe = (
         "import sys\n"
         "held_path = sys.argv[-1]\n"
-        "import conformance.session as s\n"
+        "import conformance.run.session as s\n"
         "close = s.ConformanceSession.close\n"
         "def report(self):\n"
         "    sizes = [(len(ex.body) + len(ex.body_tail), ex.body_size) for r in self.results.values()"

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 
 from conformance.cases import load_all
-from conformance.engine import judge, profile_skip_reason, record_case, skipped
 from conformance.record.http import Recorder, Target
 from conformance.reference import ReferenceServer
 from conformance.report import build_results, write_results
 from conformance.report.matrix import MatrixInputError, load, page_data, render
+from conformance.run.engine import judge, profile_skip_reason, record_case, skipped
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

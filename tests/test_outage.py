@@ -1,5 +1,5 @@
 """A target that stops answering mid-run: the run names the last answered request, stops sending, and marks
-the rest ``error (target down)`` (conformance/outage.py, the Scheduler in conformance/engine.py)."""
+the rest ``error (target down)`` (conformance/run/outage.py, the Scheduler in conformance/run/engine.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 import jsonschema
 
 from conformance._verdict import Outcome
-from conformance.engine import CaseResult, Scheduler, judge
-from conformance.outage import OutageWatch
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.run.engine import CaseResult, Scheduler, judge
+from conformance.run.outage import OutageWatch
 from tests._dying import dying_front
 from tests.test_cli import cli
 from tests.test_deviations import CASES

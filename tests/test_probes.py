@@ -16,11 +16,11 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS
-from conformance.engine import judge, record_case
 from conformance.probes import SKIP_REASON, run_preflight
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
+from conformance.run.engine import judge, record_case
 from tests._exchanges import json_exchange, make_response
 from tests._hostile import head, hostile_server
 from tests.test_cli import cli

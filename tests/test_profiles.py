@@ -16,12 +16,12 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import Case, evaluate, load_all
-from conformance.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.judge import schemas
 from conformance.judge.checks import CheckContext, run_checks
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import DEVIATIONS, MODEL_NAME, ReferenceServer
+from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

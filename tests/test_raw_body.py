@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from conformance.cases import CaseFormatError, load_cases
-from conformance.engine import judge, record_case
 from conformance.record.http import Limits, Recorder, Target
 from conformance.report.results import exchange_evidence
+from conformance.run.engine import judge, record_case
 from tests._hostile import head, hostile_server
 
 CASE = """

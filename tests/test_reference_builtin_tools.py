@@ -374,8 +374,8 @@ def test_every_builtin_tool_case_needs_the_tool() -> None:
 
     from conformance._verdict import Outcome
     from conformance.cases import load_all
-    from conformance.engine import judge, record_case
     from conformance.record.http import Limits, Recorder, Target
+    from conformance.run.engine import judge, record_case
 
     root = CASES_DIR
     cases = [c for c in load_all(root) if Path(c.file).name in ("builtin_tools.yaml", "streaming_tools.yaml")]

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from conformance.cases import CaseFormatError, RepeatUntil, load_cases
-from conformance.engine import record_case
 from conformance.record.exchange import Exchange, RecordedRequest
+from conformance.run.engine import record_case
 
 CASE = """\
 cases:

@@ -13,10 +13,10 @@ from pathlib import Path
 
 from conformance._verdict import Outcome
 from conformance.cases import Case, evaluate, load_all
-from conformance.engine import CaseResult, judge, record_case
 from conformance.record.exchange import Exchange
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.run.engine import CaseResult, judge, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -22,7 +22,6 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
-from conformance.engine import CaseResult, judge, record_case
 from conformance.judge.expect.sdk_decoder import TOLERANCE_PREFIX, diagnose
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.record.http import Limits, Recorder, Target
@@ -31,6 +30,7 @@ from conformance.record.sdk._runner import PLACEHOLDER_KEY
 from conformance.record.sse import SSEParser
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report.results import RESULTS_SCHEMA_PATH, build_results
+from conformance.run.engine import CaseResult, judge, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,7 +58,7 @@ def test_sdk_version_is_pinned_and_installed() -> None:
 
 
 def test_run_metadata_records_the_sdk_version(tmp_path: Path) -> None:
-    from conformance.session import ConformanceSession, RunOptions
+    from conformance.run.session import ConformanceSession, RunOptions
 
     session = ConformanceSession(RunOptions(json_path=tmp_path / "r.json"))
     try:

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from conformance.report.matrix import load
-from conformance.shard import Shard, parse_shard
+from conformance.run.shard import Shard, parse_shard
 
 KEYWORD = "basic or errors.unknown_model or errors.missing_model or parameters.metadata_echo or streaming.text"
 

@@ -8,9 +8,9 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import load_all
-from conformance.engine import judge, record_case
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,11 +18,11 @@ from _exchanges import context, make_response, run, stream_events_for, ws_exchan
 
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
-from conformance.engine import judge, record_case
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.websocket import WSRecorder
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.reference._websocket import accept_key
+from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -119,7 +119,7 @@ class Step:
     call: str | None = None  # transport "sdk": the official SDK method to call (conformance/record/sdk)
     args: Any = None  # transport "sdk": its keyword arguments (tags allowed)
     raw_body: str | None = None  # sent verbatim instead of ``body`` (malformed-JSON cases); never parsed by us
-    uncapped: str = ""  # why this generating step sends no max_output_tokens (conformance/cost.py); "" = it must
+    uncapped: str = ""  # why this generating step sends no max_output_tokens (conformance/run/cost.py); "" = it must
 
     def expected_statuses(self) -> tuple[int, ...]:
         """Every status code the ``status`` expectations of this step accept (empty if none)."""
@@ -616,9 +616,9 @@ def _load(path: Path, seen: dict[str, str]) -> list[Case]:
 
 
 def _check_uncapped(cases: list[Case], ctx: _Context) -> None:
-    """``uncapped: <reason>`` stands only on a generating step without ``max_output_tokens`` (conformance/cost.py
+    """``uncapped: <reason>`` stands only on a generating step without ``max_output_tokens`` (conformance/run/cost.py
     decides what generates; imported here, not at module level, since it imports this package)."""
-    from ..cost import uncapped_problem
+    from ..run.cost import uncapped_problem
 
     for ci, case in enumerate(cases):
         for si, step in enumerate(case.steps):

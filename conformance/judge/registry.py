@@ -4,8 +4,8 @@ Both kinds are described by the same :class:`Rule`: a stable public name (what r
 (``automatic``: run on every exchange it ``applies`` to; ``expect``: named by a case's ``expect:`` list, with
 an argument its ``validate`` checks), the spec reference and basis its findings rest on, and the proof that it
 can fail: the reference-server deviation (``conformance.reference.DEVIATIONS``) and the case under which it
-must (tests/test_deviations.py runs every proof; tests/test_registry.py checks that each names a deviation
-and a case that exist). ``responses-conformance list-checks`` lists this registry.
+must (tests/test_deviations.py runs every proof; tests/test_judge_layout.py checks that each of the suite's own
+rules names a deviation and a case that exist). A user's own check (``conformance.api.check``) may have none. ``responses-conformance list-checks`` lists this registry.
 
 The check modules (``conformance.judge.checks``) and the assertion modules (``conformance.judge.expect``)
 register through their decorators (``@check``, ``@assertion``); ``REGISTRY`` and ``ASSERTIONS`` there are
@@ -52,7 +52,7 @@ class Rule:
     spec_ref: str
     basis: str
     doc: str
-    proof: Proof
+    proof: Proof | None
     applies: Callable[[Any, Any], bool] | None = None
     validate: Callable[[Any], Iterable[tuple[str, str]]] | None = None
     ref_of: Callable[[Any], str] | None = None
@@ -77,8 +77,8 @@ class Rule:
 
     @property
     def deviation(self) -> str:
-        """The reference-server deviation under which this rule must fail."""
-        return self.proof[0]
+        """The reference-server deviation under which this rule must fail ("" for a user's check without one)."""
+        return self.proof[0] if self.proof is not None else ""
 
     def spec_ref_for(self, arg: Any) -> str:
         """The spec reference of one use of the rule (an assertion's may name the schema its argument names)."""
@@ -110,7 +110,8 @@ def by_kind(kind: str) -> Mapping[str, Rule]:
 
 
 def register(rule: Rule) -> Rule:
-    """Add ``rule``; names are unique and stable, bases are ``conformance._verdict.BASES``, proofs are named."""
+    """Add ``rule``; names are unique and stable, bases are ``conformance._verdict.BASES``, a proof is a
+    (deviation, case id) pair."""
     if rule.kind not in KINDS:
         raise ValueError(f"{rule.name!r}: kind {rule.kind!r} is not one of {KINDS}")
     if rule.basis not in BASES:
@@ -119,8 +120,7 @@ def register(rule: Rule) -> Rule:
     if rule.name in _ENTRIES:
         what = "check" if rule.kind == AUTOMATIC else "assertion"
         raise ValueError(f"duplicate {what} name {rule.keyword!r}")
-    deviation, case_id = rule.proof
-    if not (isinstance(deviation, str) and deviation and isinstance(case_id, str) and case_id):
+    if rule.proof is not None and not (len(rule.proof) == 2 and all(isinstance(p, str) and p for p in rule.proof)):
         raise ValueError(f"{rule.name!r}: proof must be (deviation, case id), got {rule.proof!r}")
     _ENTRIES[rule.name] = rule
     _BY_KIND[rule.kind][rule.keyword] = rule

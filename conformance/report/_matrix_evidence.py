@@ -1,4 +1,4 @@
-"""Bounded evidence for one case result, shared by the matrix page and the pytest-html report.
+"""Bounded evidence for one case result, shared by the matrix page and the per-run HTML report.
 
 Everything here may have come from a server, so it is treated as hostile text: clipped to
 a budget (a matrix holds thousands of cells; a passing cell needs less than a failing one)
@@ -85,6 +85,7 @@ def slim_case(entry: Mapping[str, Any]) -> dict[str, Any]:
             "name": clip(chk.get("name", ""), 200),
             "outcome": str(chk.get("outcome", "")),
             "severity": str(chk.get("severity", "error")),
+            "basis": clip(chk.get("basis", ""), 40),
             "step": clip(chk.get("step", ""), 100),
             "message": clip(chk.get("message", ""), 2000),
             "spec_ref": clip(chk.get("spec_ref", ""), 300),
@@ -106,7 +107,7 @@ def _pre(text: str, cls: str = "") -> str:
 
 
 def evidence_html(entry: Mapping[str, Any]) -> str:
-    """The same evidence as escaped HTML, for pytest-html's ``extras.html`` (which it inserts raw)."""
+    """The same evidence as escaped HTML, for the per-run report (conformance/report/html.py)."""
     ev = slim_case(entry)
     esc = html.escape
     parts = [f'<div class="conformance-evidence"><p><b>verdict:</b> {esc(ev["outcome"])}'
@@ -117,8 +118,9 @@ def evidence_html(entry: Mapping[str, Any]) -> str:
     if ev["checks"]:
         parts.append("<p><b>checks</b></p><ul>")
         for chk in ev["checks"]:
-            parts.append(f"<li><code>{esc(chk['name'])}</code> [{esc(chk['step'])}] {esc(chk['outcome'])}: "
-                         f"{esc(chk['message'])} <small>spec: {esc(chk['spec_ref'])}</small>")
+            basis = f" <small>basis: {esc(chk['basis'])}</small>" if chk.get("basis") else ""
+            parts.append(f"<li><code>{esc(chk['name'])}</code> [{esc(chk['step'])}] {esc(chk['outcome'])}{basis}: "
+                         f"{esc(chk['message'])}" + (f" <small>spec: {esc(chk['spec_ref'])}</small>" if chk["spec_ref"] else ""))
             if chk["findings"]:
                 parts.append("<ul>" + "".join(f"<li><code>{esc(f['path'] or '$')}</code> {esc(f['message'])}</li>"
                                               for f in chk["findings"]) + "</ul>")

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from ..engine import CaseResult
 from ..record.exchange import Exchange
+from ..run.engine import CaseResult
 from .findings import deviation_counts, distinct_findings
 
 SCHEMA_VERSION = 1

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ..engine import CaseResult
 from ..record._redact import inert
+from ..run.engine import CaseResult
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of
 from .findings import describe, distinct_findings
 

@@ -42,12 +42,14 @@ Check = Rule
 REGISTRY: Mapping[str, Rule] = by_kind(AUTOMATIC)
 
 
-def check(name: str, *, spec_ref: str, applies: Applies, basis: str, proof: Proof) -> Callable[[CheckFunc], CheckFunc]:
+def check(name: str, *, spec_ref: str, applies: Applies, basis: str,
+          proof: Proof | None = None) -> Callable[[CheckFunc], CheckFunc]:
     """Register ``func`` as the check called ``name`` (names are unique and stable).
 
     ``basis`` is what its findings rest on (``conformance._verdict.BASES``): ``observed`` findings are warnings,
     the others fail (unless the run's policy says otherwise; conformance/judge/basis/classify.py). ``proof`` is
-    the reference-server deviation and the case under which the check must fail (tests/test_deviations.py)."""
+    the reference-server deviation and the case under which the check must fail (tests/test_deviations.py): every
+    check of the suite has one; a user's own check (``conformance.api.check``) need not."""
     if basis not in BASES:
         raise ValueError(f"check {name!r}: basis {basis!r} is not one of {BASES}")
 

@@ -55,7 +55,7 @@ def assertion(
     *,
     spec_ref: str,
     basis: str,
-    proof: Proof,
+    proof: Proof | None = None,
     ref_of: Callable[[Any], str] | None = None,
     validate: ArgValidator | None = None,
     streamed_only: bool = False,
@@ -68,7 +68,7 @@ def assertion(
     ``ref_of``: the spec reference of one use when it depends on the argument (else ``spec_ref``).
     ``behavioural``: the assertion judges the model's reply to a probe (True), never (False), or when a rule
     on its argument says so (docs/cases.md, "Behavioural expectations"). ``proof``: the reference-server
-    deviation and the case under which it must fail (tests/test_deviations.py)."""
+    deviation and the case under which it must fail (tests/test_deviations.py; every assertion of the suite has one)."""
     if basis not in BASES:
         raise ValueError(f"assertion {name!r}: basis {basis!r} is not one of {BASES}")
 

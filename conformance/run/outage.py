@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from .record.exchange import Exchange
+from ..record.exchange import Exchange
 
 #: unanswered requests in a row (no answered one between them, across all threads) that mean "down"
 THRESHOLD = 2

@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from ._yamlfile import YamlFileError, line_of, load_yaml
+from .._yamlfile import YamlFileError, line_of, load_yaml
 
 NON_PASS = ("fail", "unsupported", "error", "skipped")
 RECORDED = ("fail", "unsupported")  # what --update-baseline writes: errors are inconclusive, skips are declared

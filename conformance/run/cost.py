@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .cases import Case
-from .suite import CASES_DIR
+from ..cases import Case
+from ..suite import CASES_DIR
 
 #: the paths (relative to the base URL) whose POST runs the model
 GENERATING_PATHS = ("/responses", "/responses/compact")
@@ -149,8 +149,8 @@ def parse_token_budget(raw: str) -> int:
 def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai") -> Bound:
     """The bound a plain ``run`` prints: every case of ``cases/`` the profile's spec does not skip (the README
     states it; tests/test_cost.py keeps the two equal)."""
-    from .cases import load_all
-    from .coverage.profile import skip_reason
+    from ..cases import load_all
+    from ..coverage.profile import skip_reason
 
     root = cases_dir or CASES_DIR
     return selection_bound(case for case in load_all(root) if skip_reason(case, profile) is None)

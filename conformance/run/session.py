@@ -18,12 +18,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from . import __version__
+from .. import __version__
+from ..judge.basis import JudgePolicy
+from ..probes import ProbePreflight, assumed, behavioural_skips, run_preflight
+from ..record._redact import inert, safe_url
+from ..record.http import ConfigError, Limits, Recorder, Target
 from .engine import CaseResult, Scheduler
-from .judge.basis import JudgePolicy
-from .probes import ProbePreflight, assumed, behavioural_skips, run_preflight
-from .record._redact import inert, safe_url
-from .record.http import ConfigError, Limits, Recorder, Target
 from .shard import Shard
 
 EMBEDDED_PROVIDER = "reference"
@@ -56,6 +56,9 @@ class RunOptions:
     max_time_s: float | None = None  # --max-time: cases not started by then are skipped (time limit)
     token_budget: int | None = None  # --token-budget: once this many tokens are billed, no case is started
     stop_at: float | None = None  # the monotonic instant --max-time ends (set once per command, shared by targets)
+    baseline: Path | None = None  # --baseline: a file, or a directory holding <provider>/<model>.yaml
+    baseline_strict: bool = False  # --strict (pytest: --baseline-strict): an unexpected pass fails too
+    update_baseline: bool = False  # --update-baseline: rewrite the baseline from this run's results
 
 
 def parse_header(raw: str) -> tuple[str, str]:
@@ -115,7 +118,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
                       provider=opts.provider or EMBEDDED_PROVIDER)
     assert opts.base_url is not None
     refuse_url_credentials(opts.base_url)
-    from .config import url_problem
+    from ..config import url_problem
 
     problem = url_problem(opts.base_url)
     if problem:  # printed without the URL's text: one that cannot be split may still hold a password
@@ -134,7 +137,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
 
 
 def _sdk_version() -> str | None:
-    from .record.sdk import sdk_version
+    from ..record.sdk import sdk_version
 
     return sdk_version()
 
@@ -152,7 +155,7 @@ class ConformanceSession:
                 raise ConfigError("--deviate/--variant only apply to the embedded reference server (drop --base-url)")
             self.target = build_target(opts)
         else:
-            from .reference import ReferenceServer  # imported lazily: real-endpoint runs never need it
+            from ..reference import ReferenceServer  # imported lazily: real-endpoint runs never need it
 
             key = "sk-ref-" + secrets.token_hex(12)
             try:
@@ -212,7 +215,7 @@ class ConformanceSession:
 
     def run_meta(self, complete: bool, results: Sequence[CaseResult] = ()) -> dict[str, Any]:
         """The results JSON ``run`` section; ``results`` count the behavioural expectations skipped."""
-        from .judge.schemas import spec_info
+        from ..judge.schemas import spec_info
 
         info = spec_info(self.opts.profile)
         return {

@@ -15,12 +15,12 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ._verdict import CheckResult, Finding, Outcome
-from .cases import Case, Step, evaluate, resolve, response_document
-from .cases.paths import lookup
-from .judge.basis import JudgePolicy, classify_result
-from .judge.checks import CheckContext, endpoint_of, run_checks
-from .judge.declines import (
+from .._verdict import CheckResult, Finding, Outcome
+from ..cases import Case, Step, evaluate, resolve, response_document
+from ..cases.paths import lookup
+from ..judge.basis import JudgePolicy, classify_result
+from ..judge.checks import CheckContext, endpoint_of, run_checks
+from ..judge.declines import (
     contradicted_refusal,
     contradicted_result,
     is_decline,
@@ -30,9 +30,9 @@ from .judge.declines import (
     stops_case,
     upgrade_ignored,
 )
-from .record.exchange import Exchange
-from .record.http import Recorder
-from .record.websocket import WSConnection, WSRecorder
+from ..record.exchange import Exchange
+from ..record.http import Recorder
+from ..record.websocket import WSConnection, WSRecorder
 
 
 @dataclass
@@ -50,7 +50,7 @@ class CaseRecording:
     duration_s: float = 0.0
     model: str = ""
     env: Mapping[str, str] = field(default_factory=dict)
-    target_down: str | None = None  # not sent: the target had stopped answering (conformance/outage.py)
+    target_down: str | None = None  # not sent: the target had stopped answering (conformance/run/outage.py)
 
 
 @dataclass
@@ -119,7 +119,7 @@ def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: C
 
 def _record_sdk_step(case: Case, recorder: Recorder, env: Mapping[str, str], rec: CaseRecording, step: Step) -> bool:
     """``transport: sdk``: call the official SDK through the recorder (conformance/record/sdk); False stops the case."""
-    from .record.sdk import record_sdk_step
+    from ..record.sdk import record_sdk_step
 
     try:
         args = resolve(step.args, rec.variables, recorder.target.model, env)
@@ -233,7 +233,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     letter of the spec count (conformance/judge/basis). ``follows_probes=False`` (the run's probe preflight found a
     model that ignores the probes, conformance/probes.py): behavioural expectations are skipped, and a case that
     had one skipped and nothing failed is ``skipped`` rather than ``pass`` (docs/cases.md)."""
-    from .probes import SKIP_REASON
+    from ..probes import SKIP_REASON
 
     policy = policy or JudgePolicy()
     case = rec.case
@@ -346,8 +346,8 @@ def judge_safely(rec: CaseRecording, profile: str = "openai", disabled: Iterable
 
 def _behavioural(exp: Any, ex: Exchange) -> bool:
     """Is this expectation about what the model chose (``Assertion.behavioural``)? Its ``basis:`` key aside."""
-    from .cases import ASSERTIONS
-    from .judge.expect import split_basis
+    from ..cases import ASSERTIONS
+    from ..judge.expect import split_basis
 
     spec = ASSERTIONS.get(exp.name)
     return spec is not None and spec.is_behavioural(split_basis(exp.arg, spec.basis)[0], ex)
@@ -383,14 +383,14 @@ def _judges_error_body(exp: Any) -> bool:
 
 def _expectations_outside(case: Case, profile: str) -> dict[tuple[int, int], str]:
     # the coverage claims decide (one derivation, shared with `responses-conformance coverage`)
-    from .coverage.profile import expectations_outside
+    from ..coverage.profile import expectations_outside
 
     return expectations_outside(case, profile)
 
 
 def profile_skip_reason(case: Case, profile: str) -> str | None:
     """``not in the <profile> spec: ...`` when the case's requests use elements ``profile``'s spec lacks."""
-    from .coverage.profile import skip_reason
+    from ..coverage.profile import skip_reason
 
     return skip_reason(case, profile)
 
@@ -420,7 +420,7 @@ TIME_LIMIT_REASON = "skipped (time limit): the run's --max-time had passed befor
 TIME_LIMIT_CUT_REASON = "skipped (time limit): the run's --max-time passed while this case was running"
 #: the message of a case not started because the output tokens charged so far had reached the run's ``--token-budget``
 BUDGET_REASON = "skipped (budget): the run's --token-budget was spent before this case started"
-#: the message of a case whose worst-case output (conformance/cost.py) no longer fits in what the budget has left
+#: the message of a case whose worst-case output (conformance/run/cost.py) no longer fits in what the budget has left
 BUDGET_BOUND_REASON = ("skipped (budget): its worst-case output ({bound} tokens) exceeds what the run's "
                        "--token-budget has left ({left})")
 
@@ -444,10 +444,10 @@ def _reports_usage(ex: Exchange) -> bool:
 class Scheduler:
     """Records cases concurrently (bounded), handing out futures so results stream in order of need.
 
-    It also watches for the target going down (conformance/outage.py): once requests stop being answered,
+    It also watches for the target going down (conformance/run/outage.py): once requests stop being answered,
     cases not yet started are not sent; their recordings carry ``target_down`` (judged ``error``).
 
-    Under ``--token-budget`` a case starts only if its worst-case output (conformance/cost.py) fits in the budget
+    Under ``--token-budget`` a case starts only if its worst-case output (conformance/run/cost.py) fits in the budget
     less the output charged so far and the worst cases of the cases in flight; so capped cases never overshoot
     it. A case that does not fit waits for the cases in flight (they usually cost less than their worst case) and
     is skipped once none is left. A case with no bound (uncapped) runs alone: it starts when nothing is in flight,
