@@ -56,12 +56,22 @@ def build_parser() -> argparse.ArgumentParser:
                        help="spec the served objects follow (openresponses: the Open Responses shapes)")
 
     judge = sub.add_parser("judge", help="judge saved response bodies, streams (SSE, JSONL) or capture directories "
-                           "offline")
-    judge.add_argument("files", nargs="+", type=Path, metavar="FILE|DIR",
+                           "offline; or re-judge a whole recorded run (--recording)")
+    judge.add_argument("--recording", type=Path, metavar="FILE.har.gz",
+                       help="re-judge the run this recording holds (written by `run` beside its results) with the "
+                            "current checks and cases, sending nothing; writes its results like the live run")
+    judge.add_argument("--reports", type=Path, default=Path("reports"),
+                       help="with --recording: output directory (default ./reports)")
+    judge.add_argument("--json", type=Path, help="with --recording: results JSON path (default "
+                       "<reports>/<provider>__<model>.json, the live run's name)")
+    judge.add_argument("--cases", type=Path, help="with --recording: directory of YAML cases (default: the one the "
+                       "live run used, else the built-in cases)")
+    judge.add_argument("files", nargs="*", type=Path, metavar="FILE|DIR",
                        help="a saved body (JSON, SSE, JSONL event log, or prose with Response JSON), or a capture "
                             "directory: <name>.json|.sse|.jsonl bodies with <name>.request.json beside them, and a "
                             "manifest.json (there or up to two levels above) giving endpoint, status and date")
-    judge.add_argument("--profile", default="openai", choices=["openai", "openresponses"])
+    judge.add_argument("--profile", default=None, choices=["openai", "openresponses"],
+                       help="spec to judge against (default openai; a recording is judged under its run's profile)")
     judge.add_argument("--request", type=Path, metavar="FILE",
                        help="the request body (JSON) the one judged file answered: request-dependent checks run")
     judge.add_argument("--spec-strict", action="store_true",
@@ -167,10 +177,9 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
                 also: Sequence[Any] = ()) -> int:
     """One engine run against one provider/model; its reporters write the JSON, HTML and JUnit reports
     (``also``: more subscribers, after those)."""
+    from .record.har import recording_path
     from .record.http import ConfigError
-    from .report.console import ConsoleReporter
-    from .report.files import JUnitReporter, ResultsReporter
-    from .report.html import HTMLReporter
+    from .report.outputs import run_reporters
     from .run.baseline import BaselineError
     from .run.runner import Engine
     from .run.session import ConformanceSession, report_stem
@@ -184,11 +193,11 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     reports: Path = args.reports
     json_path = json_path or reports / f"{stem}.json"
     html_path, junit_path = reports / f"{stem}.html", reports / f"{stem}.junit.xml"
-    if json_path.exists() and not json_path.is_file():
-        sess.close()
-        raise UsageError(f"--json {json_path}: not a regular file")
-    engine = Engine(sess, [ResultsReporter(), JUnitReporter(junit_path), HTMLReporter(html_path),
-                           ConsoleReporter(quiet=args.quiet), *also])
+    for path, what in ((json_path, "--json"), (recording_path(json_path), "recording")):
+        if path.exists() and not path.is_file():
+            sess.close()
+            raise UsageError(f"{what} {path}: not a regular file")
+    engine = Engine(sess, [*run_reporters(html_path, junit_path, quiet=args.quiet), *also])
     try:
         problem = sess.preflight()
     except KeyboardInterrupt:  # stopped before any case: the reports still say so (run.complete: false)
@@ -202,9 +211,10 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     except BaselineError as exc:
         sess.close()
         raise UsageError(str(exc)) from None
-    said = f"reports: {json_path}, {html_path}, {junit_path}"
+    said = f"reports: {json_path}, {html_path}, {junit_path}, {recording_path(json_path)}"  # the recording beside
     try:
-        finished = engine.run(selected, known_ids=[case.id for case in cases], json_path=json_path)
+        finished = engine.run(selected, known_ids=[case.id for case in cases], json_path=json_path,
+                              cases_dir=str(args.cases))
     except KeyboardInterrupt:  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
         print(said, flush=True)
         raise
@@ -324,6 +334,13 @@ def cmd_judge(args: argparse.Namespace) -> int:
     from .judge.offline import format_document, judge_capture_dir, judge_file, summary_line
     from .record._redact import inert
 
+    if args.recording is not None:
+        return cmd_rejudge(args)
+    if args.json is not None or args.cases is not None:
+        raise UsageError("--json/--cases: apply to --recording only")
+    if not args.files:
+        raise UsageError("judge: give FILE|DIR to judge, or --recording FILE.har.gz")
+    args.profile = args.profile or "openai"
     policy = _judge_policy(args)
     request = None
     if args.request is not None:
@@ -369,6 +386,59 @@ def cmd_judge(args: argparse.Namespace) -> int:
     if unreadable:
         return EXIT_USAGE
     return EXIT_FAIL if any(doc.failed for doc in docs) else EXIT_OK
+
+
+def cmd_rejudge(args: argparse.Namespace) -> int:
+    """``judge --recording FILE``: re-judge a recorded run with the current checks and write the reports a live run
+    writes (conformance/rejudge.py, conformance/report/outputs.py); an unreadable recording is one line naming the
+    file and field, exit 2."""
+    from .record._redact import inert
+    from .record.har import RecordingError
+    from .report.outputs import report_rejudged, run_reporters
+    from .run.rejudge import notices, rejudge
+    from .run.session import report_stem
+
+    if args.files or args.request is not None:
+        raise UsageError("--recording: judges a recorded run; drop FILE|DIR and --request")
+    if args.spec_as_of == "capture":
+        raise UsageError("--spec-as-of capture: applies to capture directories, not to --recording")
+    policy = _policy(args)
+    try:
+        done = rejudge(args.recording, cases_dir=args.cases, policy=policy)
+    except RecordingError as exc:
+        print(inert(f"judge: {exc}"), file=sys.stderr)
+        return EXIT_USAGE
+    if args.profile is not None and args.profile != done.meta.get("profile"):
+        raise UsageError(f"--profile {args.profile}: the recording was made under profile "
+                         f"{done.meta.get('profile')!r}, and is judged under it")
+    _check_reports_dir(args.reports)
+    stem = report_stem(str(done.meta.get("provider")), str(done.meta.get("model")), _recorded_shard(done.meta))
+    json_path = args.json or args.reports / f"{stem}.json"  # the live run's names: the same matrix column
+    if json_path.exists() and not json_path.is_file():
+        raise UsageError(f"--json {json_path}: not a regular file")
+    if done.missing:
+        print(inert(f"judge: {len(done.missing)} recorded case(s) not in the current cases, not judged: "
+                    f"{', '.join(done.missing[:10])}{' ...' if len(done.missing) > 10 else ''}"), file=sys.stderr)
+    done.meta["recording"] = os.path.relpath(done.meta["recording"], json_path.resolve().parent)  # as a live run's
+    print(inert(f"re-judged from {args.recording} (nothing sent)"), flush=True)
+    reporters = run_reporters(args.reports / f"{stem}.html", args.reports / f"{stem}.junit.xml")
+    try:
+        finished = report_rejudged(done.results, done.meta, json_path, reporters, notices(done.meta))
+    except OSError as exc:  # a report that cannot be written (a full disk): one line, not a traceback
+        raise UsageError(f"cannot write the reports: {exc.strerror or exc} ({getattr(exc, 'filename', '') or json_path})") from None
+    if finished.failed:
+        return EXIT_FAIL
+    return EXIT_INCONCLUSIVE if finished.inconclusive else EXIT_OK
+
+
+def _recorded_shard(meta: dict[str, Any]) -> Any:
+    """The shard a recorded run held (its results file name carries it), or None."""
+    from .run.shard import parse_shard
+
+    try:
+        return parse_shard(str(meta["shard"])) if meta.get("shard") else None
+    except ValueError:
+        return None
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:

@@ -187,7 +187,16 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         engine.load_baseline()
     except BaselineError as exc:
         raise pytest.UsageError(str(exc)) from None
-    engine.start(cases, known_ids=session.config.stash.get(KNOWN_IDS_KEY, None))
+    try:
+        engine.start(cases, known_ids=session.config.stash.get(KNOWN_IDS_KEY, None),
+                     json_path=_results_path(session.config), cases_dir=session.config.getoption("conformance_cases"))
+    except (OSError, ValueError) as exc:  # the recording beside the results cannot be written there
+        raise pytest.UsageError(f"recording: {exc}") from None
+
+
+def _results_path(config: pytest.Config) -> Path:
+    sess = _engine(config).session
+    return sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
 
 
 @pytest.hookimpl(tryfirst=True)  # before junitxml writes its file: the deviations lead it as suite properties
@@ -196,9 +205,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if ENGINE_KEY not in config.stash:
         return
     engine = config.stash[ENGINE_KEY]
-    sess = engine.session
-    path = sess.opts.json_path or sess.default_json_path(Path(str(config.rootpath)))
-    finished = engine.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED, json_path=path)
+    finished = engine.finish(interrupted=exitstatus == pytest.ExitCode.INTERRUPTED, json_path=_results_path(config))
     config.stash[FINISHED_KEY] = finished
     _junit_deviations(config, finished.document["findings"])
 

@@ -73,8 +73,8 @@ def test_a_user_check_runs_in_a_python_driven_run_and_fails_the_case(tmp_path: P
     assert seen["outcome"] == "fail" and seen["failed"] is True
     assert seen["checks"] == ["acme.always_flags_create"] and "acme says no" in seen["messages"]
     written = sorted(p.name for p in out.iterdir())
-    assert written == ["reference__reference-1.html", "reference__reference-1.json",
-                       "reference__reference-1.junit.xml"]
+    assert written == ["reference__reference-1.har.gz", "reference__reference-1.html", "reference__reference-1.json",
+                       "reference__reference-1.junit.xml"]  # .har.gz: the run's recording (tests/test_recording.py)
     doc = json.loads((out / "reference__reference-1.json").read_text())
     assert [c["id"] for c in doc["cases"]] == ["basic.text"]
 

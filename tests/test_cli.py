@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import os
@@ -141,9 +142,10 @@ def test_real_endpoint_run_keeps_key_out_of_every_report(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert SECRET not in proc.stdout + proc.stderr
     files = list((tmp_path / "reports").iterdir())
-    assert len(files) == 3
+    assert len(files) == 4  # results JSON, HTML, JUnit, and the recording (.har.gz)
     for path in files:
-        assert SECRET not in path.read_text(encoding="utf-8", errors="replace"), path
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        assert SECRET not in raw.decode("utf-8", errors="replace"), path
     doc = json.loads((tmp_path / "reports" / "local__reference-1.json").read_text())
     assert any("$CONF_KEY" in ex["curl"] for c in doc["cases"] for ex in c["exchanges"])
 

@@ -10,6 +10,7 @@ bodies, error messages, SSE data and headers. The detectors here decode independ
 from __future__ import annotations
 
 import base64
+import gzip
 import html
 import json
 import os
@@ -250,16 +251,19 @@ def test_a_run_writes_the_echoed_key_nowhere(tmp_path: Path) -> None:
     assert matrix.returncode == 0 and not reveals(matrix.stdout + matrix.stderr), matrix.stderr[-2000:]
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     names = {p.suffix for p in written}
-    assert {".json", ".html", ".xml"} <= names, written
+    assert {".json", ".html", ".xml", ".gz"} <= names, written  # .har.gz: the run's lossless recording
     for path in written:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+        text = raw.decode("utf-8", errors="replace")
         assert not reveals(text), path
         assert KEY not in path.name
-        if path.suffix == ".json":
+        if path.suffix in (".json", ".gz"):
             leaked = [s for s in _strings(json.loads(text)) if reveals(s)]
             assert not leaked, (path, leaked[:3])
     doc = json.loads((tmp_path / "reports" / "hostile__m.json").read_text())
     assert REDACTED in json.dumps(doc), "the echoed key was never recorded at all"
+    har = gzip.decompress((tmp_path / "reports" / "hostile__m.har.gz").read_bytes()).decode()
+    assert REDACTED in har and doc["run"]["recording"].endswith("hostile__m.har.gz"), "no recording of the echoes"
 
 
 def esc_script(conn: socket.socket, request: bytes) -> None:

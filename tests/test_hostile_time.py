@@ -19,6 +19,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
+from conformance.record.har import read_recording
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.websocket import WSRecorder
 from conformance.report import RESULTS_SCHEMA_PATH
@@ -235,7 +236,10 @@ def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig
     assert doc["run"]["complete"] is False and doc["run"]["interrupted"] is True
     jsonschema.validate(doc, json.loads(RESULTS_SCHEMA_PATH.read_text()))
     assert (reports / "slow__m.html").is_file() and (reports / "slow__m.junit.xml").is_file()
-    assert not list(reports.glob("*.tmp"))
+    assert not list(reports.glob("*.tmp")) and not list(reports.glob("*.partial"))
+    recording = read_recording(reports / "slow__m.har.gz")  # the recording is finished too, with the same cases
+    assert [c.id for c in recording.cases] == [c["id"] for c in doc["cases"]]
+    assert recording.meta["run"]["interrupted"] is True
 
 
 @pytest.mark.parametrize("script", [sleep_then_close(60), headers_forever], ids=["never_answers", "headers_forever"])

@@ -10,6 +10,7 @@ from pathlib import Path
 import jsonschema
 
 from conformance._verdict import Outcome
+from conformance.cli import main as judge_main
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
@@ -119,3 +120,6 @@ def test_run_reports_the_outage_once_and_marks_the_rest(tmp_path: Path) -> None:
     outcomes = [(c["id"], c["outcome"], c["message"]) for c in doc["cases"]]
     assert [o for _, o, _ in outcomes] == ["pass", "pass", "error", "error", "error", "error"]
     assert all(m.startswith("target down: not sent") for _, _, m in outcomes[4:])
+    again = tmp_path / "again.json"  # the recording, re-judged offline, says the same (tests/test_recording.py)
+    assert judge_main(["judge", "--recording", str(tmp_path / "reports" / doc["run"]["recording"]), "--json", str(again)]) == 3
+    assert [(c["id"], c["outcome"], c["message"]) for c in json.loads(again.read_text())["cases"]] == outcomes

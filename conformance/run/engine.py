@@ -388,6 +388,18 @@ def _expectations_outside(case: Case, profile: str) -> dict[tuple[int, int], str
     return expectations_outside(case, profile)
 
 
+def not_sent_reason(case: Case, profile: str, skip_capabilities: Iterable[str]) -> str | None:
+    """Why ``case`` is not sent at all: its requests leave ``profile``'s spec, or the target declares a capability
+    it needs unavailable (``--skip-capability``). One rule for the live run and a re-judged recording."""
+    outside = profile_skip_reason(case, profile)
+    if outside is not None:
+        return outside
+    declined = sorted(set(case.needs) & set(skip_capabilities))
+    if declined:
+        return f"skipped (declared): target declares {', '.join(declined)} unavailable"
+    return None
+
+
 def profile_skip_reason(case: Case, profile: str) -> str | None:
     """``not in the <profile> spec: ...`` when the case's requests use elements ``profile``'s spec lacks."""
     from ..coverage.profile import skip_reason

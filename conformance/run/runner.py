@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from .._verdict import Outcome
 from ..record._redact import inert
-from .engine import CaseResult, internal_error, judge_safely, profile_skip_reason, skipped
+from .engine import CaseResult, internal_error, judge_safely, not_sent_reason, profile_skip_reason, skipped
 from .events import ERROR, FAILED, PASSED, SKIPPED, CaseFinished, CaseStatus, Event, RunFinished, RunStarted, Subscriber
 from .session import ConformanceSession, RunOptions
 
@@ -109,13 +109,18 @@ class Engine:
         return (not set(self.opts.skip_capabilities) & set(case.needs)
                 and profile_skip_reason(case, self.opts.profile) is None)
 
-    def start(self, selected: Sequence[Case], known_ids: Iterable[str] | None = None) -> None:
+    def start(self, selected: Sequence[Case], known_ids: Iterable[str] | None = None,
+              json_path: Path | None = None, cases_dir: str | None = None) -> None:
         """Say the worst case, ask the probe preflight, then queue every runnable case for recording.
 
         ``known_ids``: every case that exists before selection, so baseline entries for deselected cases are
-        not called stale."""
+        not called stale. The run's lossless recording is opened beside the results file (``json_path``, else
+        ``--json``); a run that names none (``api.run`` without ``reports``) writes no file, so no recording."""
         from .cost import selection_bound
 
+        results_path = json_path or self.opts.json_path
+        if results_path is not None:
+            self.session.open_recording(results_path, cases_dir)
         self.selected = list(selected)
         self.known_ids = list(known_ids) if known_ids is not None else None
         runnable = [case for case in self.selected if self.runnable(case)]
@@ -129,12 +134,10 @@ class Engine:
     def result_for(self, case: Case) -> CaseResult:
         """Wait for the case's recording, judge it (pure) and emit :class:`CaseFinished`."""
         sess = self.session
-        declined = sorted(set(case.needs) & set(self.opts.skip_capabilities))
-        outside = profile_skip_reason(case, self.opts.profile)
-        if outside is not None:
-            result = skipped(case, outside)
-        elif declined:
-            result = skipped(case, f"skipped (declared): target declares {', '.join(declined)} unavailable")
+        reason = not_sent_reason(case, self.opts.profile, self.opts.skip_capabilities)
+        recording = None
+        if reason is not None:
+            result = skipped(case, reason)
         else:
             try:
                 recording = sess.scheduler.submit(case).result()
@@ -143,8 +146,9 @@ class Engine:
             else:
                 result = judge_safely(recording, self.opts.profile, policy=self.opts.policy,
                                       follows_probes=sess.follows_probes)
-            for ex in result.exchanges:  # judged: the run keeps bounded evidence, not every body to the end
-                ex.compact()
+        sess.record(case, recording, result)  # the lossless recording: before the evidence is bounded
+        for ex in result.exchanges:  # judged: the run keeps bounded evidence, not every body to the end
+            ex.compact()
         sess.results[case.id] = result
         status = case_status(result, self.baseline, self.opts.baseline_strict)
         self.statuses[case.id] = status
@@ -164,8 +168,14 @@ class Engine:
             order = [case.id for case in self.selected]
             results = [sess.results[cid] for cid in order if cid in sess.results]
             complete = len(results) == len(order) and not sess.interrupted
-            document = build_results(results, sess.run_meta(complete=complete, results=results))
-            path = json_path or self.opts.json_path or sess.default_json_path(Path.cwd())
+            meta = sess.run_meta(complete=complete, results=results)
+            try:
+                sess.finish_recording(meta)
+            except (OSError, ValueError) as exc:  # a full disk: the results are still written, saying so
+                meta["recording"] = None
+                meta["recording_error"] = str(exc)[:300]
+            document = build_results(results, meta)
+            path = self._json_path(json_path)
             gate = self._gate(results)
             self.finished = RunFinished(results, document, dict(self.statuses), sess.target, sess.embedded, path,
                                         notices=run_notices(sess, results), gate=gate, interrupted=sess.interrupted)
@@ -174,11 +184,15 @@ class Engine:
         finally:
             sess.close()
 
+    def _json_path(self, given: Path | None = None) -> Path:
+        """Where the results file goes (the recording lies beside it)."""
+        return given or self.opts.json_path or self.session.default_json_path(Path.cwd())
+
     def run(self, selected: Sequence[Case], known_ids: Iterable[str] | None = None,
-            json_path: Path | None = None) -> RunFinished:
+            json_path: Path | None = None, cases_dir: str | None = None) -> RunFinished:
         """The whole run. Ctrl-C/SIGTERM (a KeyboardInterrupt) still writes the partial reports, then re-raises."""
         try:
-            self.start(selected, known_ids)
+            self.start(selected, known_ids, json_path, cases_dir)
             for case in self.selected:
                 self.result_for(case)
         except KeyboardInterrupt:

@@ -19,11 +19,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .. import __version__
+from ..cases import Case
 from ..judge.basis import JudgePolicy
 from ..probes import ProbePreflight, assumed, behavioural_skips, run_preflight
 from ..record._redact import inert, safe_url
 from ..record.http import ConfigError, Limits, Recorder, Target
-from .engine import CaseResult, Scheduler
+from .engine import CaseRecording, CaseResult, Scheduler
 from .shard import Shard
 
 EMBEDDED_PROVIDER = "reference"
@@ -172,6 +173,37 @@ class ConformanceSession:
                                    token_budget=opts.token_budget)
         self.probes: ProbePreflight | None = None
         self.interrupted = False  # Ctrl-C or SIGTERM: the reports are partial and in-flight cases are not awaited
+        self.recording: Any = None  # the run's HAR writer (conformance/record/har.py), opened by open_recording
+        self._cases_dir: str | None = None
+
+    def open_recording(self, results_json: Path, cases_dir: str | None = None) -> Path:
+        """Start the run's lossless recording beside its results file (``x.json`` -> ``x.har.gz``)."""
+        from ..record.har import HarWriter, recording_path
+
+        if self.recording is None:
+            self.recording = HarWriter(recording_path(results_json))
+            self._cases_dir = str(Path(cases_dir).resolve()) if cases_dir else None
+        return Path(self.recording.path)
+
+    def record(self, case: Case, rec: CaseRecording | None, result: CaseResult) -> None:
+        """Append a finished case to the recording (``rec`` None: nothing was recorded for it); no-op without one."""
+        from .rejudge import case_record
+
+        if self.recording is not None:
+            self.recording.add(case.id, case_record(rec, result), rec.exchanges if rec is not None else [])
+
+    def finish_recording(self, run_meta: dict[str, Any]) -> Path | None:
+        """Close the recording with what re-judging needs (profile, policy, probes...); None without one."""
+        if self.recording is None or self.recording.closed:
+            return None
+        return Path(self.recording.close({
+            "suite_version": __version__,
+            "judge": {"profile": self.opts.profile, "policy": self.opts.policy.to_dict(), "disabled": [],
+                      "skip_capabilities": list(self.opts.skip_capabilities), "follows_probes": self.follows_probes,
+                      "probe_preflight": None if self.probes is None else self.probes.to_dict(),
+                      "model": self.target.model, "cases_dir": self._cases_dir},
+            "run": run_meta,
+        }))
 
     @property
     def embedded(self) -> bool:
@@ -244,6 +276,8 @@ class ConformanceSession:
             "tokens_billed": self.scheduler.tokens_billed,  # usage total of the recorded responses
             "tokens_charged": self.scheduler.output_charged,  # output tokens charged against --token-budget
             "budget_limited": len(self.scheduler.budget_limited),  # cases skipped because --token-budget was spent
+            # the file name: the recording lies beside the results file (record.har.recording_path)
+            "recording": None if self.recording is None else Path(self.recording.path).name,
         }
 
     def outage_dict(self) -> dict[str, Any] | None:
@@ -252,6 +286,8 @@ class ConformanceSession:
         return None if watch.down is None else watch.down.to_dict(len(watch.not_sent))
 
     def close(self) -> None:
+        if self.recording is not None:
+            self.recording.discard()  # finish_recording closed it already, unless the run broke off before
         if self.interrupted:
             self.recorder.abort()  # the cases in flight end now (their threads would hold the exit up otherwise)
         self.scheduler.shutdown(wait=not self.interrupted)

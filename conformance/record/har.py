@@ -1,0 +1,464 @@
+"""A run's lossless recording: every exchange, unclipped and redacted, as one gzip-compressed HAR 1.2 file.
+
+Why HAR: it is the format browsers' network panels (and HAR viewers) import, so a run's traffic can be
+looked at with tools people already have; what HAR has no field for goes in ``_conformance`` objects, which
+HAR 1.2 allows (custom fields start with an underscore). Each entry is one :class:`Exchange`: ``request``
+(method, url, headers, ``postData``), ``response`` (status, headers, ``content.text`` = the body as received
+and decoded, base64 with ``encoding: base64`` when it is not UTF-8), ``timings``, and an entry-level
+``_conformance`` object holding every other field needed to rebuild the exchange exactly (case id, position,
+error kind, events with their timings and raw bytes, WebSocket opcodes, the SDK's outcome...). The log-level
+``_conformance`` object holds what judging needs besides the exchanges (profile, policy, probe preflight, the
+per-case records) and the run's metadata.
+
+Secrets: everything written here comes from exchanges the recorder already scrubbed at record time
+(conformance/record/_redact.py); nothing is clipped further than the recorder's own per-body bound.
+
+Memory: :class:`HarWriter` streams each case's entries to the file as the case is handed over (only a small
+per-case record is kept until the end); the log-level object is written last, which JSON readers do not mind.
+The reader loads the file whole, bounded (:data:`MAX_RECORDING_BYTES` decompressed, nesting :data:`MAX_DEPTH`).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as _dt
+import gzip
+import http
+import json
+import os
+import threading
+import zlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import parse_qsl, urlsplit
+
+from .. import __version__, _json
+from .exchange import Exchange, RecordedRequest, SSEEvent
+from .sdk._exchange import SDKExchange
+
+#: ``log._conformance.format``: bump on an incompatible change of what this module writes
+FORMAT = 1
+#: the decompressed size the reader accepts (a recording is bodies up to the recorder's bound, per exchange)
+MAX_RECORDING_BYTES = 1 << 30
+#: the nesting the reader accepts: above what a recording can hold (values parsed from a server - the SDK's outcome -
+#: nest at most as deep as Python's json parses, about 1000 levels), so a hostile server cannot make its own
+#: recording unreadable, while a hostile file is still refused before anything recurses over it
+MAX_DEPTH = 1100
+SUFFIX = ".har.gz"
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
+class RecordingError(ValueError):
+    """A recording that cannot be read: printed as one line naming the file (and the field), exit 2."""
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.reason = path, reason
+
+
+def recording_path(results_json: Path) -> Path:
+    """The recording beside a results file: ``reports/x.json`` -> ``reports/x.har.gz``."""
+    name = results_json.name
+    stem = name[: -len(".json")] if name.endswith(".json") else name
+    return results_json.with_name(stem + SUFFIX)
+
+
+# ---------------------------------------------------------------- bytes and text
+
+
+def _content(data: bytes) -> dict[str, Any]:
+    """HAR ``text`` (+ ``encoding: base64`` when the bytes are not UTF-8) for raw bytes."""
+    try:
+        return {"text": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"text": base64.b64encode(data).decode("ascii"), "encoding": "base64"}
+
+
+def _bytes(obj: Mapping[str, Any], where: str) -> bytes:
+    text = typed_field(obj, "text", str, where, default="")
+    encoding = obj.get("encoding")
+    if encoding is None:
+        return text.encode("utf-8", errors="surrogatepass")
+    if encoding != "base64":
+        raise FieldError(f"{where}.encoding: {encoding!r} (expected base64 or none)")
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        raise FieldError(f"{where}.text: not base64") from None
+
+
+class FieldError(Exception):
+    """A field of the recording that is missing or of the wrong type (the message names it)."""
+
+
+_MISSING = object()
+
+
+def typed_field(obj: Mapping[str, Any], key: str, kind: Any, where: str, default: Any = _MISSING) -> Any:
+    value = obj.get(key, _MISSING) if isinstance(obj, Mapping) else _MISSING
+    if value is _MISSING:
+        if default is _MISSING:
+            raise FieldError(f"{where}.{key}: missing")
+        return default
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        names = " or ".join("null" if k is type(None) else k.__name__ for k in kinds)
+        raise FieldError(f"{where}.{key}: expected {names}, got {type(value).__name__}")
+    return value
+
+
+# ---------------------------------------------------------------- Exchange -> HAR entry
+
+
+def _iso(epoch_s: float) -> str:
+    try:
+        when = _dt.datetime.fromtimestamp(epoch_s, _dt.timezone.utc)
+    except (OverflowError, OSError, ValueError):
+        when = _dt.datetime.fromtimestamp(0, _dt.timezone.utc)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _pairs(items: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"name": k, "value": v} for k, v in items]
+
+
+def _status_text(status: int | None) -> str:
+    try:
+        return http.HTTPStatus(status).phrase if status is not None else ""
+    except ValueError:
+        return ""
+
+
+def _event_record(e: SSEEvent, body: bytes) -> dict[str, Any]:
+    """One event; its raw bytes only when they are not the body's bytes at its offset (then a length)."""
+    out: dict[str, Any] = {"data": e.data, "offset": e.offset, "arrival_s": e.arrival_s}
+    for name in ("event", "id", "retry", "ws_opcode", "ws_problem"):
+        value = getattr(e, name)
+        if value is not None:
+            out[name] = value
+    if e.raw and body[e.offset: e.offset + len(e.raw)] == e.raw:
+        out["raw_len"] = len(e.raw)
+    else:
+        out["raw"] = _content(e.raw)
+    return out
+
+
+def _request_body(ex: Exchange) -> tuple[str, dict[str, Any] | None, dict[str, Any]]:
+    """How the request body is kept: HAR ``postData`` for an HTTP body, ``_conformance.value`` otherwise."""
+    req = ex.request
+    mime = next((v for k, v in req.headers.items() if k.lower() == "content-type"), "application/json")
+    if req.raw_body is not None:
+        return "raw", {"mimeType": mime, "text": req.raw_body}, {}
+    if req.body is None:
+        return "none", None, {}
+    if req.method in ("WS", "SDK"):  # a WebSocket client event / SDK call arguments: no HTTP body was sent
+        return "value", None, {"value": req.body}
+    return "json", {"mimeType": mime, "text": json.dumps(req.body)}, {}
+
+
+def entry_of(ex: Exchange, case_id: str, index: int) -> dict[str, Any]:
+    """The HAR entry of one exchange (``index``: its position among the case's exchanges)."""
+    req = ex.request
+    kind, post, extra = _request_body(ex)
+    websocket = req.method == "WS"
+    elapsed_ms = max(0.0, ex.elapsed_s * 1000)
+    wait_ms = min(elapsed_ms, max(0.0, ex.ttfb_s * 1000)) if ex.ttfb_s is not None else elapsed_ms
+    try:
+        query = _pairs(parse_qsl(urlsplit(req.url).query, keep_blank_values=True))
+    except ValueError:
+        query = []
+    request: dict[str, Any] = {
+        "method": "GET" if websocket else req.method, "url": req.url, "httpVersion": "HTTP/1.1", "cookies": [],
+        "headers": _pairs(list(req.headers.items())), "queryString": query, "headersSize": -1,
+        "bodySize": len(post["text"].encode("utf-8", errors="surrogatepass")) if post else 0,
+    }
+    if post is not None:
+        request["postData"] = post
+    content = {"size": len(ex.body), "mimeType": ex.header("content-type") or "x-unknown", **_content(ex.body)}
+    response: dict[str, Any] = {
+        "status": ex.status or 0, "statusText": _status_text(ex.status), "httpVersion": "HTTP/1.1", "cookies": [],
+        "headers": _pairs(ex.headers), "content": content, "redirectURL": ex.header("location") or "",
+        "headersSize": -1, "bodySize": len(ex.body),
+    }
+    if ex.error:
+        response["_error"] = ex.error
+    conformance: dict[str, Any] = {
+        "case": case_id, "index": index, "step": ex.step, "method": req.method, "path": req.path,
+        "stream": req.stream, "body": kind, **extra, "status": ex.status,
+        "started_at": ex.started_at, "elapsed_s": ex.elapsed_s, "ttfb_s": ex.ttfb_s,
+        "error_kind": ex.error_kind, "error": ex.error, "curl": ex.curl,
+        "body_truncated": ex.body_truncated, "body_omitted": ex.body_omitted, "events_omitted": ex.events_omitted,
+        "events": None if ex.events is None else [_event_record(e, ex.body) for e in ex.events],
+    }
+    if ex.body_tail:
+        conformance["body_tail"] = _content(ex.body_tail)
+    if isinstance(ex, SDKExchange):
+        conformance["sdk"] = ex.sdk
+    entry: dict[str, Any] = {
+        "startedDateTime": _iso(ex.started_at), "time": round(elapsed_ms, 3), "request": request,
+        "response": response, "cache": {},
+        "timings": {"blocked": -1, "dns": -1, "connect": -1, "ssl": -1, "send": 0,
+                    "wait": round(wait_ms, 3), "receive": round(elapsed_ms - wait_ms, 3)},
+    }
+    if websocket:  # what Chromium's HAR import shows as WebSocket frames
+        entry["_resourceType"] = "websocket"
+        sent = [{"type": "send", "time": ex.started_at, "opcode": 1, "data": json.dumps(req.body)}]
+        entry["_webSocketMessages"] = sent + [
+            {"type": "receive", "time": ex.started_at + e.arrival_s, "opcode": e.ws_opcode or 1, "data": e.data}
+            for e in ex.events or []]
+    entry["_conformance"] = conformance
+    return entry
+
+
+# ---------------------------------------------------------------- HAR entry -> Exchange
+
+
+def _event_of(obj: Any, body: bytes, where: str) -> SSEEvent:
+    if not isinstance(obj, Mapping):
+        raise FieldError(f"{where}: expected an object")
+    offset = typed_field(obj, "offset", int, where)
+    if "raw_len" in obj:
+        length = typed_field(obj, "raw_len", int, where)
+        raw = body[offset: offset + length]
+        if offset < 0 or len(raw) != length:
+            raise FieldError(f"{where}.raw_len: {length} bytes at offset {offset} lie outside the body")
+    else:
+        raw = _bytes(typed_field(obj, "raw", dict, where), f"{where}.raw")
+    return SSEEvent(
+        data=typed_field(obj, "data", str, where), event=typed_field(obj, "event", str, where, None),
+        id=typed_field(obj, "id", str, where, None), retry=typed_field(obj, "retry", int, where, None), raw=raw,
+        offset=offset, arrival_s=typed_field(obj, "arrival_s", float, where),
+        ws_opcode=typed_field(obj, "ws_opcode", int, where, None), ws_problem=typed_field(obj, "ws_problem", str, where, None))
+
+
+def exchange_of(entry: Any, where: str) -> Exchange:
+    """Rebuild the exchange an entry was written from (exactly: same fields, same class)."""
+    if not isinstance(entry, Mapping):
+        raise FieldError(f"{where}: expected an object")
+    c = typed_field(entry, "_conformance", dict, where)
+    cw = f"{where}._conformance"
+    req = typed_field(entry, "request", dict, where)
+    resp = typed_field(entry, "response", dict, where)
+    headers: dict[str, str] = {}
+    for i, pair in enumerate(typed_field(req, "headers", list, f"{where}.request")):
+        headers[typed_field(pair, "name", str, f"{where}.request.headers[{i}]")] = \
+            typed_field(pair, "value", str, f"{where}.request.headers[{i}]")
+    kind = typed_field(c, "body", str, cw)
+    body: Any = None
+    raw_body: str | None = None
+    if kind in ("json", "raw"):
+        text = typed_field(typed_field(req, "postData", dict, f"{where}.request"), "text", str, f"{where}.request.postData")
+        if kind == "raw":
+            raw_body = text
+        else:
+            try:
+                body = _json.loads(text)
+            except ValueError as exc:
+                raise FieldError(f"{where}.request.postData.text: not JSON ({exc})") from None
+    elif kind == "value":
+        body = c.get("value")
+    elif kind != "none":
+        raise FieldError(f"{cw}.body: {kind!r} (expected json, raw, value or none)")
+    request = RecordedRequest(typed_field(c, "method", str, cw), typed_field(req, "url", str, f"{where}.request"),
+                              typed_field(c, "path", str, cw), headers, body, typed_field(c, "stream", bool, cw), raw_body)
+    response_headers = [(typed_field(p, "name", str, f"{where}.response.headers[{i}]"),
+                         typed_field(p, "value", str, f"{where}.response.headers[{i}]"))
+                        for i, p in enumerate(typed_field(resp, "headers", list, f"{where}.response"))]
+    data = _bytes(typed_field(resp, "content", dict, f"{where}.response"), f"{where}.response.content")
+    raw_events = typed_field(c, "events", (list, type(None)), cw)
+    events = None if raw_events is None else [
+        _event_of(e, data, f"{cw}.events[{i}]") for i, e in enumerate(raw_events)]
+    values: dict[str, Any] = dict(
+        step=typed_field(c, "step", str, cw), request=request, status=typed_field(c, "status", (int, type(None)), cw),
+        headers=response_headers, body=data, body_truncated=typed_field(c, "body_truncated", bool, cw),
+        body_tail=_bytes(c["body_tail"], f"{cw}.body_tail") if "body_tail" in c else b"",
+        body_omitted=typed_field(c, "body_omitted", int, cw), events=events,
+        started_at=typed_field(c, "started_at", float, cw), elapsed_s=typed_field(c, "elapsed_s", float, cw),
+        ttfb_s=typed_field(c, "ttfb_s", (float, type(None)), cw), error_kind=typed_field(c, "error_kind", (str, type(None)), cw),
+        error=typed_field(c, "error", (str, type(None)), cw), curl=typed_field(c, "curl", str, cw),
+        events_omitted=typed_field(c, "events_omitted", int, cw))
+    assert set(values) == {f.name for f in fields(Exchange)}, "every Exchange field is rebuilt"
+    if "sdk" in c:
+        return SDKExchange(**values, sdk=typed_field(c, "sdk", (dict, type(None)), cw))
+    return Exchange(**values)
+
+
+# ---------------------------------------------------------------- writing
+
+
+class HarWriter:
+    """Streams a run's exchanges, case by case, into ``path`` (written as ``<path>.<pid>.partial``, renamed on close).
+
+    Thread-safe. Each :meth:`add` writes the case's entries at once; only the small per-case record (what
+    judging needs besides the exchanges) is kept until :meth:`close` writes the log-level object."""
+
+    def __init__(self, path: Path) -> None:
+        if path.exists() and not path.is_file():
+            raise ValueError(f"{path}: not a regular file; refusing to replace it with the recording")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._partial = path.with_name(f"{path.name}.{os.getpid()}.partial")  # two runs never share one
+        self._fh: IO[str] | None = gzip.open(self._partial, "wt", encoding="utf-8", compresslevel=6)
+        self._lock = threading.Lock()
+        self._cases: list[dict[str, Any]] = []
+        self._entries = 0
+        creator = json.dumps({"name": "responses-conformance", "version": __version__})
+        self._fh.write(f'{{"log": {{"version": "1.2", "creator": {creator}, "pages": [], "entries": [\n')
+
+    @property
+    def closed(self) -> bool:
+        return self._fh is None
+
+    def add(self, case_id: str, record: Mapping[str, Any], exchanges: Sequence[Exchange]) -> None:
+        """Write one case: its exchanges as entries, and keep ``record`` (JSON) for the log-level object.
+
+        A case that cannot be written (a value nested past what ``json`` can serialise) is kept as a record saying
+        why, without entries: re-judged, it is an ``error``, never a verdict on evidence that is not there."""
+        try:
+            lines = [json.dumps(entry_of(ex, case_id, i), default=str) for i, ex in enumerate(exchanges)]
+            json.dumps(record, default=str)
+        except (RecursionError, ValueError, TypeError) as exc:
+            lines, exchanges = [], []
+            record = {"outcome": record.get("outcome"), "not_recorded": f"the recording could not hold this case's "
+                      f"exchanges: {type(exc).__name__}: {str(exc)[:200]}", "internal_error": True}
+        with self._lock:
+            if self._fh is None:
+                raise ValueError(f"{self.path}: recording already closed")
+            for line in lines:
+                self._fh.write((",\n" if self._entries else "") + line)
+                self._entries += 1
+            self._fh.flush()  # a sync point per case: the file so far decompresses, even if the run dies
+            self._cases.append({"id": case_id, **record, "exchanges": len(exchanges)})
+
+    def close(self, meta: Mapping[str, Any]) -> Path:
+        """Finish the file with the log-level ``_conformance`` object (``meta`` + the case records); rename it."""
+        with self._lock:
+            fh, self._fh = self._fh, None
+            if fh is None:
+                return self.path
+            try:
+                tail = json.dumps({"format": FORMAT, **meta, "cases": self._cases}, default=str)
+                fh.write(f'\n],\n"_conformance": {tail}}}}}\n')
+                fh.close()
+                os.replace(self._partial, self.path)
+            except BaseException:
+                fh.close()
+                _unlink(self._partial)
+                raise
+        return self.path
+
+    def discard(self) -> None:
+        """Drop an unfinished recording (the run could not finish it): no half-written file is left behind."""
+        with self._lock:
+            fh, self._fh = self._fh, None
+        if fh is not None:
+            try:
+                fh.close()
+            except OSError:
+                pass
+            _unlink(self._partial)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class RecordedCase:
+    """One case of a recording: its record (what judging needs besides the exchanges) and its exchanges."""
+
+    id: str
+    record: dict[str, Any]
+    exchanges: list[Exchange] = field(default_factory=list)
+
+
+@dataclass
+class Recording:
+    """A whole recorded run: the log-level ``_conformance`` object (without ``cases``) and the cases in order."""
+
+    path: Path
+    meta: dict[str, Any]
+    cases: list[RecordedCase]
+
+
+def _read_bounded(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+            fh.seek(0)
+            source: Any = gzip.GzipFile(fileobj=fh) if magic == _GZIP_MAGIC else fh
+            data = bytes(source.read(MAX_RECORDING_BYTES + 1))
+    except FileNotFoundError:
+        raise RecordingError(path, "no such file") from None
+    except IsADirectoryError:
+        raise RecordingError(path, "is a directory, not a recording") from None
+    except (OSError, EOFError, zlib.error) as exc:
+        raise RecordingError(path, f"unreadable gzip ({exc}); a run cut short leaves no recording") from None
+    if len(data) > MAX_RECORDING_BYTES:
+        raise RecordingError(path, f"more than {MAX_RECORDING_BYTES} bytes decompressed; not read")
+    return data
+
+
+def read_recording(path: Path) -> Recording:
+    """Read a recording written by :class:`HarWriter` (gzip or plain HAR); :class:`RecordingError` when it cannot."""
+    data = _read_bounded(path)
+    try:
+        doc = _json.loads(data.decode("utf-8"), max_depth=MAX_DEPTH)
+    except UnicodeDecodeError as exc:
+        raise RecordingError(path, f"not UTF-8 text (byte {exc.start}); not a HAR file") from None
+    except ValueError as exc:
+        raise RecordingError(path, f"not JSON: {exc}") from None
+    try:
+        return _recording(path, doc)
+    except FieldError as exc:
+        raise RecordingError(path, str(exc)) from None
+
+
+def _recording(path: Path, doc: Any) -> Recording:
+    if not isinstance(doc, Mapping):
+        raise FieldError("expected a HAR object {\"log\": ...}")
+    log = typed_field(doc, "log", dict, "$")
+    entries = typed_field(log, "entries", list, "log")
+    meta = dict(typed_field(log, "_conformance", dict, "log"))
+    fmt = meta.get("format")
+    if fmt != FORMAT:
+        raise FieldError(f"log._conformance.format: {fmt!r}; this suite reads recordings of format {FORMAT} "
+                   "(a HAR file not written by responses-conformance cannot be re-judged)")
+    records = typed_field(meta, "cases", list, "log._conformance")
+    del meta["cases"]
+    cases: list[RecordedCase] = []
+    by_id: dict[str, RecordedCase] = {}
+    for i, record in enumerate(records):
+        where = f"log._conformance.cases[{i}]"
+        case_id = typed_field(record, "id", str, where)
+        typed_field(record, "exchanges", int, where)
+        if case_id in by_id:
+            raise FieldError(f"{where}.id: {case_id!r} recorded twice")
+        by_id[case_id] = RecordedCase(case_id, dict(record))
+        cases.append(by_id[case_id])
+    for i, entry in enumerate(entries):
+        where = f"log.entries[{i}]"
+        case_id = typed_field(typed_field(entry, "_conformance", dict, where), "case", str, f"{where}._conformance")
+        owner = by_id.get(case_id)
+        if owner is None:
+            raise FieldError(f"{where}._conformance.case: {case_id!r} is not among log._conformance.cases")
+        index = typed_field(entry["_conformance"], "index", int, f"{where}._conformance")
+        if index != len(owner.exchanges):
+            raise FieldError(f"{where}._conformance.index: {index}, expected {len(owner.exchanges)} (entries of a case "
+                       "are written in order)")
+        owner.exchanges.append(exchange_of(entry, where))
+    for i, case in enumerate(cases):
+        if len(case.exchanges) != case.record["exchanges"]:
+            raise FieldError(f"log._conformance.cases[{i}].exchanges: {case.record['exchanges']} recorded, "
+                       f"{len(case.exchanges)} entries found for {case.id!r}")
+    return Recording(path, meta, cases)

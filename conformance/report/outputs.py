@@ -1,0 +1,45 @@
+"""Every report a run writes, in one place: a live run (the engine's subscribers) and a re-judged recording
+(``judge --recording``) get the same reporters from :func:`run_reporters`, fed the same
+:class:`~conformance.run.events.RunFinished`, so their results file, JUnit XML, HTML page and console summary
+(and the matrix columns and diffs built from the results) cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..run.engine import CaseResult
+    from ..run.events import RunFinished, Subscriber
+
+__all__ = ["report_rejudged", "run_reporters"]
+
+
+def run_reporters(html_path: Path, junit_path: Path, quiet: bool = False) -> list[Subscriber]:
+    """The reporters of ``run`` (results JSON at the event's ``json_path``, JUnit, HTML page, console)."""
+    from .console import ConsoleReporter
+    from .files import JUnitReporter, ResultsReporter
+    from .html import HTMLReporter
+
+    return [ResultsReporter(), JUnitReporter(junit_path), HTMLReporter(html_path), ConsoleReporter(quiet=quiet)]
+
+
+def report_rejudged(results: Sequence[CaseResult], meta: Mapping[str, Any], json_path: Path,
+                    subscribers: Sequence[Subscriber], notices: Sequence[str] = ()) -> RunFinished:
+    """Hand a re-judged run to ``subscribers`` as the engine hands a live one: one :class:`RunFinished` with the
+    results document built from ``results`` under the ``run`` section ``meta`` (no baseline: plain verdicts)."""
+    from ..record.http import Target
+    from ..run.events import RunFinished
+    from ..run.runner import case_status
+    from .results import build_results
+
+    document = build_results(results, meta)
+    target = Target(str(meta.get("base_url") or "http://recorded.invalid/"), str(meta.get("model")),
+                    provider=str(meta.get("provider")))
+    finished = RunFinished(list(results), document, {r.case.id: case_status(r, None) for r in results}, target,
+                           bool(meta.get("embedded_reference")), json_path, notices=list(notices))
+    for subscriber in subscribers:
+        subscriber.handle(finished)
+    return finished
