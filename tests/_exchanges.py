@@ -13,7 +13,7 @@ from typing import Any
 
 from conformance._verdict import CheckResult, Finding, Outcome
 from conformance.judge.checks import REGISTRY, CheckContext, endpoint_of, run_checks
-from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
+from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent, WSMessage
 
 Json = dict[str, Any]
 
@@ -231,23 +231,23 @@ def stream_exchange(events: Iterable[Json | str] | None = None, *, request: Json
 
 def ws_exchange(events: Iterable[Json | str] | None = None, *, opcodes: dict[int, int] | None = None,
                 problems: dict[int, str] | None = None) -> Exchange:
-    """A WebSocket turn (method ``WS``, status 101): one text message per event (``opcodes`` overrides)."""
+    """A WebSocket turn (transport ``websocket``, status 101): one text message per event (``opcodes`` overrides)."""
     if events is None:
         events = stream_events_for(make_response())
     recorded = []
     for n, event in enumerate(events):
         data = event if isinstance(event, str) else json.dumps(event)
         opcode = (opcodes or {}).get(n, 1)
-        recorded.append(SSEEvent(data=data, raw=bytes([0x80 | opcode]) + data.encode(), ws_opcode=opcode,
-                                 ws_problem=(problems or {}).get(n)))
+        recorded.append(SSEEvent(data=data, raw=bytes([0x80 | opcode]) + data.encode(),
+                                 ws=WSMessage(opcode, (problems or {}).get(n))))
     body = {"type": "response.create", **REQUEST}
-    return Exchange(step="s1", request=RecordedRequest("WS", "ws://api.test/v1/responses", "/responses", {}, body,
-                                                       True), status=101, events=recorded)
+    return Exchange(step="s1", request=RecordedRequest("GET", "ws://api.test/v1/responses", "/responses", {}, body,
+                                                       True), status=101, events=recorded, transport="websocket")
 
 
 def context(ex: Exchange, profile: str = "openai") -> CheckContext:
     """The context the engine would build for ``ex``."""
-    if ex.request.method == "WS":
+    if ex.transport == "websocket":
         body = {k: v for k, v in (ex.request.body or {}).items() if k not in ("type", "stream_id")}
         return CheckContext(endpoint="create" if ex.status == 101 else "other", request_body=body, stream=True,
                             profile=profile, transport="websocket")

@@ -35,8 +35,11 @@ AUTH_CASES = ("errors.missing_auth", "errors.invalid_auth", "errors.invalid_auth
 
 def exchange(method: str, path: str, status: int, body: bytes = ENVELOPE, sent: Any = None,
              step: str = "s") -> Exchange:
-    return Exchange(step, RecordedRequest(method, "http://x/v1" + path, path, {}, sent), status=status,
-                    headers=[("content-type", "application/json")], body=body)
+    """An answered exchange; ``method`` ``"WS"`` stands for a WebSocket upgrade (a GET, transport websocket)."""
+    websocket = method == "WS"
+    return Exchange(step, RecordedRequest("GET" if websocket else method, "http://x/v1" + path, path, {}, sent),
+                    status=status, headers=[("content-type", "application/json")], body=body,
+                    transport="websocket" if websocket else "http")
 
 
 def run(case_ids: Iterable[str], deviations: tuple[str, ...] = (), *, server_key: str | None = KEY,

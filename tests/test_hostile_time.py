@@ -133,7 +133,8 @@ def test_an_sdk_step_against_a_silent_server_is_a_bounded_error(script: Callable
     assert time.monotonic() - t0 < 4
     assert result.outcome is Outcome.ERROR, (result.outcome, result.message)
     assert result.exchanges[0].error_kind in ("idle_timeout", "deadline")
-    assert result.exchanges[0].sdk["exception"]["type"] == "APITimeoutError"  # type: ignore[attr-defined]
+    sdk = result.exchanges[0].sdk
+    assert sdk is not None and sdk["exception"]["type"] == "APITimeoutError"
 
 
 def test_max_time_cuts_an_exchange_in_flight_and_sends_nothing_after_it() -> None:

@@ -186,7 +186,7 @@ def test_sdk_reads_a_gzipped_answer_decoded_once() -> None:
     result = _sdk_result(gzip.compress(json.dumps(SDK_RESPONSE).encode()), Limits(idle_timeout_s=5, deadline_s=10))
     assert result.outcome is Outcome.PASS, result.message
     (ex,) = result.exchanges
-    assert ex.sdk["ok"], ex.sdk  # type: ignore[attr-defined]
+    assert ex.sdk is not None and ex.sdk["ok"], ex.sdk
 
 
 def test_sdk_never_inflates_a_bomb() -> None:

@@ -27,10 +27,9 @@ import pytest
 
 from conformance import cli
 from conformance.cases import load_all
-from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
+from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent, WSMessage
 from conformance.record.har import HarWriter, RecordingError, read_recording, recording_path
 from conformance.record.http import Limits, Recorder, Target
-from conformance.record.sdk._exchange import SDKExchange
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.engine import CaseResult, judge, record_case
@@ -194,7 +193,7 @@ def _odd_exchanges() -> list[Exchange]:
     not the body's (redacted), WebSocket opcodes and framing problems, an SDK outcome, a request never answered."""
     body = b"data: {\"a\": 1}\n\n\xff\xfe not utf-8"
     events = [SSEEvent('{"a": 1}', None, None, None, b"data: {\"a\": 1}\n\n", 0, 0.25),
-              SSEEvent("x", "e", "7", 1500, b"<redacted>\xff", 99, 1.5, ws_opcode=2, ws_problem="unmasked"),
+              SSEEvent("x", "e", "7", 1500, b"<redacted>\xff", 99, 1.5, ws=WSMessage(2, "unmasked")),
               SSEEvent("\ud800 lone surrogate", "", "", None, b"", 0, 0.0)]
     sent = RecordedRequest("POST", "http://h/v1/responses?x=1&y", "/responses?x=1&y",
                            {"Authorization": "Bearer $K", "Content-Type": "application/json"},
@@ -210,12 +209,13 @@ def _odd_exchanges() -> list[Exchange]:
                  400, [("content-type", "application/json")], b'{"error": {}}'),
         Exchange("s4", RecordedRequest("POST", "http://h:1/v1/responses", "/responses", {}, {"a": 1}),
                  error_kind="connect", error="ConnectError: refused", elapsed_s=0.01),
-        Exchange("ws", RecordedRequest("WS", "ws://h/v1/responses", "/responses", {}, {"type": "response.create"}, True),
-                 101, [("upgrade", "websocket")], b"\x81\x02hi", events=[SSEEvent("hi", raw=b"\x81\x02hi", ws_opcode=1)]),
-        SDKExchange("sdk", RecordedRequest("POST", "http://h/v1/responses", "/responses", {}, {"a": 1}), 200,
-                    body=b"{}", sdk=None),
-        SDKExchange("sdk", RecordedRequest("SDK", "http://h/v1/", "responses.create", {}, {"model": "m"}),
-                    sdk={"call": "responses.create", "ok": False, "exception": {"type": "APIError"}}),
+        Exchange("ws", RecordedRequest("GET", "ws://h/v1/responses", "/responses", {}, {"type": "response.create"}, True),
+                 101, [("upgrade", "websocket")], b"\x81\x02hi", events=[SSEEvent("hi", raw=b"\x81\x02hi", ws=WSMessage(1))],
+                 transport="websocket"),
+        Exchange("sdk", RecordedRequest("POST", "http://h/v1/responses", "/responses", {}, {"a": 1}), 200,
+                 body=b"{}", transport="sdk", sdk=None),
+        Exchange("sdk", RecordedRequest("", "http://h/v1/", "responses.create", {}, {"model": "m"}), transport="sdk",
+                 sdk={"call": "responses.create", "ok": False, "exception": {"type": "APIError"}}),
     ]
 
 
@@ -270,8 +270,8 @@ def test_recorded_cases_are_rebuilt_exactly_and_judged_alike(tmp_path: Path) -> 
         rejudged: CaseResult = judge(again)
         assert (rejudged.outcome, [c.to_dict() for c in rejudged.checks]) == \
             (result.outcome, [c.to_dict() for c in result.checks]), rec.case.id
-    assert any(ex.request.method == "WS" for rec, _ in pairs for ex in rec.exchanges)
-    assert any(isinstance(ex, SDKExchange) and ex.sdk for rec, _ in pairs for ex in rec.exchanges)
+    assert any(ex.transport == "websocket" for rec, _ in pairs for ex in rec.exchanges)
+    assert any(ex.transport == "sdk" and ex.sdk for rec, _ in pairs for ex in rec.exchanges)
 
 
 def test_each_case_is_on_disk_once_handed_over(tmp_path: Path) -> None:
@@ -431,7 +431,8 @@ def test_a_value_too_deep_to_write_leaves_the_case_an_error_not_a_crash(tmp_path
     for _ in range(100_000):
         deep = [deep]
     path = tmp_path / "x.har.gz"
-    ex = SDKExchange("sdk", RecordedRequest("SDK", "http://h/v1/", "responses.create", {}, {}), sdk={"value": deep})
+    ex = Exchange("sdk", RecordedRequest("", "http://h/v1/", "responses.create", {}, {}), transport="sdk",
+                  sdk={"value": deep})
     writer = HarWriter(path)
     writer.add("c.deep", {"outcome": "fail"}, [ex])
     writer.add("c.fine", {"outcome": "pass"}, _odd_exchanges()[:1])

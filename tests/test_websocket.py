@@ -195,8 +195,9 @@ def test_turn_records_raw_frames_and_redacts_the_key() -> None:
         assert refused is None and conn.status == 101
         ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": f"say {KEY}"})
         conn.close()
-    assert ex.request.method == "WS" and ex.status == 101 and ex.error_kind is None
-    assert ex.events and all(e.ws_opcode == 1 and e.ws_problem is None for e in ex.events)
+    assert ex.transport == "websocket" and ex.request.method == "GET" and ex.method_label == "WS"
+    assert ex.status == 101 and ex.error_kind is None
+    assert ex.events and all(e.ws is not None and e.ws.opcode == 1 and e.ws.problem is None for e in ex.events)
     assert all(e.raw[0] == 0x01 for e in ex.events)  # first fragment: text, FIN clear
     assert KEY not in ex.curl and "$KEY_ENV" in ex.curl and ex.curl.startswith("echo ")
     assert KEY.encode() not in ex.body and all(KEY not in e.data for e in ex.events)
@@ -249,7 +250,7 @@ def _load(tmp_path: Path, request: str) -> list:
 def test_loader_accepts_websocket_steps(tmp_path: Path) -> None:
     (case,) = _load(tmp_path, "          transport: websocket\n          connection: main\n          body: {input: hi}")
     step = case.steps[0]
-    assert (step.transport, step.connection, step.method, step.stream) == ("websocket", "main", "WS", True)
+    assert (step.transport, step.connection, step.method, step.stream) == ("websocket", "main", "GET", True)
     (case,) = _load(tmp_path, "          transport: websocket\n          body: {input: hi}")
     assert case.steps[0].connection == "default"
 
@@ -277,7 +278,7 @@ def test_websocket_cases_pass_against_the_reference() -> None:
     names = {c.name for c in sequential.checks}
     assert {"stream.lifecycle", "stream.text_accumulation", "stream.event_schema", "stream.final_response",
             "response.echo", "ws.text_frames"} <= names, names
-    assert "stream.content_type" not in names and turn.request.method == "WS"
+    assert "stream.content_type" not in names and turn.transport == "websocket"
 
 
 def test_a_provider_without_websocket_is_unsupported_never_failed() -> None:

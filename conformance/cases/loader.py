@@ -104,7 +104,7 @@ class Step:
     """One request of a case, what to capture from its response, and what to expect of it."""
 
     name: str
-    method: str = "POST"
+    method: str = "POST"  # websocket: "GET" (the upgrade); sdk: "" (the SDK chooses); how it travels: ``transport``
     path: Any = DEFAULT_PATH  # a str, or a tag (usually !join) resolving to one
     body: Any = None
     stream: bool = False
@@ -566,7 +566,8 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
             steps.append(
                 Step(
                     name=rs["name"],
-                    method={"websocket": "WS", "sdk": "SDK"}.get(transport, request.get("method", "POST")),
+                    # a WebSocket turn rides on a GET upgrade; an SDK call's requests are the SDK's to choose
+                    method={"websocket": "GET", "sdk": ""}.get(transport, request.get("method", "POST")),
                     path=request.get("path", DEFAULT_PATH),
                     body=request.get("body"),
                     stream=_stream_of(request),

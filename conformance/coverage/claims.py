@@ -128,14 +128,15 @@ _SDK_ENDPOINTS = {
 
 def _request_claims(c: _Collector, si: int, step: Step) -> None:
     base = f"steps[{si}].request"
-    endpoint = endpoint_of(step.method, static_path(step.path))
+    endpoint = "other" if _websocket(step) else endpoint_of(step.method, static_path(step.path))
     body = step.body
     if getattr(step, "transport", "http") == "sdk":
         endpoint = _SDK_ENDPOINTS.get(str(getattr(step, "call", "")), "other")
         body = getattr(step, "args", None) if endpoint == "create" else None
         c.add("endpoints", endpoint if endpoint != "other" else f"SDK {getattr(step, 'call', '')}", step.line, base)
     else:
-        c.add("endpoints", endpoint if endpoint != "other" else f"{step.method} {static_path(step.path)}", step.line, base)
+        shown = "WS" if _websocket(step) else step.method  # the label the results JSON shows (Exchange.method_label)
+        c.add("endpoints", endpoint if endpoint != "other" else f"{shown} {static_path(step.path)}", step.line, base)
     if not isinstance(body, dict):
         return
     where = f"{base}.body"
@@ -270,7 +271,7 @@ def _schema_claims(c: _Collector, arg: Any, line: int, where: str) -> None:
 
 
 def _expect_claims(c: _Collector, si: int, step: Step) -> None:
-    endpoint = endpoint_of(step.method, static_path(step.path))
+    endpoint = "other" if _websocket(step) else endpoint_of(step.method, static_path(step.path))
     response_doc = endpoint in _RESPONSE_ENDPOINTS or step.stream or _websocket(step)
     for ei, exp in enumerate(step.expect):
         where = f"steps[{si}].expect[{ei}] ({exp.name})"

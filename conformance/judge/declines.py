@@ -58,7 +58,7 @@ def expects_success(step: Step) -> bool:
 def upgrade_ignored(ex: Exchange) -> bool:
     """A 2xx (not 101) answer to the WebSocket handshake: the server ignored ``Upgrade`` (RFC 9110 7.8
     allows that) and answered the plain ``GET`` over HTTP, e.g. with a list of stored responses."""
-    return ex.request.method == "WS" and ex.status is not None and 200 <= ex.status < 300
+    return ex.transport == "websocket" and ex.status is not None and 200 <= ex.status < 300
 
 
 def route_missing(step: Step, ex: Exchange) -> bool:
@@ -67,7 +67,7 @@ def route_missing(step: Step, ex: Exchange) -> bool:
     capability is declined; it never reached the validation the case judges."""
     statuses = step.expected_statuses()
     return (bool(statuses) and all(400 <= s < 500 and s not in (404, 405) for s in statuses)
-            and ex.status in (404, 405, 501) and endpoint_of(ex.request.method, ex.request.path) in FIXED_ROUTE_ENDPOINTS)
+            and ex.status in (404, 405, 501) and _endpoint(ex) in FIXED_ROUTE_ENDPOINTS)
 
 
 def is_decline(case: Case, step: Step, ex: Exchange) -> bool:
@@ -126,7 +126,7 @@ _RESPONSE_ROUTES = frozenset({"retrieve", "delete", "cancel", "input_items"})
 
 
 def _what_is_missing(ex: Exchange, in_path: bool) -> str:
-    endpoint = endpoint_of("GET" if ex.request.method == "WS" else ex.request.method, ex.request.path)
+    endpoint = endpoint_of(ex.request.method, ex.request.path)  # a WebSocket's: its upgrade GET
     route = f"the {endpoint} route" if endpoint in _RESPONSE_ROUTES else "this route"
     if ex.status == 405:
         return f"{route} is missing (the method is not allowed on it)"
@@ -164,7 +164,7 @@ def contradicted_refusal(case: Case, step: Step, ex: Exchange, earlier: Iterable
     missing = ex.status in (404, 405)
     if not missing and not (ex.status in (400, 422) and _says_not_found(ex)):
         return None
-    shown = f"{ex.request.method} {ex.request.path} -> {ex.status}"
+    shown = f"{_label(ex)} -> {ex.status}"
     if not missing:
         shown += " (not found)"
     segments = {unquote(s) for s in _path_of(ex).split("/") if s}
@@ -177,11 +177,11 @@ def contradicted_refusal(case: Case, step: Step, ex: Exchange, earlier: Iterable
                     f"{_what_is_missing(ex, False)}")
     if not missing:
         return None
-    route = (ex.request.method, _path_of(ex))
+    route = _route(ex)
     for prior in earlier:
-        if prior.inconclusive or prior.status is None or (prior.request.method, _path_of(prior)) != route:
+        if prior.inconclusive or prior.status is None or _route(prior) != route:
             continue
-        if 200 <= prior.status < 300 or (prior.request.method == "WS" and prior.status == 101):
+        if 200 <= prior.status < 300 or (prior.transport == "websocket" and prior.status == 101):
             return (f"{shown}, but the same route answered {prior.status} in step {prior.step!r}: the route "
                     "exists, so this is no missing capability (a provider declines an optional capability "
                     "every time, with 400/422/501 for a request it will not serve)")
@@ -196,11 +196,16 @@ def contradicted_result(step: str, ex: Exchange, why: str) -> CheckResult:
 
 
 def _endpoint(ex: Exchange) -> str:
-    return "websocket" if ex.request.method == "WS" else endpoint_of(ex.request.method, ex.request.path)
+    return "websocket" if ex.transport == "websocket" else endpoint_of(ex.request.method, ex.request.path)
+
+
+def _route(ex: Exchange) -> tuple[bool, str, str]:
+    """What makes two exchanges the same route: a WebSocket upgrade is no plain GET of the same path."""
+    return ex.transport == "websocket", ex.request.method, _path_of(ex)
 
 
 def _label(ex: Exchange) -> str:
-    return f"{ex.request.method} {ex.request.path}"
+    return f"{ex.method_label} {ex.request.path}"
 
 
 def _server_fault(step: Step, ex: Exchange) -> CheckResult | None:

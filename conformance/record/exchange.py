@@ -7,7 +7,7 @@ recorded data and can be re-run offline (``judge``) or in tests without a networ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from .. import _json
 
@@ -17,6 +17,19 @@ TERMINAL_EVENTS = ("response.completed", "response.incomplete", "response.failed
 EVIDENCE_KEEP_BYTES = 64 * 1024
 #: ... and of its events, the first this many (the results file shows no more: report.results.MAX_EVENTS)
 MAX_KEPT_EVENTS = 2000
+
+
+#: how an exchange went over the wire: an HTTP request, a turn on a WebSocket, or a call of the official SDK
+TransportName = Literal["http", "websocket", "sdk"]
+TRANSPORTS: tuple[TransportName, ...] = ("http", "websocket", "sdk")
+
+
+@dataclass(frozen=True)
+class WSMessage:
+    """How one WebSocket message arrived: what its frames said beyond the text in :attr:`SSEEvent.data`."""
+
+    opcode: int  # 1 text, 2 binary
+    problem: str | None = None  # a framing violation seen while assembling this message
 
 
 @dataclass(frozen=True)
@@ -36,8 +49,7 @@ class SSEEvent:
     offset: int = 0
     arrival_s: float = 0.0
     # WebSocket turns: each message is recorded as an event; ``raw`` holds its frames' bytes.
-    ws_opcode: int | None = None  # 1 text, 2 binary (None: an SSE event)
-    ws_problem: str | None = None  # a framing violation seen while assembling this message
+    ws: WSMessage | None = None  # None: an SSE event
 
     def json(self) -> Any:
         """Parse ``data`` as JSON (raises ``ValueError`` when it is not)."""
@@ -46,7 +58,11 @@ class SSEEvent:
 
 @dataclass
 class RecordedRequest:
-    """The request as sent, with secrets already redacted from ``headers``."""
+    """The request as sent, with secrets already redacted from ``headers``.
+
+    ``method`` is the real HTTP method: a WebSocket turn records the GET that upgraded its connection, an SDK
+    call the request the SDK made; it is ``""`` only when nothing went on the wire (an SDK call that raised
+    before its first request). How the exchange travelled is :attr:`Exchange.transport`."""
 
     method: str
     url: str
@@ -82,6 +98,28 @@ class Exchange:
     error: str | None = None
     curl: str = ""
     events_omitted: int = 0  # events dropped from the end of ``events`` by :meth:`compact`
+    transport: TransportName = "http"
+    #: ``transport == "sdk"``: what the official SDK made of the call (plain JSON, see record/sdk/_runner.py);
+    #: None on an earlier request of a call that sent several (only the last one carries the outcome)
+    sdk: dict[str, Any] | None = None
+
+    @property
+    def sent(self) -> bool:
+        """False when nothing went on the wire: an SDK call that raised first (only :attr:`sdk` is recorded)."""
+        return bool(self.request.method)
+
+    @property
+    def method_label(self) -> str:
+        """The method as messages, outage notes and the results JSON show it: ``WS`` for a WebSocket exchange,
+        ``SDK`` for an SDK call that sent nothing, else the HTTP method.
+
+        Why not simply ``request.method``: results files, baselines and the results schema were written when the
+        transport travelled as these pseudo-methods; deriving them here keeps them (and every message) unchanged."""
+        if self.transport == "websocket":
+            return "WS"
+        if self.transport == "sdk" and not self.sent:
+            return "SDK"
+        return self.request.method
 
     @property
     def body_size(self) -> int:

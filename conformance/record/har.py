@@ -35,8 +35,7 @@ from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__, _json
-from .exchange import Exchange, RecordedRequest, SSEEvent
-from .sdk._exchange import SDKExchange
+from .exchange import Exchange, RecordedRequest, SSEEvent, TransportName, WSMessage
 
 #: ``log._conformance.format``: bump on an incompatible change of what this module writes
 FORMAT = 1
@@ -136,10 +135,14 @@ def _status_text(status: int | None) -> str:
 def _event_record(e: SSEEvent, body: bytes) -> dict[str, Any]:
     """One event; its raw bytes only when they are not the body's bytes at its offset (then a length)."""
     out: dict[str, Any] = {"data": e.data, "offset": e.offset, "arrival_s": e.arrival_s}
-    for name in ("event", "id", "retry", "ws_opcode", "ws_problem"):
+    for name in ("event", "id", "retry"):
         value = getattr(e, name)
         if value is not None:
             out[name] = value
+    if e.ws is not None:  # written as before the WebSocket details moved into SSEEvent.ws: the format is unchanged
+        out["ws_opcode"] = e.ws.opcode
+        if e.ws.problem is not None:
+            out["ws_problem"] = e.ws.problem
     if e.raw and body[e.offset: e.offset + len(e.raw)] == e.raw:
         out["raw_len"] = len(e.raw)
     else:
@@ -155,7 +158,7 @@ def _request_body(ex: Exchange) -> tuple[str, dict[str, Any] | None, dict[str, A
         return "raw", {"mimeType": mime, "text": req.raw_body}, {}
     if req.body is None:
         return "none", None, {}
-    if req.method in ("WS", "SDK"):  # a WebSocket client event / SDK call arguments: no HTTP body was sent
+    if ex.transport == "websocket" or not ex.sent:  # a WebSocket client event / SDK call arguments: no HTTP body
         return "value", None, {"value": req.body}
     return "json", {"mimeType": mime, "text": json.dumps(req.body)}, {}
 
@@ -164,7 +167,7 @@ def entry_of(ex: Exchange, case_id: str, index: int) -> dict[str, Any]:
     """The HAR entry of one exchange (``index``: its position among the case's exchanges)."""
     req = ex.request
     kind, post, extra = _request_body(ex)
-    websocket = req.method == "WS"
+    websocket = ex.transport == "websocket"
     elapsed_ms = max(0.0, ex.elapsed_s * 1000)
     wait_ms = min(elapsed_ms, max(0.0, ex.ttfb_s * 1000)) if ex.ttfb_s is not None else elapsed_ms
     try:
@@ -172,7 +175,7 @@ def entry_of(ex: Exchange, case_id: str, index: int) -> dict[str, Any]:
     except ValueError:
         query = []
     request: dict[str, Any] = {
-        "method": "GET" if websocket else req.method, "url": req.url, "httpVersion": "HTTP/1.1", "cookies": [],
+        "method": "GET" if websocket else ex.method_label, "url": req.url, "httpVersion": "HTTP/1.1", "cookies": [],
         "headers": _pairs(list(req.headers.items())), "queryString": query, "headersSize": -1,
         "bodySize": len(post["text"].encode("utf-8", errors="surrogatepass")) if post else 0,
     }
@@ -187,7 +190,9 @@ def entry_of(ex: Exchange, case_id: str, index: int) -> dict[str, Any]:
     if ex.error:
         response["_error"] = ex.error
     conformance: dict[str, Any] = {
-        "case": case_id, "index": index, "step": ex.step, "method": req.method, "path": req.path,
+        # method: "WS" / "SDK" as the results JSON shows them (Exchange.method_label); exchange_of derives the
+        # transport back from it (and from "sdk"), so the format is what it was before Exchange.transport
+        "case": case_id, "index": index, "step": ex.step, "method": ex.method_label, "path": req.path,
         "stream": req.stream, "body": kind, **extra, "status": ex.status,
         "started_at": ex.started_at, "elapsed_s": ex.elapsed_s, "ttfb_s": ex.ttfb_s,
         "error_kind": ex.error_kind, "error": ex.error, "curl": ex.curl,
@@ -196,7 +201,7 @@ def entry_of(ex: Exchange, case_id: str, index: int) -> dict[str, Any]:
     }
     if ex.body_tail:
         conformance["body_tail"] = _content(ex.body_tail)
-    if isinstance(ex, SDKExchange):
+    if ex.transport == "sdk":
         conformance["sdk"] = ex.sdk
     entry: dict[str, Any] = {
         "startedDateTime": _iso(ex.started_at), "time": round(elapsed_ms, 3), "request": request,
@@ -208,7 +213,7 @@ def entry_of(ex: Exchange, case_id: str, index: int) -> dict[str, Any]:
         entry["_resourceType"] = "websocket"
         sent = [{"type": "send", "time": ex.started_at, "opcode": 1, "data": json.dumps(req.body)}]
         entry["_webSocketMessages"] = sent + [
-            {"type": "receive", "time": ex.started_at + e.arrival_s, "opcode": e.ws_opcode or 1, "data": e.data}
+            {"type": "receive", "time": ex.started_at + e.arrival_s, "opcode": e.ws.opcode if e.ws else 1, "data": e.data}
             for e in ex.events or []]
     entry["_conformance"] = conformance
     return entry
@@ -228,11 +233,12 @@ def _event_of(obj: Any, body: bytes, where: str) -> SSEEvent:
             raise FieldError(f"{where}.raw_len: {length} bytes at offset {offset} lie outside the body")
     else:
         raw = _bytes(typed_field(obj, "raw", dict, where), f"{where}.raw")
+    opcode = typed_field(obj, "ws_opcode", int, where, None)
     return SSEEvent(
         data=typed_field(obj, "data", str, where), event=typed_field(obj, "event", str, where, None),
         id=typed_field(obj, "id", str, where, None), retry=typed_field(obj, "retry", int, where, None), raw=raw,
-        offset=offset, arrival_s=typed_field(obj, "arrival_s", float, where),
-        ws_opcode=typed_field(obj, "ws_opcode", int, where, None), ws_problem=typed_field(obj, "ws_problem", str, where, None))
+        offset=offset, arrival_s=typed_field(obj, "arrival_s", float, where), ws=None if opcode is None else
+        WSMessage(opcode, typed_field(obj, "ws_problem", str, where, None)))
 
 
 def exchange_of(entry: Any, where: str) -> Exchange:
@@ -263,7 +269,10 @@ def exchange_of(entry: Any, where: str) -> Exchange:
         body = c.get("value")
     elif kind != "none":
         raise FieldError(f"{cw}.body: {kind!r} (expected json, raw, value or none)")
-    request = RecordedRequest(typed_field(c, "method", str, cw), typed_field(req, "url", str, f"{where}.request"),
+    label = typed_field(c, "method", str, cw)
+    transport: TransportName = "websocket" if label == "WS" else "sdk" if "sdk" in c else "http"
+    method = {"WS": "GET", "SDK": ""}.get(label, label) if transport != "http" else label  # Exchange.method_label
+    request = RecordedRequest(method, typed_field(req, "url", str, f"{where}.request"),
                               typed_field(c, "path", str, cw), headers, body, typed_field(c, "stream", bool, cw), raw_body)
     response_headers = [(typed_field(p, "name", str, f"{where}.response.headers[{i}]"),
                          typed_field(p, "value", str, f"{where}.response.headers[{i}]"))
@@ -280,10 +289,9 @@ def exchange_of(entry: Any, where: str) -> Exchange:
         started_at=typed_field(c, "started_at", float, cw), elapsed_s=typed_field(c, "elapsed_s", float, cw),
         ttfb_s=typed_field(c, "ttfb_s", (float, type(None)), cw), error_kind=typed_field(c, "error_kind", (str, type(None)), cw),
         error=typed_field(c, "error", (str, type(None)), cw), curl=typed_field(c, "curl", str, cw),
-        events_omitted=typed_field(c, "events_omitted", int, cw))
+        events_omitted=typed_field(c, "events_omitted", int, cw), transport=transport,
+        sdk=typed_field(c, "sdk", (dict, type(None)), cw) if "sdk" in c else None)
     assert set(values) == {f.name for f in fields(Exchange)}, "every Exchange field is rebuilt"
-    if "sdk" in c:
-        return SDKExchange(**values, sdk=typed_field(c, "sdk", (dict, type(None)), cw))
     return Exchange(**values)
 
 

@@ -26,8 +26,9 @@ import httpx
 from .. import _json
 from ._decode import ACCEPT_ENCODING, BoundedDecoder, DecodeError, DecodeLimit
 from ._redact import Redactor, safe_url
-from .exchange import TERMINAL_EVENTS, Exchange, RecordedRequest, SSEEvent
+from .exchange import TERMINAL_EVENTS, Exchange, RecordedRequest, SSEEvent, TransportName
 from .sse import SSEParser
+from .transport import Recorded, StepRequest
 
 _EOF = object()
 #: chunks read ahead of the parser at most (iter_raw yields up to 64 KiB: a few MiB in flight)
@@ -537,3 +538,20 @@ def _event_type(event: SSEEvent) -> str | None:
         return None
     return data.get("type") if isinstance(data, dict) else None
 
+
+
+class HTTPTransport:
+    """``transport: http`` (conformance/record/transport.py): one plain request through the :class:`Recorder`."""
+
+    name: TransportName = "http"
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def send(self, request: StepRequest) -> Recorded:
+        ex = self.recorder.record(request.step, request.method, request.path, request.body, stream=request.stream,
+                                  auth=request.auth, headers=request.headers, raw_body=request.raw_body)
+        return Recorded([ex])
+
+    def close(self) -> None:
+        """Nothing per case: the connection pool belongs to the run's :class:`Recorder`."""

@@ -7,9 +7,9 @@ bound enforced exactly like the HTTP recorder's.
 
 A *turn* is one ``response.create`` client event and the server events that answer it, up to
 the terminal event (``response.completed|incomplete|failed``) or a WebSocket ``error`` event,
-plus a short grace period for stray events. Each turn becomes one ``Exchange`` with method
-``WS``, ``status`` = the handshake status (101), ``events`` = one :class:`SSEEvent` per
-message (``data`` = the text, ``raw`` = the frames' bytes, ``ws_opcode``), so the stream
+plus a short grace period for stray events. Each turn becomes one ``Exchange`` with transport
+``websocket`` (method: the upgrade's GET), ``status`` = the handshake status (101), ``events`` = one :class:`SSEEvent` per
+message (``data`` = the text, ``raw`` = the frames' bytes, ``ws``: opcode and framing problems), so the stream
 checks judge WebSocket turns and SSE streams with the same rules.
 """
 
@@ -30,8 +30,9 @@ from urllib.parse import urlsplit
 
 from .. import _json
 from ._redact import Redactor
-from .exchange import Exchange, RecordedRequest, SSEEvent
-from .http import TERMINAL_EVENTS, Limits, Retries, Target, mark_stalled
+from .exchange import Exchange, RecordedRequest, SSEEvent, TransportName, WSMessage
+from .http import TERMINAL_EVENTS, Limits, Recorder, Retries, Target, mark_stalled
+from .transport import Recorded, StepRequest
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TURN_GRACE_S = 0.1
@@ -139,9 +140,9 @@ class WSRecorder:
         url = ws_url(self.target, path)
         parts = urlsplit(self.target.url(path))
         sent = self._handshake_headers(auth, headers or {})
-        request = RecordedRequest("WS", self.redactor.text(url), path, self.redactor.headers(sent, auth_mode=auth),
+        request = RecordedRequest("GET", self.redactor.text(url), path, self.redactor.headers(sent, auth_mode=auth),
                                   body, True)
-        ex = Exchange(step=step, request=request, started_at=time.time())
+        ex = Exchange(step=step, request=request, started_at=time.time(), transport="websocket")
         ex.curl = self._reproduce(request)
         t0 = time.monotonic()
         conn = WSConnection(None, url, None)
@@ -223,9 +224,10 @@ class WSRecorder:
              headers: Mapping[str, str] | None = None) -> Exchange:
         """Send one client event on ``conn`` and record the server events answering it."""
         sent = self._handshake_headers(auth, headers or {})
-        request = RecordedRequest("WS", conn.url, path, self.redactor.headers(sent, auth_mode=auth), event, True)
+        # method: the GET that upgraded the connection this turn runs on
+        request = RecordedRequest("GET", conn.url, path, self.redactor.headers(sent, auth_mode=auth), event, True)
         ex = Exchange(step=step, request=request, started_at=time.time(), status=conn.status,
-                      headers=list(conn.headers))
+                      headers=list(conn.headers), transport="websocket")
         ex.curl = self._reproduce(request)
         ex.events = []
         t0 = time.monotonic()
@@ -414,7 +416,7 @@ def _assemble(frames: list[_Frame], offset: int, arrival_s: float) -> SSEEvent:
         if first.opcode == OP_TEXT:
             problems.append("a text message that is not valid UTF-8 (RFC 6455 8.1)")
     return SSEEvent(data=data, raw=b"".join(f.raw for f in frames), offset=offset, arrival_s=arrival_s,
-                    ws_opcode=first.opcode, ws_problem="; ".join(problems) or None)
+                    ws=WSMessage(first.opcode, "; ".join(problems) or None))
 
 
 def _ends_turn(event: SSEEvent) -> bool:
@@ -436,3 +438,39 @@ def _parse_head(head: bytes) -> tuple[int | None, list[tuple[str, str]]]:
             name, value = line.split(":", 1)
             headers.append((name.strip(), value.strip()))
     return status, headers
+
+
+class WebSocketTransport:
+    """``transport: websocket`` (conformance/record/transport.py): each step is one turn on the connection it names.
+
+    Steps naming the same ``connection`` share one socket, opened by the first of them (its refused upgrade is
+    that step's exchange) and closed at the end of the case (:meth:`close`)."""
+
+    name: TransportName = "websocket"
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.ws = WSRecorder(recorder.target, recorder.limits, recorder.redactor, stop_at=recorder.stop_at)
+        self.connections: dict[str, WSConnection] = {}
+
+    def send(self, request: StepRequest) -> Recorded:
+        body = request.body
+        event = body if isinstance(body, dict) and "type" in body else {"type": "response.create", **(body or {})}
+        name = request.connection or "default"
+        notes: list[str] = []
+        conn = self.connections.get(name)
+        if conn is None:
+            conn, refused = self.ws.connect(request.step, request.path, auth=request.auth, headers=request.headers,
+                                            body=event)
+            self.connections[name] = conn
+            if refused is not None:
+                return Recorded([refused])
+            if conn.close_info:
+                notes.append(conn.close_info)
+        ex = self.ws.turn(conn, request.step, request.path, event, auth=request.auth, headers=request.headers)
+        if ex.error and not ex.error_kind:
+            notes.append(f"connection {name!r}: {ex.error}; sequential turns share one open connection")
+        return Recorded([ex], notes)
+
+    def close(self) -> None:
+        for conn in self.connections.values():
+            conn.close()

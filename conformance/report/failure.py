@@ -32,7 +32,7 @@ def format_failure(result: CaseResult) -> str:
         if ex.step in failing_steps:
             lines.append(f"  reproduce [{ex.step}]: {ex.curl}")
             lines.append(f"  got HTTP {ex.status}: {ex.text[:400] if ex.events is None else f'{len(ex.events)} events'}")
-            sdk = getattr(ex, "sdk", None)
+            sdk = ex.sdk
             if isinstance(sdk, dict):
                 exc = sdk.get("exception") or {}
                 lines.append(f"  sdk [{ex.step}]: openai {sdk.get('sdk_version')} {sdk.get('call')} -> "

@@ -57,7 +57,9 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
     return {
         "step": ex.step,
         "request": {
-            "method": ex.request.method,
+            # "WS" / "SDK" as before the transport field existed (Exchange.method_label): results schema and
+            # baselines stay as they were
+            "method": ex.method_label,
             "url": ex.request.url,
             "headers": dict(ex.request.headers),
             "body": ex.request.body,
@@ -82,7 +84,7 @@ def exchange_evidence(ex: Exchange) -> dict[str, Any]:
 
 def _sdk_evidence(ex: Exchange) -> dict[str, Any]:
     """An SDK step's outcome (what the official SDK returned or raised), bounded like the body."""
-    sdk = getattr(ex, "sdk", None)
+    sdk = ex.sdk
     if not isinstance(sdk, dict):
         return {}
     text = json.dumps(sdk, ensure_ascii=False, default=str)

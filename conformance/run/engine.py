@@ -32,7 +32,7 @@ from ..judge.declines import (
 )
 from ..record.exchange import Exchange
 from ..record.http import Recorder
-from ..record.websocket import WSConnection, WSRecorder
+from ..record.transport import Recorded, StepRequest, Transport, open_transport
 
 
 @dataclass
@@ -78,60 +78,50 @@ def record_case(case: Case, recorder: Recorder, env: Mapping[str, str] | None = 
     if rec.skip_reason is not None:
         return rec
     t0 = time.monotonic()
-    connections: dict[str, WSConnection] = {}
+    transports: dict[str, Transport] = {}  # opened on first use, per case (a WebSocket's connections live here)
     try:
-        _record_steps(case, recorder, env, rec, connections)
+        _record_steps(case, recorder, env, rec, transports)
     finally:
-        for conn in connections.values():
-            conn.close()
+        for transport in transports.values():
+            transport.close()
     rec.duration_s = time.monotonic() - t0
     return rec
 
 
 def _record_steps(case: Case, recorder: Recorder, env: Mapping[str, str], rec: CaseRecording,
-                  connections: dict[str, WSConnection]) -> None:
-    ws: WSRecorder | None = None
+                  transports: dict[str, Transport]) -> None:
+    """Each step through its transport (conformance/record/transport.py), the one seam to the wire."""
     for step in case.steps:
-        if step.transport == "sdk":
-            if not _record_sdk_step(case, recorder, env, rec, step):
-                break
-            continue
         try:
-            path = resolve(step.path, rec.variables, recorder.target.model, env)
-            body = resolve(step.body, rec.variables, recorder.target.model, env)
-            headers = resolve(step.headers, rec.variables, recorder.target.model, env) or {}
+            request = _resolve_step(step, rec, recorder.target.model, env)
         except (KeyError, ValueError) as exc:
             rec.problems.append(CheckResult("engine.resolve", Outcome.FAIL, str(exc), "", step.name))
             break
-        str_headers = {str(k): str(v) for k, v in dict(headers).items()}
-        if step.transport == "websocket":
-            ws = ws or WSRecorder(recorder.target, recorder.limits, recorder.redactor, stop_at=recorder.stop_at)
-            ex = _record_turn(ws, step, str(path), body, str_headers, rec, connections)
-        else:
-            ex = recorder.record(step.name, step.method, str(path), body, stream=step.stream, auth=step.auth,
-                                 headers=str_headers, raw_body=step.raw_body)
-            if step.repeat_until is not None:
-                ex = _poll(recorder, step, str(path), body, str_headers, ex)
-        rec.exchanges.append(ex)
+        transport = transports.get(step.transport)
+        if transport is None:
+            transport = transports[step.transport] = open_transport(step.transport, recorder)
+        sent = transport.send(request)
+        if step.repeat_until is not None:
+            sent = _poll(transport, step, request, sent)
+        rec.exchanges.extend(sent.exchanges)
+        rec.problems.extend(CheckResult(f"engine.{transport.name}", Outcome.FAIL, note, "", step.name)
+                            for note in sent.notes)
+        if any(e.inconclusive for e in sent.exchanges):
+            break
+        ex = sent.exchanges[-1]  # the step's answer (an SDK call's earlier requests are judged by checks only)
         if not _settle(case, step, ex, rec) or not _capture(step, ex, rec):
             break
 
 
-def _record_sdk_step(case: Case, recorder: Recorder, env: Mapping[str, str], rec: CaseRecording, step: Step) -> bool:
-    """``transport: sdk``: call the official SDK through the recorder (conformance/record/sdk); False stops the case."""
-    from ..record.sdk import record_sdk_step
-
-    try:
-        args = resolve(step.args, rec.variables, recorder.target.model, env)
-    except (KeyError, ValueError) as exc:
-        rec.problems.append(CheckResult("engine.resolve", Outcome.FAIL, str(exc), "", step.name))
-        return False
-    exchanges = record_sdk_step(recorder, step.name, str(step.call), args, auth=step.auth)
-    rec.exchanges.extend(exchanges)
-    ex = exchanges[-1]
-    if any(e.inconclusive for e in exchanges):
-        return False
-    return _settle(case, step, ex, rec) and _capture(step, ex, rec)
+def _resolve_step(step: Step, rec: CaseRecording, model: str, env: Mapping[str, str]) -> StepRequest:
+    """The step's request with its tags resolved (raises ``ResolveError``, a ValueError, naming what is missing)."""
+    path = resolve(step.path, rec.variables, model, env)
+    body = resolve(step.body, rec.variables, model, env)
+    headers = resolve(step.headers, rec.variables, model, env) or {}
+    args = resolve(step.args, rec.variables, model, env)
+    return StepRequest(step.name, step.method, str(path), body, {str(k): str(v) for k, v in dict(headers).items()},
+                       stream=step.stream, auth=step.auth, raw_body=step.raw_body, connection=step.connection,
+                       call=step.call, args=args)
 
 
 def _settle(case: Case, step: Step, ex: Exchange, rec: CaseRecording) -> bool:
@@ -152,41 +142,22 @@ def _settle(case: Case, step: Step, ex: Exchange, rec: CaseRecording) -> bool:
     return True
 
 
-def _poll(recorder: Recorder, step: Step, path: str, body: Any, headers: dict[str, str], ex: Exchange) -> Exchange:
+def _poll(transport: Transport, step: Step, request: StepRequest, sent: Recorded) -> Recorded:
     """``repeat_until``: re-send the step until its condition holds, it fails, or time runs out.
 
-    Only the last exchange is kept (and judged): earlier answers are legitimately unfinished.
+    Only the last answer is kept (and judged): earlier answers are legitimately unfinished.
     """
     until = step.repeat_until
     assert until is not None
     deadline = time.monotonic() + until.timeout_s
+    ex = sent.exchanges[-1]
     while not ex.inconclusive and ex.status == 200 and not until.satisfied(final_body(ex)):
         if time.monotonic() + until.interval_s > deadline:
             break
         time.sleep(until.interval_s)
-        ex = recorder.record(step.name, step.method, path, body, stream=step.stream, auth=step.auth, headers=headers)
-    return ex
-
-
-def _record_turn(ws: WSRecorder, step: Step, path: str, body: Any, headers: dict[str, str], rec: CaseRecording,
-                 connections: dict[str, WSConnection]) -> Exchange:
-    """One WebSocket turn on the connection the step names (opened on first use)."""
-    event = body if isinstance(body, dict) and "type" in body else {"type": "response.create", **(body or {})}
-    name = step.connection or "default"
-    conn = connections.get(name)
-    if conn is None:
-        conn, refused = ws.connect(step.name, path, auth=step.auth, headers=headers, body=event)
-        connections[name] = conn
-        if refused is not None:
-            return refused
-        if conn.close_info:
-            rec.problems.append(CheckResult("engine.websocket", Outcome.FAIL, conn.close_info, "", step.name))
-    ex = ws.turn(conn, step.name, path, event, auth=step.auth, headers=headers)
-    if ex.error and not ex.error_kind:
-        rec.problems.append(CheckResult(
-            "engine.websocket", Outcome.FAIL,
-            f"connection {name!r}: {ex.error}; sequential turns share one open connection", "", step.name))
-    return ex
+        sent = transport.send(request)
+        ex = sent.exchanges[-1]
+    return sent
 
 
 def _advisory(results: Iterable[CheckResult]) -> list[CheckResult]:
@@ -214,7 +185,7 @@ def final_body(ex: Exchange) -> Any:
 
 
 def _capture(step: Step, ex: Exchange, rec: CaseRecording) -> bool:
-    sdk = getattr(ex, "sdk", None)  # an SDK step captures from what the SDK returned
+    sdk = ex.sdk  # an SDK step captures from what the SDK returned
     body = sdk.get("value") if isinstance(sdk, dict) else final_body(ex)
     for name, path in step.capture.items():
         found = lookup(body, path) if body is not None else []
@@ -254,7 +225,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             inconclusive.append(ex)
             continue
         step = steps[ex.step]
-        websocket = ex.request.method == "WS"
+        websocket = ex.transport == "websocket"
         request_body = ex.request.body
         if websocket and isinstance(request_body, dict):  # the create body inside the client event
             request_body = {k: v for k, v in request_body.items() if k not in ("type", "stream_id")}
@@ -267,12 +238,12 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             profile=profile,
             transport="websocket" if websocket else "http",
         )
-        if ex.request.method != "SDK":  # "SDK": the SDK raised before sending anything (no exchange to check)
+        if ex.sent:  # not sent: the SDK raised before sending anything (no exchange to check)
             found = run_checks(ex, ctx, disabled=skip, policy=policy)
             checks.extend(_advisory(found) if step.transport == "sdk" else found)
         if rec.declined_step == ex.step:
             continue
-        if step.transport == "sdk" and getattr(ex, "sdk", None) is None:
+        if ex.transport == "sdk" and ex.sdk is None:
             continue  # an earlier request of a multi-request SDK call: automatic checks only
         lead = _lead(step, ex, rec, policy)
         if lead is not None:  # the step's expectations would only restate it: counted once
@@ -413,7 +384,7 @@ def usage_tokens(exchanges: Iterable[Exchange]) -> dict[str, int]:
     for ex in exchanges:
         body = final_body(ex)
         usage = body.get("usage") if isinstance(body, dict) else None
-        if not isinstance(usage, dict) or ex.request.method not in ("POST", "WS"):
+        if not isinstance(usage, dict) or not (ex.transport == "websocket" or ex.request.method == "POST"):
             continue
         for key, name in (("input", "input_tokens"), ("output", "output_tokens"), ("total", "total_tokens")):
             value = usage.get(name)

@@ -54,7 +54,7 @@ class RequestNote:
 
 def _note(case: str, ex: Exchange, answered: bool) -> RequestNote:
     at = ex.started_at + (ex.elapsed_s if answered else 0.0)
-    return RequestNote(case, ex.step, ex.request.method, ex.request.path, ex.status, at, "" if answered else ex.error or "")
+    return RequestNote(case, ex.step, ex.method_label, ex.request.path, ex.status, at, "" if answered else ex.error or "")
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class OutageWatch:
                     first = self._first_unanswered
                     if self.down is None and (first is None or note.at > first.at):  # the target answered again
                         self._unanswered_in_row, self._first_unanswered = 0, None
-                elif ex.error_kind in UNANSWERED_KINDS and ex.request.method != "SDK":
+                elif ex.error_kind in UNANSWERED_KINDS and ex.sent:
                     self._unanswered_in_row += 1
                     note = _note(case, ex, answered=False)
                     if self._first_unanswered is None or note.at < self._first_unanswered.at:

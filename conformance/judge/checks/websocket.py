@@ -26,10 +26,12 @@ def text_frames(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     and interleaved pings are legal and not judged.
     """
     for index, event in enumerate(ex.events or []):
-        if event.ws_opcode == 0x2:
+        if event.ws is None:  # an SSE event: no frames to judge
+            continue
+        if event.ws.opcode == 0x2:
             yield Finding("a binary message; Responses events are JSON text frames (opcode 1)",
                           f"events[{index}]")
-        elif event.ws_opcode not in (None, 0x1):
-            yield Finding(f"a message with opcode {event.ws_opcode}", f"events[{index}]")
-        if event.ws_problem:
-            yield Finding(event.ws_problem, f"events[{index}]")
+        elif event.ws.opcode != 0x1:
+            yield Finding(f"a message with opcode {event.ws.opcode}", f"events[{index}]")
+        if event.ws.problem:
+            yield Finding(event.ws.problem, f"events[{index}]")

@@ -1,6 +1,6 @@
 """The ``sdk_*`` assertions: what the official SDK made of a recorded exchange.
 
-They read ``SDKExchange.sdk`` (recorded by ``conformance/record/sdk``), never the network. When the SDK raised, every
+They read ``Exchange.sdk`` (recorded by ``conformance/record/sdk``), never the network. When the SDK raised, every
 one of them fails with the exception, the stage where it was raised and - for a stream - a
 diagnosis from the recorded bytes (``sdk_decoder.diagnose``): a valid stream that only the SDK's
 decoder mis-reads is reported as *SDK decoder tolerance, not a spec violation*.
@@ -27,7 +27,7 @@ SDK_REF = SPEC + "/paths/~1responses/post"
 
 
 def outcome_of(ex: Exchange) -> dict[str, Any]:
-    sdk = getattr(ex, "sdk", None)
+    sdk = ex.sdk
     if not isinstance(sdk, dict):
         raise Fail("no SDK outcome was recorded for this exchange (sdk_* assertions apply to transport: sdk steps)")
     return sdk
@@ -70,7 +70,7 @@ def _validate_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
 def _structured_output_rejected(arg: Any, ex: Exchange) -> bool:
     """``sdk_ok`` on a call that parses the model's reply into a schema (``parse()``, ``text_format``) and raised
     pydantic's ``ValidationError``: the reply was not the JSON asked for - the model's doing, not the wire's."""
-    sdk = getattr(ex, "sdk", None)
+    sdk = ex.sdk
     exc = sdk.get("exception") if isinstance(sdk, dict) else None
     if not isinstance(exc, dict) or exc.get("type") != "ValidationError":
         return False

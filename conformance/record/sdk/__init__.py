@@ -17,7 +17,7 @@ from __future__ import annotations
 from importlib import metadata
 from typing import Any
 
-__all__ = ["CALLS", "SDKExchange", "record_sdk_step", "sdk_version"]
+__all__ = ["CALLS", "record_sdk_step", "sdk_version"]
 
 #: The SDK methods a step may call (``request.call``); docs/sdk.md describes each.
 CALLS: tuple[str, ...] = (
@@ -46,8 +46,4 @@ def __getattr__(name: str) -> Any:  # lazy: keep `import conformance.cases` free
         from ._runner import record_sdk_step
 
         return record_sdk_step
-    if name == "SDKExchange":
-        from ._exchange import SDKExchange
-
-        return SDKExchange
     raise AttributeError(name)

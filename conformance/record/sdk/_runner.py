@@ -1,6 +1,6 @@
 """Run one SDK step: build a client on the recording transport, call the SDK, keep its outcome.
 
-The outcome (``SDKExchange.sdk``) is plain JSON, so judging stays a pure function of the
+The outcome (``Exchange.sdk``) is plain JSON, so judging stays a pure function of the
 recording and results files can carry it:
 
 ``call``, ``sdk_version``, ``ok`` (no exception), ``type`` (class of the returned object),
@@ -19,10 +19,10 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, cast
 
-from ..exchange import Exchange, RecordedRequest
+from ..exchange import Exchange, RecordedRequest, TransportName
 from ..http import Recorder
+from ..transport import Recorded, StepRequest
 from . import CALLS, sdk_version
-from ._exchange import SDKExchange
 
 #: the SDK never sees the real key: the transport drops its Authorization header and the recorder
 #: adds the target's own credentials (header, scheme, key), exactly as for a raw step
@@ -198,7 +198,7 @@ assert set(_CALLS) == set(CALLS)
 def record_sdk_step(recorder: Recorder, step: str, call: str, args: Any, auth: str = "default") -> list[Exchange]:
     """Run ``call(**args)`` with the official SDK; return the exchanges, the last one carrying the outcome.
 
-    When the SDK raised before sending anything, a synthetic exchange (method ``SDK``, no status)
+    When the SDK raised before sending anything, a synthetic exchange (nothing sent: method ``""``, no status)
     carries the outcome so the step's expectations still judge it.
     """
     import httpx2
@@ -225,10 +225,29 @@ def record_sdk_step(recorder: Recorder, step: str, call: str, args: Any, auth: s
         out.raised(exc)
     finally:
         http_client.close()
-    exchanges: list[Exchange] = [SDKExchange.of(ex) for ex in transport.exchanges]
+    exchanges: list[Exchange] = transport.exchanges
+    for ex in exchanges:
+        ex.transport = "sdk"
     if exchanges:
-        exchanges[-1].sdk = out.data  # type: ignore[attr-defined]
-    else:
-        request = RecordedRequest("SDK", recorder.target.url("/"), call, {}, args, False)
-        exchanges.append(SDKExchange(step=step, request=request, sdk=out.data))
+        exchanges[-1].sdk = out.data
+    else:  # nothing went on the wire: method "" (Exchange.sent is False), the outcome is all there is
+        request = RecordedRequest("", recorder.target.url("/"), call, {}, args, False)
+        exchanges.append(Exchange(step=step, request=request, transport="sdk", sdk=out.data))
     return exchanges
+
+
+class SDKTransport:
+    """``transport: sdk`` (conformance/record/transport.py): one official-SDK call, its requests sent through the
+    :class:`Recorder` (so bounded and redacted like any other); the last exchange carries the SDK's outcome."""
+
+    name: TransportName = "sdk"
+
+    def __init__(self, recorder: Recorder) -> None:
+        self.recorder = recorder
+
+    def send(self, request: StepRequest) -> Recorded:
+        return Recorded(record_sdk_step(self.recorder, request.step, str(request.call), request.args,
+                                        auth=request.auth))
+
+    def close(self) -> None:
+        """Nothing per case: each call builds (and closes) its own SDK client."""
