@@ -21,6 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the tests' loopback server, run from anywhere
 
+import brotli  # noqa: E402
+
 from conformance.record.http import Limits, Recorder, Target  # noqa: E402
 from tests._hostile import hostile_server  # noqa: E402
 
@@ -42,9 +44,9 @@ def huge(mib: int) -> Sender:
     return send
 
 
-def gzipped(payload: bytes) -> Sender:
+def encoded(payload: bytes, encoding: str = "gzip") -> Sender:
     def send(conn: socket.socket) -> None:
-        conn.sendall(head({"Content-Type": "application/json", "Content-Encoding": "gzip",
+        conn.sendall(head({"Content-Type": "application/json", "Content-Encoding": encoding,
                            "Content-Length": str(len(payload)), "Connection": "close"}))
         conn.sendall(payload)
 
@@ -90,11 +92,15 @@ def main() -> None:
     limits = Limits(max_body_bytes=args.limit_mib << 20, idle_timeout_s=30, deadline_s=120)
     member = gzip.compress(b"\0" * (1 << 20), compresslevel=9)
     bomb = member * (args.bomb_gib << 10)
-    conforming = gzip.compress(b'{"id":"resp_1","object":"response","pad":"' + b"y" * (4 << 20) + b'"}')
-    print(f"bound {args.limit_mib} MiB; bomb {len(bomb) / 2**20:.2f} MiB on the wire, {args.bomb_gib} GiB inflated")
+    br_bomb = brotli.compress(b"\0" * (args.bomb_gib << 30), quality=5)
+    plain = b'{"id":"resp_1","object":"response","pad":"' + b"y" * (4 << 20) + b'"}'
+    print(f"bound {args.limit_mib} MiB; gzip bomb {len(bomb) / 2**20:.2f} MiB on the wire, br bomb "
+          f"{len(br_bomb) / 2**10:.2f} KiB, each {args.bomb_gib} GiB inflated")
     measure(f"identity {args.huge_mib} MiB", huge(args.huge_mib), limits, args.keep)
-    measure(f"gzip bomb {args.bomb_gib} GiB", gzipped(bomb), limits, args.keep)
-    measure("gzip conforming 4 MiB", gzipped(conforming), limits, args.keep)
+    measure(f"gzip bomb {args.bomb_gib} GiB", encoded(bomb), limits, args.keep)
+    measure(f"br bomb {args.bomb_gib} GiB", encoded(br_bomb, "br"), limits, args.keep)
+    measure("gzip conforming 4 MiB", encoded(gzip.compress(plain)), limits, args.keep)
+    measure("br conforming 4 MiB", encoded(brotli.compress(plain), "br"), limits, args.keep)
     measure(f"SSE deltas {args.huge_mib} MiB, fast", fast_stream(args.huge_mib), limits, 1, stream=True)
 
 

@@ -24,7 +24,7 @@ Run the suite from Python, with the options of ``responses-conformance run`` as 
     finished = run(keyword="basic", reports="out")   # out/<provider>__<model>.json, .html, .junit.xml
     assert not finished.failed
 
-Subscribe to the engine's events (:class:`RunStarted`, :class:`CaseFinished`, :class:`RunFinished`) with any
+Subscribe to the engine's events (:class:`RunStarted`, :class:`RunNotice`, :class:`CaseFinished`, :class:`RunFinished`) with any
 object that has ``handle(event)``; the console, JSON, JUnit and HTML reports are such subscribers.
 
 Judge saved traffic (a capture directory of bodies and their requests) with the same checks:
@@ -43,7 +43,7 @@ from .judge.checks import CheckContext, check
 from .judge.offline import judge_capture_dir
 from .record.exchange import Exchange, RecordedRequest, SSEEvent
 from .run.engine import CaseResult
-from .run.events import CaseFinished, RunFinished, RunStarted, Subscriber
+from .run.events import CaseFinished, RunFinished, RunNotice, RunStarted, Subscriber
 from .run.options import OptionError
 from .suite import CASES_DIR
 
@@ -61,6 +61,7 @@ __all__ = [
     "Outcome",
     "RecordedRequest",
     "RunFinished",
+    "RunNotice",
     "RunStarted",
     "SSEEvent",
     "Subscriber",

@@ -24,7 +24,7 @@ from .report.console import TITLE, summary_lines
 from .report.failure import format_failure
 from .report.files import ResultsReporter
 from .run.engine import CaseResult
-from .run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunStarted
+from .run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunNotice, RunStarted
 from .run.options import OptionError, add_to_pytest, run_options, values_from_pytest
 from .run.runner import Engine, capability_problem
 from .run.session import ConformanceSession, RunOptions
@@ -150,7 +150,7 @@ class _ShardSelection:
 
 
 class _TerminalLines:
-    """The worst-case line, said before anything is sent (conformance/run/cost.py)."""
+    """The worst-case line, said before anything is sent (conformance/run/cost.py), and the preflight's advice."""
 
     def __init__(self, config: pytest.Config) -> None:
         self.reporter = config.pluginmanager.get_plugin("terminalreporter")
@@ -158,6 +158,8 @@ class _TerminalLines:
     def handle(self, event: Event) -> None:
         if isinstance(event, RunStarted) and self.reporter is not None:
             self.reporter.write_line(event.bound)
+        if isinstance(event, RunNotice) and self.reporter is not None:  # after the preflight, before the cases
+            self.reporter.write_line(event.line)
 
 
 def _engine(config: pytest.Config) -> Engine:

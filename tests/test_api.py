@@ -16,7 +16,7 @@ import conformance.api as api
 #: The documented surface. A name added or removed here is a public API change: say so in the README.
 DOCUMENTED = {
     "CASES_DIR", "Case", "CaseFinished", "CaseFormatError", "CaseResult", "CheckContext", "CheckResult", "Exchange",
-    "Finding", "OptionError", "Outcome", "RecordedRequest", "RunFinished", "RunStarted", "SSEEvent", "Subscriber",
+    "Finding", "OptionError", "Outcome", "RecordedRequest", "RunFinished", "RunNotice", "RunStarted", "SSEEvent", "Subscriber",
     "TargetError", "check", "judge_capture_dir", "load_all", "load_cases", "run",
 }
 

@@ -179,7 +179,10 @@ def test_token_budget_skips_the_remaining_cases_and_writes_every_report(tmp_path
     ran = [c for c in doc["cases"] if c["outcome"] != "skipped"]
     assert [c["id"] for c in ran] == ["basic.text"], outcomes
     assert run["token_budget"] == 40 and run["budget_limited"] == 1
-    assert run["tokens_charged"] == ran[0]["tokens"]["output"] <= 32 and run["tokens_billed"] >= run["tokens_charged"]
+    preflight = run["probe_preflight"]["output_tokens"]  # the token probe is charged too (capped at 32)
+    assert 0 < preflight <= 2 * 32 and run["probe_preflight"]["cap"] == 32
+    assert run["tokens_charged"] == ran[0]["tokens"]["output"] + preflight
+    assert ran[0]["tokens"]["output"] <= 32 and run["tokens_billed"] >= run["tokens_charged"]
     assert run["complete"] is True
     stem = files[0].stem
     assert (reports / f"{stem}.html").is_file() and (reports / f"{stem}.junit.xml").is_file()

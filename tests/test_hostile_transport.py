@@ -11,6 +11,10 @@ import tracemalloc
 import zlib
 from pathlib import Path
 
+import brotli
+import pytest
+
+from conformance.record._decode import ACCEPT_ENCODING
 from conformance.record.http import Limits, Recorder, Target
 from conformance.suite import CASES_DIR
 from tests._hostile import head, hostile_server
@@ -54,9 +58,10 @@ def test_gzipped_json_is_decoded_and_the_request_says_what_it_accepts() -> None:
         ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
     assert ex.error_kind is None, ex.error
     assert ex.json()["id"] == "resp_1" and ex.body == body
-    assert _request_headers(seen[0])["accept-encoding"] == "gzip, deflate"  # nothing we cannot decode (no br)
-    assert ex.request.headers["Accept-Encoding"] == "gzip, deflate"
-    assert "--compressed" in ex.curl and "'Accept-Encoding: gzip, deflate'" in ex.curl
+    assert ACCEPT_ENCODING == "gzip, deflate, br"  # the pinned brotli bounds a step: br is asked for
+    assert _request_headers(seen[0])["accept-encoding"] == ACCEPT_ENCODING  # nothing we cannot decode
+    assert ex.request.headers["Accept-Encoding"] == ACCEPT_ENCODING
+    assert "--compressed" in ex.curl and f"'Accept-Encoding: {ACCEPT_ENCODING}'" in ex.curl
     sent = _request_headers(seen[0])
     for name, value in ex.request.headers.items():  # the curl line carries every header that was sent
         assert sent[name.lower()] == value and f"'{name}: {value}'" in ex.curl
@@ -94,6 +99,119 @@ def test_gzipped_stream_is_parsed_on_decoded_bytes_and_ends_at_the_terminal_even
     assert ex.events is not None and [e.json()["type"] for e in ex.events] == [e["type"] for e in events]
     assert ex.elapsed_s < 3
     assert "--compressed" in ex.curl and " -N " in ex.curl
+
+
+def test_br_json_is_decoded_step_by_step() -> None:
+    body = json.dumps({**RESPONSE, "pad": "x" * 50_000, "noise": list(range(5000))}).encode()
+    with hostile_server(_serving(_answer(brotli.compress(body), "br"))) as url:  # 700-byte pieces
+        ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    assert ex.error_kind is None, ex.error
+    assert ex.body == body and ex.json()["id"] == "resp_1"
+    assert ex.header("content-encoding") == "br" and "--compressed" in ex.curl
+
+
+def test_a_br_stream_is_parsed_on_decoded_bytes_and_ends_at_the_terminal_event() -> None:
+    events = [{"type": "response.created", "sequence_number": 0},
+              {"type": "response.output_text.delta", "sequence_number": 1, "delta": "hi"},
+              {"type": "response.completed", "sequence_number": 2}]
+    compressor = brotli.Compressor()
+    pieces = [compressor.process(_event(e)) + compressor.flush() for e in events]
+
+    def script(conn: socket.socket, _: bytes) -> None:
+        conn.sendall(head("200 OK", {"Content-Type": "text/event-stream", "Content-Encoding": "br"}))
+        for piece in pieces:
+            conn.sendall(piece)
+            time.sleep(0.05)
+        time.sleep(5)  # the stream is never finished: the terminal event, decoded, must end the reading
+
+    with hostile_server(script) as url:
+        rec = Recorder(Target(url, "m"), Limits(after_terminal_grace_s=0.3, idle_timeout_s=10))
+        ex = rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
+    assert ex.error_kind is None, ex.error
+    assert ex.events is not None and [e.json()["type"] for e in ex.events] == [e["type"] for e in events]
+    assert ex.elapsed_s < 3
+
+
+def test_br_bomb_is_error_in_bounded_memory() -> None:
+    bomb = brotli.compress(b"\0" * (1 << 30), quality=5)  # ~800 bytes on the wire, 1 GiB inflated
+    assert len(bomb) < 64 << 10
+    limit = 1 << 20
+    with hostile_server(_serving(_answer(bomb, "br"))) as url:
+        rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit))
+        tracemalloc.start()
+        try:
+            ex = rec.record("s", "GET", "/responses/resp_1")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert ex.error_kind == "too_large" and "br body decompressed past" in (ex.error or ""), ex.error
+    assert ex.inconclusive and ex.body_truncated
+    assert ex.body_size == limit and ex.body.startswith(b"\0" * 1000)
+    assert peak < 16 * limit, f"peak {peak} bytes for a {limit}-byte bound"
+
+
+def test_a_broken_br_body_is_error_not_a_verdict() -> None:
+    body = brotli.compress(json.dumps({**RESPONSE, "pad": "z" * 3000}).encode(), quality=11)
+    for payload, needle in ((_answer(body[: len(body) // 2], "br"), "ended before"),
+                            (_answer(b"not br at all, not br at all", "br"), "invalid br"),
+                            (_answer(body + b"trailing", "br"), "invalid br")):
+        with hostile_server(_serving(payload)) as url:
+            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        assert ex.error_kind == "protocol" and needle in (ex.error or ""), ex.error
+
+
+# ------------------------------------------------------------------ stacked encodings: undone in reverse, bounded
+
+
+def test_stacked_encodings_are_undone_in_reverse_order() -> None:
+    body = json.dumps({**RESPONSE, "pad": "q" * 40_000}).encode()
+    stacked = {"gzip, br": brotli.compress(gzip.compress(body)),
+               "deflate, gzip": gzip.compress(zlib.compress(body)),
+               "br, identity, deflate": zlib.compress(brotli.compress(body))}
+    for encoding, payload in stacked.items():
+        with hostile_server(_serving(_answer(payload, encoding))) as url:
+            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        assert ex.error_kind is None, (encoding, ex.error)
+        assert ex.body == body, encoding
+
+    def two_lines(conn: socket.socket, _: bytes) -> None:  # the list split over two header lines means the same
+        payload = stacked["gzip, br"]
+        conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n"
+                     f"Content-Encoding: br\r\nContent-Length: {len(payload)}\r\nConnection: close\r\n\r\n"
+                     .encode() + payload)
+
+    with hostile_server(two_lines) as url:
+        ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    assert ex.error_kind is None and ex.body == body, ex.error
+
+
+def test_a_nested_bomb_is_bounded_on_every_layer() -> None:
+    limit = 1 << 20
+    middle = gzip.compress(b"\0" * (1 << 30), compresslevel=9)  # 1 GiB of zeros: ~1 MiB of gzip
+    for encoding, payload in (("gzip, gzip", gzip.compress(middle * 16, compresslevel=9)),  # middle layer 16 MiB
+                              ("gzip, br", brotli.compress(middle, quality=5))):
+        assert len(payload) < 256 << 10, (encoding, len(payload))
+        with hostile_server(_serving(_answer(payload, encoding))) as url:
+            rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit))
+            tracemalloc.start()
+            try:
+                ex = rec.record("s", "GET", "/responses/resp_1")
+                _, peak = tracemalloc.get_traced_memory()
+            finally:
+                tracemalloc.stop()
+        assert ex.error_kind == "too_large" and f"{encoding} body decompressed past" in (ex.error or ""), ex.error
+        assert ex.inconclusive and ex.body_size <= limit and ex.body.startswith(b"\0" * 1000), encoding
+        assert peak < 16 * limit, f"{encoding}: peak {peak} bytes for a {limit}-byte bound"
+
+
+def test_an_unknown_coding_in_the_list_is_error_with_the_reason() -> None:
+    body = gzip.compress(json.dumps(RESPONSE).encode())
+    for encoding in ("gzip, zstd", "zstd, gzip", "gzip, compress"):
+        with hostile_server(_serving(_answer(body, encoding))) as url:
+            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        unknown = next(c for c in encoding.split(", ") if c != "gzip")
+        assert ex.error_kind == "protocol" and ex.inconclusive, (encoding, ex.error)
+        assert f"Content-Encoding {unknown!r} in {encoding!r} was not asked for" in (ex.error or ""), ex.error
 
 
 def _bomb(members: int, member_bytes: int = 1 << 20) -> bytes:
@@ -163,7 +281,7 @@ SDK_RESPONSE = {
 }
 
 
-def _sdk_result(payload: bytes, limits: Limits):  # type: ignore[no-untyped-def]
+def _sdk_result(payload: bytes, limits: Limits, encoding: str = "gzip"):  # type: ignore[no-untyped-def]
     import httpx
 
     from conformance.cases import load_cases
@@ -172,7 +290,7 @@ def _sdk_result(payload: bytes, limits: Limits):  # type: ignore[no-untyped-def]
     case = next(c for c in load_cases(CASES_DIR / "sdk.yaml") if c.id == "sdk.create")
 
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": "gzip"},
+        return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": encoding},
                               stream=httpx.ByteStream(payload))
 
     rec = Recorder(Target("http://gz.invalid/v1", "m", api_key="sk-x"), limits, transport=httpx.MockTransport(handler))
@@ -189,21 +307,32 @@ def test_sdk_reads_a_gzipped_answer_decoded_once() -> None:
     assert ex.sdk is not None and ex.sdk["ok"], ex.sdk
 
 
+def test_sdk_reads_a_br_answer_decoded_once() -> None:
+    from conformance._verdict import Outcome
+
+    result = _sdk_result(brotli.compress(json.dumps(SDK_RESPONSE).encode()), Limits(idle_timeout_s=5, deadline_s=10),
+                         encoding="br")
+    assert result.outcome is Outcome.PASS, result.message
+    (ex,) = result.exchanges
+    assert ex.sdk["ok"] and ex.header("content-encoding") == "br", ex.sdk  # type: ignore[attr-defined]
+
+
 def test_sdk_never_inflates_a_bomb() -> None:
     from conformance._verdict import Outcome
 
     limit = 1 << 20
     _sdk_result(gzip.compress(json.dumps(SDK_RESPONSE).encode()), Limits())  # imports openai: not what is measured
-    tracemalloc.start()
-    try:
-        result = _sdk_result(_bomb(512), Limits(idle_timeout_s=5, deadline_s=10, max_body_bytes=limit))
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
-    assert result.outcome is Outcome.ERROR, (result.outcome, result.message)
-    (ex,) = result.exchanges
-    assert ex.error_kind == "too_large"
-    assert peak < 16 * limit, f"peak {peak} bytes for a {limit}-byte bound"
+    for bomb, encoding in ((_bomb(512), "gzip"), (brotli.compress(b"\0" * (512 << 20), quality=5), "br")):
+        tracemalloc.start()
+        try:
+            result = _sdk_result(bomb, Limits(idle_timeout_s=5, deadline_s=10, max_body_bytes=limit), encoding)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert result.outcome is Outcome.ERROR, (encoding, result.outcome, result.message)
+        (ex,) = result.exchanges
+        assert ex.error_kind == "too_large", (encoding, ex.error)
+        assert peak < 16 * limit, f"{encoding}: peak {peak} bytes for a {limit}-byte bound"
 
 
 # ------------------------------------------------------------------ end to end behind a gzip proxy
@@ -481,3 +610,23 @@ def test_a_server_faster_than_the_parser_cannot_park_its_body_in_memory() -> Non
             tracemalloc.stop()
     assert ex.error_kind == "too_large" and ex.body_size == limit
     assert peak < 10 * limit, f"peak {peak >> 20} MiB for a {limit >> 20} MiB bound"
+
+
+def test_br_is_asked_for_only_when_the_installed_brotli_bounds_a_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without brotli, or with a release whose ``process`` takes no ``output_buffer_limit`` (before 1.2: a bomb
+    would inflate in one call), br is neither asked for nor decoded: a br answer is then an error naming it."""
+    from conformance.record import _decode
+
+    class Unbounded:  # brotli < 1.2: process(data) only
+        class Decompressor:
+            def process(self, data: bytes) -> bytes:
+                return b""
+
+    assert _decode._brotli_bounded()
+    monkeypatch.setattr(_decode, "_brotli", None)
+    assert not _decode._brotli_bounded()
+    monkeypatch.setattr(_decode, "_brotli", Unbounded)
+    assert not _decode._brotli_bounded()
+    monkeypatch.setattr(_decode, "BROTLI", False)
+    with pytest.raises(_decode.DecodeError, match="'br' was not asked for"):
+        _decode.BoundedDecoder("br", 1 << 20)

@@ -5,11 +5,14 @@ vocabulary lives with judging (``conformance.judge.expect``) and is re-exported 
 assertions read paths and tags of this package, so an eager import would be a cycle.
 """
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._tags import Env, Join, Model, ResolveError, Var, resolve
 from .loader import CAPABILITIES, GROUPS, Case, CaseFormatError, RepeatUntil, Step, load_all, load_cases
 from .paths import PathSyntaxError, find, parse_path
+
+if TYPE_CHECKING:  # the types of the lazy re-exports below
+    from ..judge.expect import ASSERTIONS, Assertion, Expectation, evaluate, output_text, response_document
 
 __all__ = [
     "ASSERTIONS",

@@ -2,6 +2,13 @@
 
 Only the committed files are read (never ``../shared``). Validators are built once per
 (name, profile) and share one ``referencing.Registry`` per profile.
+
+Speed: most documents a run validates are valid, and proving that is what costs. A compiled jsonschema-rs
+validator (built once per (name, profile), about 100 times faster than ``jsonschema``) answers that question
+first; only a document it does not accept goes through ``jsonschema``, which writes the findings (path,
+message, kind, rule) exactly as before. The pre-check is trusted only in the sound direction ("valid"), only
+for plain JSON data (dicts, lists, strings, numbers, booleans, null), and any error of its own counts as
+"not sure": tests/test_schemas_fast.py holds it to ``jsonschema``'s verdict.
 """
 
 from __future__ import annotations
@@ -9,21 +16,25 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
-
-import jsonschema
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from typing import TYPE_CHECKING, Any
 
 from conformance._verdict import TRUNCATED, Finding
 
 from ..suite import SCHEMAS_DIR
 
+if TYPE_CHECKING:  # imported when a document is invalid: a run on a conformant server never needs them
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
+    from referencing import Registry
+
+try:
+    import jsonschema_rs
+except ImportError:  # pragma: no cover - a declared dependency; without it every document takes the slow path
+    jsonschema_rs = None  # type: ignore[assignment]
+
 __all__ = [
-    "MAX_FINDINGS", "PROFILES", "equivalent", "event_schema_name", "finding_kind", "has_schema", "index",
-    "rule_of", "schema_root", "spec_info", "validate", "validator",
+    "MAX_FINDINGS", "PROFILES", "equivalent", "event_schema_name", "fast_validator", "finding_kind", "has_schema",
+    "index", "rule_of", "schema_root", "spec_info", "surely_valid", "validate", "validator",
 ]
 
 PROFILES = ("openai", "openresponses")
@@ -64,6 +75,9 @@ def _components(profile: str) -> dict:
 
 @lru_cache(maxsize=None)
 def _registry(profile: str) -> Registry:
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT202012
+
     contents = _components(profile)
     resource = Resource.from_contents(contents, default_specification=DRAFT202012)
     return Registry().with_resource(contents["$id"], resource).crawl()
@@ -110,6 +124,8 @@ def validator(name: str, profile: str = "openai") -> jsonschema.protocols.Valida
     """Cached Draft 2020-12 validator for component ``name`` (e.g. ``"Response"``).
 
     Format assertions are off (formats are annotations). Raises ``KeyError`` for unknown names."""
+    from jsonschema import Draft202012Validator
+
     resolved = _resolve_name(name, profile)
     if resolved is None:
         raise KeyError(f"no schema named {name!r} in profile {profile!r}")
@@ -117,20 +133,93 @@ def validator(name: str, profile: str = "openai") -> jsonschema.protocols.Valida
     return Draft202012Validator(schema, registry=_registry(profile))
 
 
+@lru_cache(maxsize=None)
+def _rs_registry(profile: str) -> Any:
+    contents = _components(profile)
+    return jsonschema_rs.Registry([(contents["$id"], contents)])
+
+
+@lru_cache(maxsize=None)
+def fast_validator(name: str, profile: str = "openai") -> Any | None:
+    """Compiled jsonschema-rs validator for component ``name`` (formats off, as in :func:`validator`), or None
+    when jsonschema-rs is missing or cannot compile it (then every document takes the ``jsonschema`` path)."""
+    resolved = _resolve_name(name, profile)
+    if jsonschema_rs is None or resolved is None:
+        return None
+    try:
+        return jsonschema_rs.Draft202012Validator({"$ref": f"{_components(profile)['$id']}#/$defs/{resolved}"},
+                                                  registry=_rs_registry(profile), validate_formats=False)
+    except Exception:  # noqa: BLE001 - any refusal just means no pre-check
+        return None
+
+
+def _plain_json(value: Any, depth: int = 0) -> bool:
+    """Whether ``value`` is data both validators read alike: dicts with string keys, lists, str, int, float,
+    bool, None (jsonschema-rs would read a tuple as an array; ``jsonschema`` does not)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return True
+    if depth > 200:
+        return False
+    if isinstance(value, dict):
+        return all(isinstance(k, str) and _plain_json(v, depth + 1) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_plain_json(v, depth + 1) for v in value)
+    return False
+
+
+def surely_valid(name: str, instance: Any, profile: str = "openai") -> bool:
+    """True when the compiled pre-check accepts ``instance``; False means "ask ``jsonschema``", not invalid."""
+    fast = fast_validator(name, profile)
+    if fast is None or not _plain_json(instance):
+        return False
+    try:
+        return bool(fast.is_valid(instance))
+    except Exception:  # noqa: BLE001 - e.g. a lone surrogate it cannot encode: let jsonschema judge
+        return False
+
+
 def event_schema_name(event_type: str, profile: str = "openai") -> str | None:
     """Schema name for a streaming event ``type`` value, or None if the spec defines no such event."""
     return index(profile)["events"].get(event_type)
 
 
+#: instances up to this size (as JSON text) have their findings cached: a long stream repeating one event
+#: (a malformed or hostile one) is validated once per distinct event, not once per event
+_CACHED_INSTANCE_CHARS = 4096
+
+
+@lru_cache(maxsize=2048)
+def _validate_text(name: str, profile: str, text: str) -> tuple[Finding, ...]:
+    return tuple(_validate(name, json.loads(text), profile))
+
+
 def validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]:
+    """Validate ``instance`` against component ``name``; an empty list means valid (see :func:`_validate`).
+
+    A small instance is keyed by its JSON text (key order kept: messages may quote it), so a repeated one is
+    validated once."""
+    if isinstance(instance, dict) and len(instance) < 64:
+        try:
+            text = json.dumps(instance, ensure_ascii=False)
+        except (TypeError, ValueError, RecursionError):
+            text = ""
+        if text and len(text) <= _CACHED_INSTANCE_CHARS:
+            return list(_validate_text(name, profile, text))
+    return _validate(name, instance, profile)
+
+
+def _validate(name: str, instance: Any, profile: str = "openai") -> list[Finding]:
     """Validate ``instance`` against component ``name``; an empty list means valid.
 
     One finding per independent violation (at most ``MAX_FINDINGS``), each with a JSON path such as
     ``$.output[0].content[0].type``, a short message, a ``kind`` (:func:`finding_kind`) and the ``rule`` it
     breaks (:func:`rule_of`), so the same broken requirement found through ``Response``, a stream event or the
     final response of a stream is one deviation. For unions the most relevant branch error is reported (the
-    dispatched branch for ``type``-discriminated unions)."""
-    v = validator(name, profile)
+    dispatched branch for ``type``-discriminated unions). A document the compiled pre-check accepts has none
+    (:func:`surely_valid`)."""
+    if _resolve_name(name, profile) is not None and surely_valid(name, instance, profile):
+        return []
+    v = validator(name, profile)  # KeyError for an unknown name
     findings: list[Finding] = []
     seen: set[tuple[str, str]] = set()
     total = 0
@@ -178,8 +267,7 @@ def rule_of(err: ValidationError, name: str, profile: str = "openai") -> str:
     keys = list(err.absolute_schema_path)
     if resolved is None or not keys:
         return ""
-    root = {"$ref": f"#/$defs/{resolved}"}
-    found = _walk(root, keys, 0, "", "", err.schema, _components(profile)["$defs"], 0)
+    found = _walk_to(resolved, profile, keys, err.schema)
     if found is None:
         return ""
     component, path = _union_wide(*found, err, profile)
@@ -191,6 +279,23 @@ def rule_of(err: ValidationError, name: str, profile: str = "openai") -> str:
         extra = sorted(k for k in err.instance if k not in (err.schema.get("properties") or {}))
         return f"{component}{path}:{kw}" + (f":{','.join(extra)}" if extra else "")
     return f"{component}{path}:{kw}"
+
+
+#: ``_walk`` results by (component, profile, schema path, id of the failing schema): the schema objects are the
+#: bundled components, kept for the process (each entry holds its own too, so the id stays its own); every event of
+#: a long stream that breaks the same keyword is walked once
+_WALKED: dict[tuple[str, str, tuple[Any, ...], int], tuple[Any, tuple[str, str] | None]] = {}
+
+
+def _walk_to(resolved: str, profile: str, keys: list[Any], target: Any) -> tuple[str, str] | None:
+    memo = (resolved, profile, tuple(keys), id(target))
+    hit = _WALKED.get(memo)
+    if hit is not None and hit[0] is target:
+        return hit[1]
+    found = _walk({"$ref": f"#/$defs/{resolved}"}, keys, 0, "", "", target, _components(profile)["$defs"], 0)
+    if len(_WALKED) < 65536:
+        _WALKED[memo] = (target, found)
+    return found
 
 
 def _walk(node: Any, keys: list[Any], i: int, component: str, path: str, target: Any, defs: dict[str, Any],

@@ -6,19 +6,28 @@ base64-encoded (alone, as ``Bearer <key>``, at any offset inside a longer string
 HTML-escaped. Each secret is therefore compiled into patterns that match every such form (escapes of
 any or all of its characters), and every recorded byte is scrubbed once, at record time, both raw and
 as JSON-decoded text: checks, findings and reports derive from the recording, so they never see the key.
+
+Encodings nest: a header may carry base64 of a JSON document holding the ``\\u``-escaped key (a token, a
+cookie, a JWT-like blob), or a URL-encoded base64 of it. No pattern can spell those, so each token (a run
+without spaces, quotes or JSON punctuation) that could hide one is decoded instead, up to
+:data:`_NESTED_DEPTH` layers of base64 (either alphabet, any alignment), percent-encoding, JSON and HTML
+escapes, and redacted whole when a layer reveals a secret. Decoding only finds: nothing is redacted
+unless a secret is really there, and the work per text is bounded (:data:`_NESTED_BUDGET`).
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import dataclasses
 import functools
+import html
 import json
 import re
 import shlex
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, unquote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, unquote_plus, urlsplit, urlunsplit
 
 from .. import _json
 from .exchange import Exchange, RecordedRequest
@@ -104,6 +113,114 @@ def _compiled(secrets: tuple[str, ...], raw_bytes: bool) -> re.Pattern[str] | No
     return re.compile("|".join(forms))
 
 
+#: layers of encoding undone to look for a secret inside a token (base64 of JSON of a \u-escape is three)
+_NESTED_DEPTH = 3
+_URLSAFE = str.maketrans("-_", "+/")
+_MARKERS = re.compile(r"[%&\\]")
+_JSON_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|([\"\\/bfnrt]))")
+_JSON_SHORT_CHARS = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+_PERCENT = re.compile(r"%([0-9a-fA-F]{2})")
+#: decoded characters looked at per scrubbed text, as a multiple of its size, on top of a fixed allowance: the
+#: four alignments of a base64 run decode to three times its size; nothing hostile can make it cost more
+_NESTED_BUDGET = 4
+_NESTED_ALLOWANCE = 1 << 20
+#: base64 runs longer than this are decoded once, not from each of the four alignments
+_ALIGNED_RUN = 4096
+
+
+def _json_unescape(text: str) -> str:
+    out = _JSON_ESCAPE.sub(lambda m: chr(int(m[1], 16)) if m[1] else _JSON_SHORT_CHARS.get(m[2], m[2]), text)
+    return out.encode("utf-16", "surrogatepass").decode("utf-16", "replace")  # \ud83d\ude00 pairs joined
+
+
+def _unescaped(text: str) -> str:
+    """``text`` with its JSON escapes, HTML references and percent-encoding undone (one layer of each; the
+    percent-encoded bytes read as Latin-1: the spellings looked for below the top layer are ASCII)."""
+    if "\\" in text:
+        text = _json_unescape(text)
+    if "&" in text:
+        text = html.unescape(text)
+    if "%" in text:
+        text = _PERCENT.sub(lambda m: chr(int(m[1], 16)), text)
+    return text
+
+
+@functools.lru_cache(maxsize=32)
+def _shapes(shortest: int) -> tuple[re.Pattern[str], re.Pattern[str], re.Pattern[str], re.Pattern[bytes]]:
+    """What can hold an encoded secret of ``shortest`` characters or more: every decoding here shrinks a text
+    and every spelling of a secret is at least as long as the secret, so shorter stretches are skipped.
+
+    A token (a run without spaces, quotes, JSON or HTML punctuation), a base64 run (either alphabet, its
+    ``+ / =`` possibly percent-encoded), a piece of one between paddings, printable ASCII in decoded bytes."""
+    run = -(-4 * shortest // 3)  # base64 of n bytes takes at least 4n/3 characters
+    # each starts only where its class starts (the look-behind): a scan never re-reads the inside of a
+    # shorter run, so it stays linear whatever the text
+    token, base64_run, piece, printable = r"""[^\s"'<>,;{}\[\]()|]""", r"[A-Za-z0-9+/_%=-]", r"[A-Za-z0-9+/_-]", r"[\x20-\x7e]"
+    return (re.compile(rf"(?<!{token}){token}{{{shortest},}}"), re.compile(rf"(?<!{base64_run}){base64_run}{{{run},}}"),
+            re.compile(rf"(?<!{piece}){piece}{{{run},}}(=*)"),
+            re.compile(rf"(?<!{printable}){printable}{{{shortest},}}".encode("ascii")))
+
+
+class _NestedSearch:
+    """One search for secrets under layers of encoding, over one scrubbed text, within a budget."""
+
+    def __init__(self, pattern: re.Pattern[str], shortest: int, size: int) -> None:
+        self.pattern = pattern
+        self.shortest = shortest
+        self.token, self.run, self.piece, self.printable = _shapes(shortest)
+        self.left = _NESTED_BUDGET * size + _NESTED_ALLOWANCE
+
+    def may_hide(self, token: str) -> bool:
+        return bool(_MARKERS.search(token) or self.run.search(token))
+
+    def reveals(self, text: str, depth: int = _NESTED_DEPTH) -> bool:
+        """Whether a layer below ``text`` (down to ``depth`` layers) spells a secret."""
+        for layer in self._layers(text):
+            if self.pattern.search(layer) or (depth > 1 and self.reveals(layer, depth - 1)):
+                return True
+        return False
+
+    def _take(self, text: str) -> bool:
+        self.left -= len(text)
+        return self.left >= 0
+
+    def _layers(self, text: str) -> Iterator[str]:
+        """Each text one decoding step below ``text``: unescaped, and the printable stretches of every base64
+        run in it decoded from each of the four alignments (a run may start with characters that are not
+        part of the encoding: ``sig-eyJ...``). Binary is skipped: a literal secret under one base64 layer is
+        already matched by its base64 spellings one layer up. Stops when the budget is spent."""
+        if _MARKERS.search(text):
+            plain = _unescaped(text)
+            if plain != text and len(plain) >= self.shortest:
+                if not self._take(plain):
+                    return
+                yield plain
+        for run in self.run.finditer(text):
+            for found in self.piece.finditer(unquote(run[0]) if "%" in run[0] else run[0]):  # '=' ends a piece
+                piece, padding = found[0][: len(found[0]) - len(found[1])], found[1]
+                if "-" in piece or "_" in piece:  # url-safe (a huge standard run is not copied for nothing)
+                    piece = piece.translate(_URLSAFE)
+                # padded, the encoding ends at a multiple of 4: that fixes where it starts (one decoding); a long
+                # unpadded run is a blob (an image, a file), read from its start: a prefix glued to a
+                # base64 value is a short token's habit (``sig-eyJ...``)
+                if padding or len(piece) > _ALIGNED_RUN:
+                    starts: range | list[int] = [(len(piece) + len(padding)) % 4]
+                else:
+                    starts = range(4)
+                for start in starts:
+                    chunk = piece[start:]
+                    chunk = chunk[: len(chunk) - 1] if len(chunk) % 4 == 1 else chunk + "=" * (-len(chunk) % 4)
+                    try:
+                        decoded = base64.b64decode(chunk, validate=True)
+                    except (binascii.Error, ValueError):
+                        continue
+                    for printable in self.printable.finditer(decoded):  # on the bytes: no text copy of a blob
+                        text = printable[0].decode("ascii")
+                        if not self._take(text):
+                            return
+                        yield text
+
+
 def query_secrets(url: str) -> list[str]:
     """Values of credential-bearing query parameters (``?api_key=...``, ``&sig=...``) in ``url``."""
     return [v for k, v in parse_qsl(urlsplit(url).query, keep_blank_values=False) if _is_secret_param(k) and v]
@@ -152,13 +269,33 @@ class Redactor:
 
     def text(self, value: str) -> str:
         pattern = _compiled(self.secrets, False)
-        return value if pattern is None else pattern.sub(REDACTED, value)
+        if pattern is None:
+            return value
+        return self._nested(pattern.sub(REDACTED, value), raw_bytes=False)
 
     def data(self, value: bytes) -> bytes:
         pattern = _compiled(self.secrets, True)
         if pattern is None:
             return value
-        return pattern.sub(REDACTED, value.decode("latin-1")).encode("latin-1")
+        return self._nested(pattern.sub(REDACTED, value.decode("latin-1")), raw_bytes=True).encode("latin-1")
+
+    def _nested(self, value: str, raw_bytes: bool) -> str:
+        """``value`` with every token that hides a secret under layers of encoding redacted whole."""
+        shortest = min(len(s) for s in self.secrets)
+        if len(value) < shortest:
+            return value
+        pattern = _compiled(self.secrets, False)
+        assert pattern is not None
+        search = _NestedSearch(pattern, shortest, len(value))
+
+        def scrub(match: re.Match[str]) -> str:
+            token = match[0]
+            if not search.may_hide(token):
+                return token
+            seen = token.encode("latin-1", "replace").decode("utf-8", "replace") if raw_bytes else token
+            return REDACTED if search.reveals(seen) else token
+
+        return search.token.sub(scrub, value)
 
     def decoded(self, value: Any) -> tuple[Any, bool]:
         """``value`` (parsed JSON) with secrets redacted from every string in it, and whether any was."""
@@ -242,6 +379,7 @@ class Redactor:
         if not self.secrets:
             return ex
         ex.request.url = self.text(ex.request.url)
+        ex.request.path = self.text(ex.request.path)
         ex.curl = self.text(ex.curl)
         ex.headers = [(self.text(k), self.text(v)) for k, v in ex.headers]
         ex.body = self.json_data(ex.body)

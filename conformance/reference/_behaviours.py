@@ -171,6 +171,10 @@ VARIANTS: dict[str, str] = {
     "sparse_echoes": "the Response leaves out every optional echo of a request parameter (background, reasoning, "
                      "text, truncation, service_tier, prompt_cache_key, max_output_tokens...)",
     "mcp_in_progress_repeated": "response.mcp_call.in_progress is sent again after the arguments deltas",
+    "reasoning_by_default": "the model reasons before every answer (a gpt-5 / o-series model): a reasoning item "
+                            "worth 200 output tokens (usage.output_tokens_details.reasoning_tokens) counts against "
+                            "max_output_tokens, and the answer comes only if the cap leaves room (else the Response "
+                            "is incomplete, reason max_output_tokens)",
     "program_calls_in_progress": "a function call made by a program stays in_progress in the completed response "
                                  "(it waits for the client's output)",
 }

@@ -208,6 +208,47 @@ def _item_status(status: str, behaviour: Behaviour) -> str:
 
 def run_model(prep: Prepared, behaviour: Behaviour) -> Outcome:
     """Run the deterministic model for a prepared request and package its output."""
+    cap = prep.params.get("max_output_tokens")
+    if not _reasons_by_default(prep, behaviour):
+        return _answer(prep, behaviour, cap)
+    thought = REASONING_BY_DEFAULT_TOKENS if cap is None else min(cap, REASONING_BY_DEFAULT_TOKENS)
+    left = None if cap is None else cap - thought
+    outcome = _answer(prep, behaviour, left)
+    if left is not None and (left == 0 or (outcome.status == "completed" and _output_tokens(outcome) > left)):
+        _unanswered(outcome)
+    _add_reasoning(outcome, prep, behaviour, spent=thought)
+    return outcome
+
+
+#: the ``reasoning_by_default`` variant: output tokens every response spends reasoning before it answers
+REASONING_BY_DEFAULT_TOKENS = 200
+
+
+def _reasons_by_default(prep: Prepared, behaviour: Behaviour) -> bool:
+    """``reasoning_by_default`` (a gpt-5 / o-series model): every answer is preceded by reasoning that counts
+    against ``max_output_tokens``, unless the request turns reasoning off (``reasoning.effort: none``)."""
+    if not behaviour.var("reasoning_by_default") or prep.failure is not None:
+        return False
+    reasoning = prep.params.get("reasoning")
+    return not (isinstance(reasoning, dict) and reasoning.get("effort") == "none")
+
+
+def _output_tokens(outcome: Outcome) -> int:
+    value = outcome.usage.get("output_tokens")
+    return value if isinstance(value, int) else 0
+
+
+def _unanswered(outcome: Outcome) -> None:
+    """Reasoning spent the cap: no answer item at all (a text cut to nothing, a tool call never made)."""
+    spent = _output_tokens(outcome)
+    outcome.status, outcome.output, outcome.incomplete_details = "incomplete", [], {"reason": "max_output_tokens"}
+    if "output_tokens" in outcome.usage:
+        outcome.usage["output_tokens"] = 0
+        outcome.usage["total_tokens"] -= spent
+
+
+def _answer(prep: Prepared, behaviour: Behaviour, max_output_tokens: int | None) -> Outcome:
+    """The model's answer, its text cut at ``max_output_tokens`` (what reasoning, if any, left of the cap)."""
     inp = model_input(prep.params["instructions"], prep.context_before, prep.input_items, prep.params, behaviour)
     deferred = deferred_respond(  # programs and tool search: _deferred_tools
         prep.context_before, prep.input_items, inp, declared_tools(prep.context_before, prep.input_items, prep.params),
@@ -226,8 +267,9 @@ def run_model(prep: Prepared, behaviour: Behaviour) -> Outcome:
         return Outcome("failed", [], _usage(input_token_count(inp), 0, behaviour), None, dict(prep.failure))
     if prep.failure is not None:
         return Outcome("failed", [], _usage(input_token_count(inp), 0, behaviour), None, None)
-    outcome = outcome_for(reply, input_token_count(inp), prep.params.get("max_output_tokens"), behaviour)
-    _add_reasoning(outcome, prep, behaviour)
+    outcome = outcome_for(reply, input_token_count(inp), max_output_tokens, behaviour)
+    if not _reasons_by_default(prep, behaviour):  # else run_model adds the reasoning item, with its cost
+        _add_reasoning(outcome, prep, behaviour)
     if "message.output_text.logprobs" in prep.include and not behaviour.dev("logprobs_ignored"):
         _add_logprobs(outcome, int(prep.params.get("top_logprobs") or 0))
     return outcome
@@ -237,14 +279,19 @@ REASONING_SUMMARY = "Following the request's directive."
 REASONING_TEXT = "The request gives a directive; the reply follows it."
 
 
-def _add_reasoning(outcome: Outcome, prep: Prepared, behaviour: Behaviour) -> None:
+def _add_reasoning(outcome: Outcome, prep: Prepared, behaviour: Behaviour, spent: int | None = None) -> None:
     """A reasoning model's ``reasoning`` item first (unless effort is ``none``), as the spec's ReasoningItem.
 
     ``summary`` is filled when ``reasoning.summary`` asks for one, ``encrypted_content`` when ``include``
     has ``reasoning.encrypted_content`` (base64 JSON of the item's summary; it can be passed back).
+    ``spent``: the reasoning tokens it is billed, given also without a ``reasoning`` parameter
+    (``reasoning_by_default``); else the words of its text.
     """
     reasoning = prep.params.get("reasoning")
-    if not isinstance(reasoning, dict) or reasoning.get("effort") == "none" or outcome.status == "failed":
+    if (spent is None and not isinstance(reasoning, dict)) or outcome.status == "failed":
+        return
+    reasoning = reasoning if isinstance(reasoning, dict) else {}
+    if reasoning.get("effort") == "none":
         return
     summary = [{"type": "summary_text", "text": REASONING_SUMMARY}] if reasoning.get("summary") else []
     item: dict[str, Any] = {"id": new_id("rs"), "type": "reasoning", "summary": summary,
@@ -252,7 +299,8 @@ def _add_reasoning(outcome: Outcome, prep: Prepared, behaviour: Behaviour) -> No
     if "reasoning.encrypted_content" in prep.include and not behaviour.dev("encrypted_content_ignored"):
         item["encrypted_content"] = encode_compaction([{"type": "reasoning", "summary": summary}])
     outcome.output.insert(0, item)
-    spent = count_tokens(REASONING_TEXT) + (count_tokens(REASONING_SUMMARY) if summary else 0)
+    if spent is None:
+        spent = count_tokens(REASONING_TEXT) + (count_tokens(REASONING_SUMMARY) if summary else 0)
     usage = outcome.usage
     if isinstance(usage.get("output_tokens_details"), dict):
         usage["output_tokens"] += spent

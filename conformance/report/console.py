@@ -11,7 +11,7 @@ import time
 from typing import TextIO
 
 from ..record._redact import inert, safe_url
-from ..run.events import ERROR, FAILED, PASSED, SKIPPED, CaseFinished, Event, RunFinished, RunStarted
+from ..run.events import ERROR, FAILED, PASSED, SKIPPED, CaseFinished, Event, RunFinished, RunNotice, RunStarted
 from .failure import format_failure
 from .summary import SYMBOLS, format_summary
 
@@ -59,6 +59,8 @@ class ConsoleReporter:
         if isinstance(event, RunStarted):
             self.t0 = time.monotonic()
             self.line(f"{len(event.cases)} case(s) selected; {event.bound}")
+        elif isinstance(event, RunNotice):
+            self.line(event.line)
         elif isinstance(event, CaseFinished):
             if not self.quiet:
                 r = event.result

@@ -12,11 +12,13 @@ import os
 import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..record.exchange import Exchange
-from ..run.engine import CaseResult
 from .findings import deviation_counts, distinct_findings
+
+if TYPE_CHECKING:  # the engine imports the recorders (httpx...): `judge` and the matrix need none of them
+    from ..run.engine import CaseResult
 
 SCHEMA_VERSION = 1
 RESULTS_SCHEMA_PATH = Path(__file__).with_name("results.schema.json")

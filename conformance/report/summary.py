@@ -8,11 +8,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
 from ..record._redact import inert
-from ..run.engine import CaseResult
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of
 from .findings import describe, distinct_findings
+
+if TYPE_CHECKING:  # the engine imports the recorders (httpx...): `judge` and the matrix need none of them
+    from ..run.engine import CaseResult
 
 OUTCOMES = ("pass", "fail", "unsupported", "error", "skipped")
 SYMBOLS = {"pass": "✓", "fail": "✗", "unsupported": "∅", "error": "!", "skipped": "-"}

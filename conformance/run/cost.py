@@ -12,11 +12,12 @@ cap) makes its case *uncapped by design*, reported apart. A step whose every exp
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..cases import Case
+from ..judge.output_cap import cap_under_test
 from ..suite import CASES_DIR
 
 #: the paths (relative to the base URL) whose POST runs the model
@@ -110,11 +111,14 @@ class Bound:
     cases: int
     unbounded: tuple[str, ...]
     uncapped: tuple[str, ...] = ()
+    preflight: int = 0  # at most this much more for the probe preflight (conformance/probes.py), 0 when none runs
 
     def line(self) -> str:
         """The one line printed before a run."""
         bounded = self.cases - len(self.unbounded) - len(self.uncapped)
         text = f"worst-case output tokens: {self.tokens} over {bounded} bounded case(s)"
+        if self.preflight:
+            text += f" (+ at most {self.preflight} for the probe preflight)"
         if self.uncapped:
             text += f"; {len(self.uncapped)} case(s) uncapped by design"
         if self.unbounded:
@@ -138,6 +142,34 @@ def selection_bound(cases: Iterable[Case]) -> Bound:
     return Bound(tokens, count, tuple(unbounded), tuple(uncapped))
 
 
+def with_output_floor(case: Case, floor: int | None) -> Case:
+    """``--output-cap-floor N``: the case with every cap the suite set for cost raised to at least ``floor``: on a
+    generating step (not one expected to be rejected) with a plain integer ``max_output_tokens``, in a case that
+    does not test the cap. Steps without a cap stay uncapped (a cap would change what they ask); the request sent,
+    the echo checks and the worst-case bound all see the raised cap."""
+    if floor is None or cap_under_test(case):
+        return case
+    steps = []
+    for step in case.steps:
+        cap = step_cap(step) if generates(step) else None
+        if cap is not None and cap < floor:
+            if step.transport == "sdk":
+                step = replace(step, args={**step.args, "max_output_tokens": floor})
+            else:
+                step = replace(step, body={**step.body, "max_output_tokens": floor})
+        steps.append(step)
+    return replace(case, steps=tuple(steps))
+
+
+def parse_output_cap_floor(raw: str) -> int:
+    """``--output-cap-floor N``: a whole number of tokens, at least 16 (OpenAI's minimum), else ValueError."""
+    text = raw.strip()
+    if not text.isdigit() or int(text) < 16:
+        raise ValueError(f"--output-cap-floor {raw!r}: expected a whole number of tokens, at least 16 "
+                         "(the smallest max_output_tokens OpenAI accepts)")
+    return int(text)
+
+
 def parse_token_budget(raw: str) -> int:
     """``--token-budget N``: a positive integer number of tokens, else ValueError with the one line to print."""
     text = raw.strip()
@@ -146,11 +178,11 @@ def parse_token_budget(raw: str) -> int:
     return int(text)
 
 
-def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai") -> Bound:
-    """The bound a plain ``run`` prints: every case of ``cases/`` the profile's spec does not skip (the README
-    states it; tests/test_cost.py keeps the two equal)."""
+def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai", floor: int | None = None) -> Bound:
+    """The bound a plain ``run`` prints (``floor``: with ``--output-cap-floor``): every case of ``cases/`` the
+    profile's spec does not skip (the README states both; tests keep them equal)."""
     from ..cases import load_all
     from ..coverage.profile import skip_reason
 
     root = cases_dir or CASES_DIR
-    return selection_bound(case for case in load_all(root) if skip_reason(case, profile) is None)
+    return selection_bound(with_output_floor(case, floor) for case in load_all(root) if skip_reason(case, profile) is None)

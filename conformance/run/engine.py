@@ -203,7 +203,10 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     """Turn a recording into a verdict: pure, repeatable, no network. ``policy``: how far findings beyond the
     letter of the spec count (conformance/judge/basis). ``follows_probes=False`` (the run's probe preflight found a
     model that ignores the probes, conformance/probes.py): behavioural expectations are skipped, and a case that
-    had one skipped and nothing failed is ``skipped`` rather than ``pass`` (docs/cases.md)."""
+    had one skipped and nothing failed is ``skipped`` rather than ``pass`` (docs/cases.md). A step whose Response
+    the suite's own ``max_output_tokens`` cut short has its expectations about the answer skipped the same way
+    (conformance/judge/output_cap.py): a cut by our cap is never a ``fail``."""
+    from ..judge.output_cap import CUT_REASON, about_answer, case_message, cut_reason, suite_cap_cut
     from ..probes import SKIP_REASON
 
     policy = policy or JudgePolicy()
@@ -220,6 +223,7 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
     checks: list[CheckResult] = []
     leads: list[CheckResult] = []  # one failure standing for a step's answer (declines.py): reported first
     inconclusive: list[Exchange] = []
+    cut: dict[str, int] = {}  # step -> the suite's cap that cut its Response (judge/output_cap.py)
     for ex in rec.exchanges:
         if ex.inconclusive:
             inconclusive.append(ex)
@@ -250,6 +254,9 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             leads.append(lead)
             continue
         wrong_class = _wrong_status_class(step, ex)
+        cap = suite_cap_cut(case, ex)
+        if cap is not None:
+            cut[ex.step] = cap
         for ei, exp in enumerate(step.expect):
             reason = outside.get((step_index[ex.step], ei))
             if reason is None and wrong_class and _judges_error_body(exp):
@@ -260,11 +267,17 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
             if not follows_probes and _behavioural(exp, ex):
                 checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, SKIP_REASON, "", ex.step))
                 continue
+            if cap is not None and about_answer(exp.name, exp.arg):  # our cap, not the server, ended the answer
+                checks.append(CheckResult(f"expect.{exp.name}", Outcome.SKIPPED, cut_reason(cap), "", ex.step))
+                continue
             checks.append(evaluate(exp, ex, rec.variables, model=rec.model, env=rec.env, profile=profile, policy=policy))
     checks = leads + checks
     for problem in rec.problems:
         if not follows_probes and problem.name == "engine.capture":  # what the model did not produce (a call id...)
             problem = CheckResult(problem.name, Outcome.SKIPPED, f"{SKIP_REASON}: {problem.message}", "", problem.step)
+        elif problem.name == "engine.capture" and problem.step in cut:  # the answer it reads was never given
+            problem = CheckResult(problem.name, Outcome.SKIPPED, f"{cut_reason(cut[problem.step])}: {problem.message}",
+                                  "", problem.step)
         elif problem.outcome is Outcome.FAIL and not problem.findings:
             # a step could not go on (nothing to capture, a closed WebSocket): the feature's documented behaviour
             # did not happen; one keyed finding like every other, so it is counted and classified the same way
@@ -272,6 +285,8 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
                                               findings=[Finding(problem.message)]), policy)
         checks.append(problem)
     probe_skips = [c for c in checks if c.outcome is Outcome.SKIPPED and c.message.startswith(SKIP_REASON)]
+    cut_skips = [(c.name, cut[c.step]) for c in checks
+                 if c.outcome is Outcome.SKIPPED and c.message.startswith(CUT_REASON) and c.step in cut]
     failed = [c for c in checks if c.outcome is Outcome.FAIL]
     if failed:
         outcome = Outcome.FAIL
@@ -294,6 +309,8 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
         message = (f"{SKIP_REASON}: {len(probe_skips)} behavioural expectation(s) not judged ({names}); "
                    "every other check passed")
         outcome = Outcome.SKIPPED
+    elif cut_skips:
+        outcome, message = Outcome.SKIPPED, case_message(cut_skips)
     else:
         outcome = Outcome.PASS
         message = ""
@@ -510,6 +527,13 @@ class Scheduler:
                     self.budget_limited.append(case.id)
                     return BUDGET_BOUND_REASON.format(bound=bound, left=left)
                 self._room.wait(timeout=0.5)
+
+    def charge_outside(self, output: int, total: int) -> None:
+        """Tokens spent outside the cases (the probe preflight): billed, and charged under ``--token-budget``."""
+        with self._room:
+            if self.token_budget is not None:  # as for the cases: the charge is kept only against a budget
+                self.output_charged += output
+            self.tokens_billed += total
 
     def _charge(self, case: Case, rec: CaseRecording) -> int:
         from .cost import charged_output

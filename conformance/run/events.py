@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .baseline import Expectation, Gate
     from .engine import CaseResult
 
-__all__ = ["CaseFinished", "CaseStatus", "Event", "RunFinished", "RunStarted", "Subscriber"]
+__all__ = ["CaseFinished", "CaseStatus", "Event", "RunFinished", "RunNotice", "RunStarted", "Subscriber"]
 
 #: how a case's result counts once the baseline is applied: JUnit's and pytest's vocabulary
 PASSED, FAILED, ERROR, SKIPPED = "passed", "failed", "error", "skipped"
@@ -42,6 +42,14 @@ class RunStarted:
     embedded: bool
     cases: tuple[Case, ...]  # selected, in run order
     bound: str  # the worst-case output tokens line (conformance/run/cost.py)
+
+
+@dataclass(frozen=True)
+class RunNotice:
+    """One line to say before the cases, once the probe preflight has answered (a model that reasons by default:
+    conformance/probes.py ``ProbePreflight.advisory``)."""
+
+    line: str
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,7 @@ class RunFinished:
         return self.interrupted or any(r.outcome.value == "error" for r in self.results)
 
 
-Event = RunStarted | CaseFinished | RunFinished
+Event = RunStarted | RunNotice | CaseFinished | RunFinished
 
 
 class Subscriber(Protocol):

@@ -101,6 +101,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("token_budget", "--token-budget", "spend at most N output tokens: a case starts only if its worst-case "
            "output fits in what is left after the cases done and in flight, the rest are skipped (budget); reports "
            "are written", metavar="N"),
+    Option("output_cap_floor", "--output-cap-floor", "raise every max_output_tokens the suite sets for cost to at "
+           "least N (a model that reasons by default spends small caps thinking); caps a case tests are kept",
+           metavar="N"),
     Option("quiet", "--quiet", "one line per run instead of one per case", kind="flag", scope="run", aliases=("-q",)),
     Option("config", "--config", "run every provider x model of a providers file (narrow with --provider/--model, "
            "comma-separated)", kind="path", metavar="PROVIDERS.yaml", scope="run"),
@@ -166,7 +169,7 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
     Raises :class:`OptionError` (one line naming the flag) on the first bad value."""
     from ..judge.basis import JudgePolicy
     from ..record.http import Limits
-    from .cost import parse_token_budget
+    from .cost import parse_output_cap_floor, parse_token_budget
     from .session import RunOptions
     from .shard import parse_shard
 
@@ -200,6 +203,8 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
         policy=policy, max_time_s=max_time,
         token_budget=_checked(parse_token_budget, None if values.get("token_budget") is None
                               else str(values.get("token_budget"))),
+        output_cap_floor=_checked(parse_output_cap_floor, None if values.get("output_cap_floor") is None
+                                  else str(values.get("output_cap_floor"))),
         baseline=Path(baseline) if baseline else None, baseline_strict=bool(values.get("baseline_strict")),
         update_baseline=bool(values.get("update_baseline")),
     )

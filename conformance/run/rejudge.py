@@ -109,8 +109,10 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
 
     Raises :class:`RecordingError` (one line naming the file and field) when the recording cannot be read."""
     from .. import __version__
+    from ..judge.output_cap import cap_cut_skips
     from ..judge.schemas import spec_info
     from ..probes import behavioural_skips
+    from .cost import with_output_floor
     from .session import utc_now
 
     recording = read_recording(recording_path)
@@ -129,6 +131,9 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     except FieldError as exc:
         raise RecordingError(recording_path, str(exc)) from None
     cases = _load_cases(_cases_dir(meta, cases_dir))
+    floor = run.get("output_cap_floor")  # the caps as the live run sent them (cost.with_output_floor)
+    if isinstance(floor, int) and not isinstance(floor, bool):
+        cases = {cid: with_output_floor(case, floor) for cid, case in cases.items()}
     results: list[CaseResult] = []
     missing: list[str] = []
     for i, recorded in enumerate(recording.cases):
@@ -148,6 +153,8 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     })
     if isinstance(run.get("probe_preflight"), dict):
         run["probe_preflight"] = {**run["probe_preflight"], "behavioural_skipped": behavioural_skips(results)}
+    if "cap_cut_skipped" in run:
+        run["cap_cut_skipped"] = cap_cut_skips(results)
     return Rejudged(results, run, missing)
 
 

@@ -17,7 +17,19 @@ from typing import TYPE_CHECKING
 from .._verdict import Outcome
 from ..record._redact import inert
 from .engine import CaseResult, internal_error, judge_safely, not_sent_reason, profile_skip_reason, skipped
-from .events import ERROR, FAILED, PASSED, SKIPPED, CaseFinished, CaseStatus, Event, RunFinished, RunStarted, Subscriber
+from .events import (
+    ERROR,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    CaseFinished,
+    CaseStatus,
+    Event,
+    RunFinished,
+    RunNotice,
+    RunStarted,
+    Subscriber,
+)
 from .session import ConformanceSession, RunOptions
 
 if TYPE_CHECKING:
@@ -115,25 +127,35 @@ class Engine:
 
         ``known_ids``: every case that exists before selection, so baseline entries for deselected cases are
         not called stale. The run's lossless recording is opened beside the results file (``json_path``, else
-        ``--json``); a run that names none (``api.run`` without ``reports``) writes no file, so no recording."""
-        from .cost import selection_bound
+        ``--json``); a run that names none (``api.run`` without ``reports``) writes no file, so no recording.
+        Under ``--output-cap-floor`` the cases run with their caps raised (cost.with_output_floor): the bound,
+        the budget, the requests and the judging all see the raised caps."""
+        from dataclasses import replace
+
+        from ..probes import probe_cap
+        from .cost import selection_bound, with_output_floor
 
         results_path = json_path or self.opts.json_path
         if results_path is not None:
             self.session.open_recording(results_path, cases_dir)
-        self.selected = list(selected)
+        self.selected = [with_output_floor(case, self.opts.output_cap_floor) for case in selected]
         self.known_ids = list(known_ids) if known_ids is not None else None
         runnable = [case for case in self.selected if self.runnable(case)]
-        self.emit(RunStarted(self.session.target, self.session.embedded, tuple(self.selected),
-                             selection_bound(runnable).line()))
+        bound = selection_bound(runnable)
+        if runnable and not self.opts.assume_probes:  # the preflight: two token probes at most
+            bound = replace(bound, preflight=2 * probe_cap(self.opts.output_cap_floor))
+        self.emit(RunStarted(self.session.target, self.session.embedded, tuple(self.selected), bound.line()))
         if runnable:
-            self.session.probe_preflight()  # before any case is recorded: does the model follow the probes?
+            probes = self.session.probe_preflight()  # before any case is recorded: does the model follow the probes?
+            if probes.advisory:  # a model that reasons by default: the suite's caps will cut its answers
+                self.emit(RunNotice(inert(probes.advisory)))
         for case in runnable:
             self.session.scheduler.submit(case)
 
     def result_for(self, case: Case) -> CaseResult:
         """Wait for the case's recording, judge it (pure) and emit :class:`CaseFinished`."""
         sess = self.session
+        case = next((c for c in self.selected if c.id == case.id), case)  # as started: its caps floored
         reason = not_sent_reason(case, self.opts.profile, self.opts.skip_capabilities)
         recording = None
         if reason is not None:
@@ -229,6 +251,7 @@ class Engine:
 def run_notices(sess: ConformanceSession, results: list[CaseResult]) -> list[str]:
     """What the run must say once, at the top of its summary: a model that ignores the probes, a target that
     went down (conformance/probes.py, conformance/run/outage.py)."""
+    from ..judge.output_cap import ADVISED_FLOOR, cap_cut_skips
     from ..probes import behavioural_skips
 
     lines: list[str] = []
@@ -238,6 +261,10 @@ def run_notices(sess: ConformanceSession, results: list[CaseResult]) -> list[str
                      f"({probes.detail})")
     elif probes is not None and probes.verdict == "inconclusive":
         lines.append(probes.detail)
+    cut = cap_cut_skips(results)
+    if cut:
+        lines.append(f"the suite's own output caps cut the model's answers: {cut} expectations about them skipped, "
+                     f"none failed; raise the caps with --output-cap-floor N (e.g. {ADVISED_FLOOR})")
     watch = sess.scheduler.watch
     if watch.down is not None:
         lines.extend(watch.down.banner(len(watch.not_sent)))

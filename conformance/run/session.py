@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..cases import Case
 from ..judge.basis import JudgePolicy
-from ..probes import ProbePreflight, assumed, behavioural_skips, run_preflight
+from ..probes import ProbePreflight, assumed, behavioural_skips, probe_cap, run_preflight
 from ..record._redact import inert, safe_url
 from ..record.http import ConfigError, Limits, Recorder, Target
 from .engine import CaseRecording, CaseResult, Scheduler
@@ -56,6 +56,7 @@ class RunOptions:
     policy: JudgePolicy = field(default_factory=JudgePolicy)  # --spec-strict, --strict-behaviour, --spec-as-of
     max_time_s: float | None = None  # --max-time: cases not started by then are skipped (time limit)
     token_budget: int | None = None  # --token-budget: once this many tokens are billed, no case is started
+    output_cap_floor: int | None = None  # --output-cap-floor: the suite's caps raised to at least this (cost.py)
     stop_at: float | None = None  # the monotonic instant --max-time ends (set once per command, shared by targets)
     baseline: Path | None = None  # --baseline: a file, or a directory holding <provider>/<model>.yaml
     baseline_strict: bool = False  # --strict (pytest: --baseline-strict): an unexpected pass fails too
@@ -234,7 +235,10 @@ class ConformanceSession:
     def probe_preflight(self) -> ProbePreflight:
         """Does the model follow the probes? Asked once per run, before any case is recorded (conformance/probes.py)."""
         if self.probes is None:
-            self.probes = assumed() if self.opts.assume_probes else run_preflight(self.recorder)
+            self.probes = (assumed() if self.opts.assume_probes
+                           else run_preflight(self.recorder, probe_cap(self.opts.output_cap_floor),
+                                              budget=self.opts.token_budget))
+            self.scheduler.charge_outside(self.probes.output_tokens, self.probes.total_tokens)
         return self.probes
 
     @property
@@ -247,6 +251,7 @@ class ConformanceSession:
 
     def run_meta(self, complete: bool, results: Sequence[CaseResult] = ()) -> dict[str, Any]:
         """The results JSON ``run`` section; ``results`` count the behavioural expectations skipped."""
+        from ..judge.output_cap import cap_cut_skips
         from ..judge.schemas import spec_info
 
         info = spec_info(self.opts.profile)
@@ -273,6 +278,8 @@ class ConformanceSession:
             "max_time_s": self.opts.max_time_s,
             "time_limited": len(self.scheduler.time_limited),  # cases skipped because --max-time had passed
             "token_budget": self.opts.token_budget,
+            "output_cap_floor": self.opts.output_cap_floor,
+            "cap_cut_skipped": cap_cut_skips(results),  # expectations skipped: the suite's own cap cut the answer
             "tokens_billed": self.scheduler.tokens_billed,  # usage total of the recorded responses
             "tokens_charged": self.scheduler.output_charged,  # output tokens charged against --token-budget
             "budget_limited": len(self.scheduler.budget_limited),  # cases skipped because --token-budget was spent

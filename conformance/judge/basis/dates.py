@@ -60,6 +60,7 @@ def requirement_since(rule: str) -> str | None:
     return since if isinstance(since, str) else None
 
 
+@lru_cache(maxsize=1)
 def snapshots() -> tuple[Snapshot, ...]:
     """The snapshots the dates come from, oldest first (the current spec last)."""
     return tuple(Snapshot(**{k: str(s.get(k, "")) for k in ("date", "commit", "file", "sha256")})

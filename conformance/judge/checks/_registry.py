@@ -12,9 +12,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..._verdict import BASES, CheckResult, Finding, Outcome
+from ..._verdict import BASES, TRUNCATED, CheckResult, Finding, Outcome
 from ...record.exchange import Exchange
 from ..basis import JudgePolicy, classify_result
+from ..basis.keys import normalise_path
 from ..registry import AUTOMATIC, Proof, Rule, by_kind, register
 
 ENDPOINTS = ("create", "retrieve", "delete", "cancel", "input_items", "input_tokens", "compact", "other")
@@ -82,11 +83,33 @@ def endpoint_of(method: str, path: str) -> str:
     return "other"
 
 
-def _safe_findings(chk: Rule, ex: Exchange, ctx: CheckContext) -> list[Finding]:
+#: Findings one check keeps for one exchange: all of the first KEEP_FIRST, then only those unlike every kept one
+#: (another rule, path with its indices blanked, message, kind or basis: what classifying and grouping look at)
+#: up to KEEP_MAX; the rest are counted, never classified or stored. A 16 MB stream repeating one deviation
+#: 300,000 times is judged in linear time and reported as that deviation, with the count.
+KEEP_FIRST = 50
+KEEP_MAX = 500
+
+
+def _safe_findings(chk: Rule, ex: Exchange, ctx: CheckContext) -> tuple[list[Finding], int]:
+    """The findings kept (at most KEEP_MAX) and how many more the check yielded."""
+    kept: list[Finding] = []
+    seen: set[tuple[str, str, str, str, str]] = set()
+    more = 0
     try:
-        return list(chk.func(ex, ctx))
+        for finding in chk.func(ex, ctx):
+            if len(kept) >= KEEP_MAX:
+                more += 1
+                continue
+            like = (finding.rule, normalise_path(finding.path), finding.message, finding.kind, finding.basis)
+            if len(kept) < KEEP_FIRST or like not in seen:
+                kept.append(finding)
+                seen.add(like)
+            else:
+                more += 1
     except Exception as exc:  # a check must report odd input, never crash the run
-        return [Finding(f"check crashed on this input: {type(exc).__name__}: {exc}")]
+        return [Finding(f"check crashed on this input: {type(exc).__name__}: {exc}")], 0
+    return kept, more
 
 
 def run_checks(
@@ -114,12 +137,15 @@ def run_checks(
             applicable = False
         if not applicable:
             continue
-        findings = _safe_findings(chk, ex, ctx)
+        findings, more = _safe_findings(chk, ex, ctx)
         if not findings:
             yield CheckResult(chk.name, Outcome.PASS, "", chk.spec_ref, ex.step, chk.severity, basis=chk.basis)
             continue
         message = "; ".join(f"{f.path}: {f.message}" if f.path else f.message for f in findings[:5])
-        if len(findings) > 5:
-            message += f" (+{len(findings) - 5} more)"
+        if len(findings) + more > 5:
+            message += f" (+{len(findings) + more - 5} more)"
+        if more:
+            findings.append(Finding(f"{more} more findings not kept (repeats of the {len(findings)} above, "
+                                    f"or past {KEEP_MAX})", "$", kind=TRUNCATED))
         raw = CheckResult(chk.name, Outcome.FAIL, message, chk.spec_ref, ex.step, chk.severity, findings, chk.basis)
         yield classify_result(raw, policy or JudgePolicy())

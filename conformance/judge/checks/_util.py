@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from functools import lru_cache
@@ -107,10 +108,24 @@ def is_resumed(ex: Exchange) -> bool:
 
 def stream_events(ex: Exchange) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(index, data)`` for every event whose data is a JSON object (others are ``stream.event_json``'s job)."""
-    for index, event in enumerate(ex.events or []):
-        data = event_data(event)
+    for index, data in enumerate(_parsed_events(ex.events or [])):
         if isinstance(data, dict):
             yield index, data
+
+
+_last_parsed = threading.local()
+
+
+def _parsed_events(events: list[SSEEvent]) -> list[Any]:
+    """Every event's parsed data, kept for the last stream judged in this thread: the thirty-odd stream checks
+    each walk every event of the same exchange, and a stream of more distinct events than ``_parse`` caches
+    would otherwise be parsed once per check."""
+    slot = getattr(_last_parsed, "slot", None)
+    if slot is not None and slot[0] is events and slot[1] == len(events):
+        return slot[2]  # type: ignore[no-any-return]
+    parsed = [_parse(event.data) for event in events]
+    _last_parsed.slot = (events, len(events), parsed)
+    return parsed
 
 
 def event_data(event: SSEEvent) -> Any:

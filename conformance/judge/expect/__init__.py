@@ -11,7 +11,7 @@ Modules, one job each: ``registry`` (the ``@assertion`` decorator, ``ExpectConte
 ``expect:`` entry and its basis), ``accessors`` (what an assertion reads from an exchange), ``compare`` (JSON
 comparison and rendering), ``arguments`` (argument checks), ``behavioural`` (which expectations judge the
 model), ``schema_adapter`` (the view of ``conformance.judge.schemas``), ``sdk_decoder`` (the SDK-decoder
-diagnosis), ``evaluate``; the families: ``http`` (status, header), ``schema``, ``envelope``, ``values``
+diagnosis), ``evaluation`` (``evaluate``); the families: ``http`` (status, header), ``schema``, ``envelope``, ``values``
 (json), ``output`` (output_text, function_call, json_output), ``response`` (statuses), ``events``, ``sdk``.
 """
 
@@ -24,7 +24,7 @@ from . import http, schema, envelope, values, output, response, events, sdk  # n
 from .accessors import event_type, event_types, output_text, response_document, terminal_event
 from .arguments import expected_statuses
 from .compare import json_equal
-from .evaluate import evaluate
+from .evaluation import evaluate
 from .expectation import Advisory, Expectation, split_basis
 from .output import normalize_token
 from .registry import ASSERTIONS, Assertion, ExpectContext, assertion

@@ -11,7 +11,7 @@ from ..._json import loads as json_loads
 from ..._verdict import Finding
 from ...record.exchange import Exchange
 from .accessors import assistant_text, document
-from .arguments import check_regex
+from .arguments import check_regex, schema_problem
 from .compare import json_contains, json_equal, short
 from .registry import SPEC, ExpectContext, Problems, assertion
 
@@ -80,13 +80,8 @@ def _validate_function_call_arg(arg: Any) -> Iterator[tuple[str, str]]:
     for key, pattern in (arg.get("arguments_matches") or {}).items():
         yield from check_regex(f"arguments_matches.{key}", pattern)
     schema = arg.get("arguments_schema")
-    if isinstance(schema, dict):
-        import jsonschema
-
-        try:
-            jsonschema.Draft202012Validator.check_schema(schema)
-        except jsonschema.SchemaError as exc:
-            yield "arguments_schema", f"not a valid JSON Schema: {exc.message}"
+    if isinstance(schema, dict) and (problem := schema_problem(schema)) is not None:
+        yield "arguments_schema", f"not a valid JSON Schema: {problem}"
 
 
 def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[str]:
@@ -159,13 +154,9 @@ def _function_call(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
 
 
 def _validate_json_output_arg(arg: Any) -> Iterator[tuple[str, str]]:
-    if isinstance(arg, dict) and isinstance(arg.get("schema"), dict):
-        import jsonschema
-
-        try:
-            jsonschema.Draft202012Validator.check_schema(arg["schema"])
-        except jsonschema.SchemaError as exc:
-            yield "schema", f"not a valid JSON Schema: {exc.message}"
+    if isinstance(arg, dict) and isinstance(arg.get("schema"), dict) and (
+            problem := schema_problem(arg["schema"])) is not None:
+        yield "schema", f"not a valid JSON Schema: {problem}"
 
 
 @assertion(

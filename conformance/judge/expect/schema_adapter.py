@@ -43,10 +43,6 @@ def schema_errors(name: str, instance: Any, profile: str | None) -> list[Finding
         from .. import schemas
     except ImportError as exc:
         raise Inconclusive(f"conformance.judge.schemas is not available: {exc}") from None
-    try:
-        import jsonschema
-    except ImportError:  # pragma: no cover - jsonschema is a hard dependency
-        jsonschema = None  # type: ignore[assignment]
     if profile is not None and not schemas.has_schema(name, profile) and hasattr(schemas, "equivalent"):
         counterpart = schemas.equivalent(name, profile)
         if counterpart is None and any(schemas.has_schema(name, p) for p in schemas.PROFILES):
@@ -57,6 +53,10 @@ def schema_errors(name: str, instance: Any, profile: str | None) -> list[Finding
     except LookupError as exc:
         raise Inconclusive(f"unknown schema {name!r}: {exc}") from None
     except Exception as exc:
+        try:  # only now: a run whose documents are valid never imports jsonschema (conformance/judge/schemas.py)
+            import jsonschema
+        except ImportError:  # pragma: no cover - jsonschema is a hard dependency
+            jsonschema = None  # type: ignore[assignment]
         if jsonschema is not None and isinstance(exc, jsonschema.ValidationError):
             where = exc.json_path if hasattr(exc, "json_path") else "$"
             return [Finding(f"{where}: {exc.message}")]

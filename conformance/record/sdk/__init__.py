@@ -14,7 +14,6 @@ step runs or an SDK outcome is diagnosed.
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
 
 __all__ = ["CALLS", "record_sdk_step", "sdk_version"]
@@ -35,6 +34,8 @@ STREAMING_CALLS = frozenset({"responses.stream"})
 
 def sdk_version() -> str | None:
     """The installed ``openai`` package version (None when it is not installed)."""
+    from importlib import metadata  # lazy: importing it costs more CPU than most commands need
+
     try:
         return metadata.version("openai")
     except metadata.PackageNotFoundError:

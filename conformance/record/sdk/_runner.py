@@ -213,7 +213,8 @@ def record_sdk_step(recorder: Recorder, step: str, call: str, args: Any, auth: s
     timeout = limits.deadline_s + limits.connect_timeout_s + 30.0
     http_client = httpx2.Client(transport=transport, follow_redirects=False, timeout=timeout)
     try:
-        client = openai.OpenAI(api_key=PLACEHOLDER_KEY, base_url=recorder.target.base_url, http_client=http_client,
+        base = recorder.target.base_url.partition("?")[0]  # its query is added by the recorder (Target.url)
+        client = openai.OpenAI(api_key=PLACEHOLDER_KEY, base_url=base, http_client=http_client,
                                max_retries=0, timeout=timeout, organization=None, project=None)
         if call not in _CALLS:
             raise SDKStepError(f"unknown SDK call {call!r} (known: {', '.join(CALLS)})")

@@ -60,7 +60,9 @@ class RecordingTransport(httpx2.BaseTransport):
         self._drop = _DROP | {target.auth_header.lower()} | {k.lower() for k in target.headers}
 
     def _path(self, url: httpx2.URL) -> str:
-        base = self.recorder.target.base_url.rstrip("/")
+        # the base URL's own query (?api-version=...&api_key=...) is the recorder's to add (Target.url): the SDK
+        # is given the base without it, else it would splice the query into the path and leak it into ``path``
+        base = self.recorder.target.base_url.partition("?")[0].rstrip("/")
         full = str(url)
         if full.startswith(base + "/"):
             return full[len(base):]
