@@ -110,19 +110,32 @@ def _load_cases(args: argparse.Namespace, opts: Any) -> list[Any]:
     from .cases import CaseFormatError, load_all
     from .run.runner import capability_problem
 
-    if not args.cases.is_dir():
-        raise UsageError(f"--cases {args.cases}: not a directory")
+    args.case_dirs = case_dirs([Path(p) for p in args.cases], builtin=not args.no_builtin_cases)
     try:
-        cases = load_all(args.cases)
-    except CaseFormatError as exc:
+        cases = load_all(*args.case_dirs)
+    except CaseFormatError as exc:  # a duplicate id names both files: "<file:line>: ... (first defined at <file:line>)"
         raise UsageError(str(exc)) from None
     if not cases:
-        raise UsageError(f"--cases {args.cases}: no *.yaml cases found")
+        raise UsageError(f"--cases {' '.join(map(str, args.case_dirs))}: no *.yaml cases found")
     problem = capability_problem(opts.skip_capabilities, cases)
     if problem:
         raise UsageError(problem)
     _check_reports_dir(args.reports)
     return cases
+
+
+def case_dirs(extra: Sequence[Path], *, builtin: bool = True) -> list[Path]:
+    """The folders a run loads: the built-in cases, then each ``--cases DIR`` (each once, in order)."""
+    if not builtin and not extra:
+        raise UsageError("--no-builtin-cases: needs at least one --cases DIR (nothing else to run)")
+    for folder in extra:
+        if not folder.is_dir():
+            raise UsageError(f"--cases {folder}: not a directory")
+    out: list[Path] = []
+    for folder in ([CASES_DIR] if builtin else []) + list(extra):
+        if folder.resolve() not in {f.resolve() for f in out}:
+            out.append(folder)
+    return out
 
 
 def _check_reports_dir(reports: Path) -> None:
@@ -169,7 +182,7 @@ def _selection(args: argparse.Namespace, opts: Any, cases: list[Any]) -> list[An
         selected = [case for case in selected if case.id in keep]
     if not selected:
         chosen = [f"-k {args.keyword!r}"] * bool(args.keyword) + [f"--shard {opts.shard}"] * (opts.shard is not None)
-        raise UsageError(f"{' with '.join(chosen) or f'--cases {args.cases}'}: selects no case (nothing was tested)")
+        raise UsageError(f"{' with '.join(chosen) or '--cases ' + ' '.join(map(str, args.case_dirs))}: selects no case (nothing was tested)")
     return selected
 
 
@@ -214,7 +227,7 @@ def _run_target(args: argparse.Namespace, opts: Any, cases: list[Any], json_path
     said = f"reports: {json_path}, {html_path}, {junit_path}, {recording_path(json_path)}"  # the recording beside
     try:
         finished = engine.run(selected, known_ids=[case.id for case in cases], json_path=json_path,
-                              cases_dir=str(args.cases))
+                              cases_dir=os.pathsep.join(map(str, args.case_dirs)))
     except KeyboardInterrupt:  # Ctrl-C/SIGTERM: the reports are written; no further provider of a --config run
         print(said, flush=True)
         raise

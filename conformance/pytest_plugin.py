@@ -1,4 +1,4 @@
-"""Plain ``pytest cases/``: a thin front end over the engine (conformance/run/runner.py).
+"""Plain ``pytest --pyargs conformance.suite.cases``: a thin front end over the engine (conformance/run/runner.py).
 
 Case files become pytest items (tavern's pattern, public pytest API only). When collection finishes, the
 engine starts: it says the worst case, asks the probe preflight and queues every selected case for recording.
@@ -11,6 +11,8 @@ same reporter as ``responses-conformance run``'s.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,11 @@ from .report.failure import format_failure
 from .report.files import ResultsReporter
 from .run.engine import CaseResult
 from .run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunNotice, RunStarted
-from .run.options import OptionError, add_to_pytest, run_options, values_from_pytest
+from .run.options import OptionError, add_to_pytest, run_options, spelled_for_pytest, values_from_pytest
 from .run.runner import Engine, capability_problem
 from .run.session import ConformanceSession, RunOptions
 from .run.shard import Shard
+from .suite import CASES_DIR
 
 OPTIONS_KEY = pytest.StashKey[RunOptions]()
 ENGINE_KEY = pytest.StashKey[Engine]()
@@ -43,9 +46,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "capability(name): the Responses API capability a case exercises")
     try:
-        opts = run_options(values_from_pytest(config.getoption), baseline_flag="--baseline-strict")
+        opts = run_options(values_from_pytest(config.getoption), baseline_flag="--conformance-baseline-strict")
     except OptionError as exc:
-        raise pytest.UsageError(str(exc)) from None
+        raise pytest.UsageError(spelled_for_pytest(str(exc))) from None
     if opts.json_path is not None and opts.json_path.exists() and not opts.json_path.is_file():
         raise pytest.UsageError(f"--conformance-json {opts.json_path}: not a regular file")
     config.stash[OPTIONS_KEY] = opts
@@ -53,13 +56,14 @@ def pytest_configure(config: pytest.Config) -> None:
         config.pluginmanager.register(_ShardSelection(opts.shard), "conformance-shard")
 
 
-def _is_case_file(path: Path, root: str | None = None) -> bool:
-    """A YAML file below ``--conformance-cases`` (what ``run --cases DIR`` loads), else one in a ``cases`` dir."""
+def _is_case_file(path: Path, roots: Sequence[str] = ()) -> bool:
+    """A YAML file below the built-in cases or below a ``--conformance-cases`` folder (what ``run --cases DIR``
+    loads). Nothing else: installed, the plugin loads in every pytest session of the environment (entry point
+    pytest11), and a project's own ``cases/*.yaml`` are none of its business."""
     if path.suffix not in (".yaml", ".yml"):
         return False
-    if root:
-        return Path(root).resolve() in path.resolve().parents
-    return path.parent.name == "cases" and "conformance" not in path.parts[-3:-1]
+    parents = path.resolve().parents
+    return any(Path(root).resolve() in parents for root in (str(CASES_DIR), *roots))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -130,7 +134,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     config.stash[KNOWN_IDS_KEY] = [case.id for case in cases]
     problem = capability_problem(config.stash[OPTIONS_KEY].skip_capabilities, cases)
     if problem:
-        raise pytest.UsageError(problem)
+        raise pytest.UsageError(spelled_for_pytest(problem))
 
 
 class _ShardSelection:
@@ -191,7 +195,7 @@ def pytest_collection_finish(session: pytest.Session) -> None:
         raise pytest.UsageError(str(exc)) from None
     try:
         engine.start(cases, known_ids=session.config.stash.get(KNOWN_IDS_KEY, None),
-                     json_path=_results_path(session.config), cases_dir=session.config.getoption("conformance_cases"))
+                     json_path=_results_path(session.config), cases_dir=os.pathsep.join([str(CASES_DIR), *session.config.getoption("conformance_cases")]))
     except (OSError, ValueError) as exc:  # the recording beside the results cannot be written there
         raise pytest.UsageError(f"recording: {exc}") from None
 

@@ -179,7 +179,7 @@ def test_run_html_report_shows_verdicts_findings_and_evidence_with_server_text_a
     cases.mkdir()
     (cases / "hostile.yaml").write_text(HOSTILE_CASES)
     proc = subprocess.run([sys.executable, "-m", "conformance", "run", "--base-url", hostile_base_url, "--model", "m",
-                           "--provider", "hostile", "--cases", str(cases), "--reports", str(tmp_path / "reports")],
+                           "--provider", "hostile", "--cases", str(cases), "--no-builtin-cases", "--reports", str(tmp_path / "reports")],
                           cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1, proc.stdout[-3000:] + proc.stderr[-2000:]
     report = tmp_path / "reports" / "hostile__m.html"

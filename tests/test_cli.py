@@ -197,8 +197,8 @@ def test_plain_pytest_collects_and_runs_cases(tmp_path: Path) -> None:
     assert {c["id"] for c in json.loads(out.read_text())["cases"]} == {"basic.text", "input.string"}
 
 
-@pytest.mark.parametrize("args", [["--skip-capability", "no_such_capability"], ["--deadline", "nan"],
-                                  ["--max-time", "-3"]])
+@pytest.mark.parametrize("args", [["--conformance-skip-capability", "no_such_capability"],
+                                  ["--conformance-deadline", "nan"], ["--conformance-max-time", "-3"]])
 def test_plain_pytest_refuses_bad_run_options_in_one_line(args: list[str]) -> None:
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-k", "basic.text", *args], cwd=ROOT,
                           capture_output=True, text=True, timeout=240)

@@ -65,7 +65,7 @@ def test_the_engine_runs_cases_without_pytest_and_emits_events(tmp_path: Path) -
 def test_plain_pytest_writes_the_same_html_page_when_asked(tmp_path: Path) -> None:
     out, page = tmp_path / "plain.json", tmp_path / "plain.html"
     proc = subprocess.run([sys.executable, "-m", "pytest", str(CASES_DIR), "-q", "-p", "no:cacheprovider", "-k",
-                           "basic.text or errors.unknown_model", "--deviate", "accept_unknown_model",
+                           "basic.text or errors.unknown_model", "--conformance-deviate", "accept_unknown_model",
                            "--conformance-json", str(out), "--conformance-html", str(page)],
                           cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 1, proc.stdout[-3000:]
@@ -93,9 +93,10 @@ def test_one_table_builds_the_run_parser_and_the_pytest_options() -> None:
     group = _Group()
     add_to_pytest(group)
     assert run_flags == {f for o in OPTIONS if o.scope != "pytest" for f in (o.flag, *o.aliases)}
-    assert set(group.options) == {o.pytest_flag or o.flag for o in OPTIONS if o.scope != "run"}
+    assert set(group.options) == {o.pytest_name for o in OPTIONS if o.scope != "run"}
     # the few flags that differ, and pytest's own names left alone
-    assert "--conformance-json" in group.options and "--baseline-strict" in group.options
+    assert "--conformance-json" in group.options and "--conformance-baseline-strict" in group.options
+    assert all(flag.startswith("--conformance-") for flag in group.options)  # never another plugin's --base-url
     assert not {"-k", "--strict", "--json", "-q"} & set(group.options)
     # the same words give the same RunOptions through either front end
     words = ["--model", "m", "--concurrency", "2", "--shard", "2/3", "--header", "X-A: b", "--spec-strict",
@@ -104,7 +105,7 @@ def test_one_table_builds_the_run_parser_and_the_pytest_options() -> None:
     pytest_parser = argparse.ArgumentParser()
     for flag, kwargs in group.options.items():
         pytest_parser.add_argument(flag, **kwargs)
-    namespace = pytest_parser.parse_args(words)
+    namespace = pytest_parser.parse_args([w.replace("--", "--conformance-", 1) if w.startswith("--") else w for w in words])
     from_pytest = run_options(values_from_pytest(lambda dest: getattr(namespace, dest)))
     assert from_run == from_pytest
     assert (from_run.concurrency, str(from_run.shard), from_run.token_budget, from_run.limits.deadline_s) == (2, "2/3", 1000, 9.0)

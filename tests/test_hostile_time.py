@@ -213,7 +213,8 @@ def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig
     with hostile_server(_answer_preflight_then_stall(posts)) as url:
         proc = subprocess.Popen(
             [sys.executable, "-m", "conformance", "run", "--base-url", url, "--model", "m", "--provider", "slow",
-             "--assume-probes", "--concurrency", "2", "--idle-timeout", "100", "--deadline", "200", "-k", "basic or input"],
+             "--conformance-assume-probes", "--conformance-concurrency", "2", "--conformance-idle-timeout", "100",
+             "--conformance-deadline", "200", "-k", "basic or input"],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
@@ -310,8 +311,9 @@ def test_ctrl_c_stops_plain_pytest_quickly_too(tmp_path: Path) -> None:
     out = tmp_path / "plain.json"
     with hostile_server(_answer_preflight_then_stall(posts)) as url:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--base-url", url, "--model", "m",
-             "--assume-probes", "--concurrency", "2", "--idle-timeout", "100", "--deadline", "200", "-k",
+            [sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--conformance-base-url", url, "--conformance-model", "m",
+             "--conformance-assume-probes", "--conformance-concurrency", "2", "--conformance-idle-timeout", "100",
+             "--conformance-deadline", "200", "-k",
              "basic or input", "--conformance-json", str(out)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:

@@ -367,13 +367,13 @@ def test_a_bad_floor_is_one_line_and_exit_2(tmp_path: Path) -> None:
 def test_plain_pytest_takes_the_floor(tmp_path: Path) -> None:
     out = tmp_path / "plain.json"
     proc = subprocess.run([sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider",
-                           "-k", "basic.text", "--variant", "reasoning_by_default", "--output-cap-floor", "512",
+                           "-k", "basic.text", "--conformance-variant", "reasoning_by_default", "--conformance-output-cap-floor", "512",
                            "--conformance-json", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=240)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert "worst-case output tokens: 512 over 1 bounded case(s)" in proc.stdout
     doc = json.loads(out.read_text())
     assert [c["outcome"] for c in doc["cases"]] == ["pass"] and doc["run"]["output_cap_floor"] == 512
     bad = subprocess.run([sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider",
-                          "-k", "basic.text", "--output-cap-floor", "ten"], cwd=ROOT, capture_output=True, text=True,
+                          "-k", "basic.text", "--conformance-output-cap-floor", "ten"], cwd=ROOT, capture_output=True, text=True,
                          timeout=240)
-    assert bad.returncode == 4 and "--output-cap-floor 'ten'" in bad.stderr and "Traceback" not in bad.stderr
+    assert bad.returncode == 4 and "--conformance-output-cap-floor 'ten'" in bad.stderr and "Traceback" not in bad.stderr

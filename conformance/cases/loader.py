@@ -677,12 +677,15 @@ def load_cases(path: Path) -> list[Case]:
     return _load(Path(path), {})
 
 
-def load_all(directory: Path) -> list[Case]:
-    """Load every ``*.yaml``/``*.yml`` below ``directory`` (sorted); case ids must be unique across files."""
+def load_all(directory: Path, *more: Path) -> list[Case]:
+    """Load every ``*.yaml``/``*.yml`` below ``directory`` (sorted), then below each of ``more`` (a user's
+    folders beside the built-in cases); case ids must be unique across all the files (a duplicate names both)."""
     seen: dict[str, str] = {}
     out: list[Case] = []
-    root = Path(directory)
-    files = sorted({*root.rglob("*.yaml"), *root.rglob("*.yml")})
-    for file in files:
-        out.extend(_load(file, seen))
+    done: set[Path] = set()
+    for root in (Path(directory), *map(Path, more)):
+        for file in sorted({*root.rglob("*.yaml"), *root.rglob("*.yml")}):
+            if file.resolve() not in done:
+                done.add(file.resolve())
+                out.extend(_load(file, seen))
     return out

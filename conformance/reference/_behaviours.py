@@ -96,6 +96,14 @@ DEVIATIONS: dict[str, str] = {
     "no_auth_check": "requests without a valid API key are served",
     "stream_skips_auth": "streamed requests (stream: true) are served without checking the API key",
     "accept_malformed_json": "a body that is not JSON (or is truncated JSON) is answered 200, as an empty request",
+    # --- found only by the request fuzzer (conformance/fuzz; tests/test_fuzz.py): combinations no case writes ---
+    "stream_skips_range_checks": "a streamed request (stream: true) skips the range checks: temperature outside "
+                                 "[0, 2] and top_p outside [0, 1] are accepted and echoed",
+    "unknown_item_type_500": "an input item of an unknown type is answered with 500 (the error envelope, type "
+                             "server_error) instead of a 400",
+    "json_logprobs_stream_missing_created_at": "a streamed response with text.format json_object whose text carries "
+                                               "logprobs (include message.output_text.logprobs) ends with a terminal "
+                                               "event whose response lacks the required created_at",
     # --- behaviour ------------------------------------------------------------------------
     "ignore_previous_response_id": "previous_response_id is silently dropped (no context, echoed null)",
     "complete_on_max_tokens": "output cut by max_output_tokens is reported completed with null incomplete_details",

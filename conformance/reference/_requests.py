@@ -480,8 +480,9 @@ def _text_part(kind: str, text: str) -> dict[str, Any]:
     return {"type": "input_text", "text": text}
 
 
-def normalize_input(raw: Any, store: Store) -> list[dict[str, Any]]:
-    """Turn ``input`` into stored item resources (each with an ``id`` and ``status``)."""
+def normalize_input(raw: Any, store: Store, behaviour: Behaviour | None = None) -> list[dict[str, Any]]:
+    """Turn ``input`` into stored item resources (each with an ``id`` and ``status``); ``behaviour``: the create
+    request's deviations (``unknown_item_type_500``)."""
     if raw is None:
         return []
     if isinstance(raw, str):
@@ -504,6 +505,9 @@ def normalize_input(raw: Any, store: Store) -> list[dict[str, Any]]:
                 raise invalid(f"Missing required parameter: '{where}.type'.", f"{where}.type",
                               "missing_required_parameter")
         if itype not in INPUT_ITEM_TYPES:
+            if behaviour is not None and behaviour.dev("unknown_item_type_500"):
+                raise ApiError(500, "The server had an error while processing your request.", None, None,
+                               "server_error")
             raise invalid(f"Invalid value: '{itype}'. Supported values are: "
                           f"{', '.join(sorted(INPUT_ITEM_TYPES))}.", f"{where}.type")
         items.append(_normalize_item(itype, item, where, store))
@@ -597,8 +601,9 @@ def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> 
     """Validate a ``CreateResponse`` body and resolve its ``previous_response_id`` chain."""
     check_unknown(body, CREATE_PARAMS | OPENRESPONSES_CREATE_PARAMS if behaviour.openresponses else CREATE_PARAMS)
     model = check_model(body, behaviour)
-    temperature = _range(body, "temperature", 0, 2, behaviour.dev("accept_invalid_temperature"))
-    top_p = _range(body, "top_p", 0, 1, behaviour.dev("accept_invalid_top_p"))
+    unchecked = behaviour.dev("stream_skips_range_checks") and body.get("stream") is True
+    temperature = _range(body, "temperature", 0, 2, behaviour.dev("accept_invalid_temperature") or unchecked)
+    top_p = _range(body, "top_p", 0, 1, behaviour.dev("accept_invalid_top_p") or unchecked)
     max_out = _opt(body, "max_output_tokens", _is_int, "an integer")
     if max_out is not None and max_out < 16 and not behaviour.dev("accept_low_max_output_tokens"):
         raise invalid(f"Invalid 'max_output_tokens': integer below minimum value. Expected a value >= 16, "
@@ -664,7 +669,7 @@ def prepare_create(body: dict[str, Any], behaviour: Behaviour, store: Store) -> 
     if background and not store_flag:
         raise invalid("Background responses require 'store' to be true.", "background")
     try:
-        input_items = normalize_input(body.get("input"), store)
+        input_items = normalize_input(body.get("input"), store, behaviour)
     except ApiError:
         if not behaviour.dev("accept_invalid_input"):
             raise

@@ -89,6 +89,15 @@ def _first_text(resp: dict[str, Any]) -> dict[str, Any] | None:
     return None
 
 
+def _json_with_logprobs(resp: dict[str, Any]) -> bool:
+    """A ``json_object`` answer whose text carries logprobs: the rare combination one deviation breaks."""
+    fmt = (resp.get("text") or {}).get("format") if isinstance(resp.get("text"), dict) else None
+    if not isinstance(fmt, dict) or fmt.get("type") != "json_object":
+        return False
+    return any(isinstance(part, dict) and part.get("type") == "output_text" and part.get("logprobs")
+               for item in resp.get("output") or [] if isinstance(item, dict) for part in item.get("content") or [])
+
+
 def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str, Any]]:
     """Apply the stream deviations to a copy of the canonical event list."""
     dev = behaviour.dev
@@ -134,6 +143,8 @@ def deviate(events: list[dict[str, Any]], behaviour: Behaviour) -> list[dict[str
             if dev("final_output_items_mismatch"):
                 for item in e["response"].get("output") or []:
                     item["id"] = str(item.get("id")) + "_other"
+            if dev("json_logprobs_stream_missing_created_at") and _json_with_logprobs(e["response"]):
+                e["response"].pop("created_at", None)
         if etype == "response.function_call_arguments.done" and dev("function_args_mismatch"):
             e["arguments"] = '{"mismatch": true}'
         if etype == "response.function_call_arguments.done" and dev("function_args_done_without_name"):

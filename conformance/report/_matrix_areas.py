@@ -20,17 +20,20 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("errors", "Errors"),
     ("sdk", "Official SDK"),
     ("extensions", "Extensions"),
+    ("fuzz", "Request fuzzing"),
 )
 AREA_TITLES = dict(AREAS)
-# not spec conformance: vendor extensions, and whether the official SDK copes (reported separately)
-EXCLUDED_FROM_SCORE = frozenset({"extensions", "sdk"})
+# not spec conformance: vendor extensions, and whether the official SDK copes (reported separately); the request
+# fuzzer's findings depend on its seed and example count, so they are reported, never scored (docs/fuzz.md)
+EXCLUDED_FROM_SCORE = frozenset({"extensions", "sdk", "fuzz"})
 
-#: every case group (the ``group`` enum of case.schema.json, ``conformance.cases.GROUPS``) and its area;
-#: tests/test_matrix.py keeps the two in step
+#: every case group (the ``group`` enum of case.schema.json, ``conformance.cases.GROUPS``) and the fuzzer's results
+#: group (``conformance/fuzz/runner.py``), each with its area; tests/test_judge_layout.py keeps them in step
 GROUP_AREAS: Mapping[str, str] = {
     "basic": "output", "input": "input", "parameters": "parameters", "tools": "output",
     "structured_output": "parameters", "state": "endpoints", "endpoints": "endpoints", "streaming": "streaming",
     "errors": "errors", "extensions": "extensions", "sdk": "sdk",
+    "fuzz": "fuzz",
 }
 
 

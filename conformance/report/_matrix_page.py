@@ -231,7 +231,7 @@ def render_page(matrix: Matrix, blob: str, title: str) -> str:
     generated = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     w(f'<header><h1>{_e(title)}</h1><div class="meta">{len(matrix.rows)} cases \u00d7 {len(cols)} provider/model columns, '
       f"from {len(matrix.sources)} results file(s); generated {_e(generated)}. "
-      "Score = passes / (passes + failures), leaving out extensions, the official-SDK group, declined (unsupported), skipped and inconclusive cases; "
+      "Score = passes / (passes + failures), leaving out extensions, the official-SDK group, request fuzzing (fuzz), declined (unsupported), skipped and inconclusive cases; "
       "beside it, the distinct deviations behind the failures (one root cause counted once). "
       "Click a cell for its evidence.</div>")
     w('<div class="controls"><fieldset class="legend"><legend>legend</legend>')

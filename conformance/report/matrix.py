@@ -46,7 +46,7 @@ class Column:
         return (self.provider, self.model)
 
     def score(self, rows: Iterable[Row]) -> dict[str, Any]:
-        """Conformance score: passes over judged cases, leaving out extensions, the sdk group, declines, skips and errors."""
+        """Conformance score: passes over judged cases, leaving out extensions, the sdk and fuzz groups, declines, skips and errors."""
         counts = {o: 0 for o in OUTCOMES}
         scored_pass = scored_total = 0
         for row in rows:

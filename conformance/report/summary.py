@@ -68,7 +68,7 @@ def format_summary(results: Iterable[CaseResult]) -> str:
     header = f"{'feature':<{width}}  " + "  ".join(f"{o:>11}" for o in OUTCOMES) + "   score"
     lines = lead + [header, "-" * len(header)]
     totals = dict.fromkeys(OUTCOMES, 0)
-    scored = dict.fromkeys(OUTCOMES, 0)  # the matrix's score: extensions and the sdk group left out
+    scored = dict.fromkeys(OUTCOMES, 0)  # the matrix's score: extensions, the sdk and fuzz groups left out
     for group in sorted(by_group):
         counts = by_group[group]
         excluded = _excluded(group)

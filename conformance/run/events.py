@@ -78,17 +78,20 @@ class RunFinished:
     interrupted: bool = False
     #: report files written so far, by reporters that write one (JSON, JUnit, HTML), in order
     written: list[Path] = field(default_factory=list)
+    #: results shown but kept out of the verdict: fuzz findings without --fuzz-gate (conformance/fuzz)
+    ungated: frozenset[str] = frozenset()
 
     @property
     def failed(self) -> bool:
         """Does the run fail (exit 1)? Against its baseline when it has one, else any ``fail``."""
         if self.gate is not None:
             return self.gate.failed
-        return any(r.outcome.value == "fail" for r in self.results)
+        return any(r.outcome.value == "fail" for r in self.results if r.case.id not in self.ungated)
 
     @property
     def inconclusive(self) -> bool:
-        return self.interrupted or any(r.outcome.value == "error" for r in self.results)
+        return self.interrupted or any(r.outcome.value == "error" for r in self.results
+                                       if r.case.id not in self.ungated)
 
 
 Event = RunStarted | RunNotice | CaseFinished | RunFinished

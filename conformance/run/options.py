@@ -39,10 +39,19 @@ class Option:
     metavar: str | None = None
     choices: tuple[str, ...] | None = None
     scope: str = "both"  # both | run | pytest
-    #: the flag in pytest where it differs from ``flag`` (None: the same)
+    #: the flag in pytest where it differs from ``flag`` (None: ``flag`` with a ``--conformance-`` prefix)
     pytest_flag: str | None = None
     #: more flags of the ``run`` parser (``-q`` beside ``--quiet``)
     aliases: tuple[str, ...] = ()
+
+    @property
+    def pytest_name(self) -> str:
+        """Its flag under pytest: always ``--conformance-...``. The plugin is installed as an entry point, so it
+        loads in every pytest session of the environment; a bare ``--base-url`` or ``--profile`` would collide
+        with pytest-base-url (pytest-playwright, pytest-selenium) or pytest-profiling and break those sessions."""
+        if self.pytest_flag:
+            return self.pytest_flag
+        return self.flag if self.flag.startswith("--conformance-") else "--conformance-" + self.flag.removeprefix("--")
 
     @property
     def pytest_dest(self) -> str:
@@ -75,9 +84,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("api_key_env", "--api-key-env", "environment variable that holds the API key", metavar="VAR"),
     Option("headers", "--header", "extra request header (repeatable)", kind="append", metavar="'Name: value'"),
     Option("provider", "--provider", "provider name used in reports (default: host of --base-url, or 'reference')"),
-    Option("cases", "--cases", "directory of YAML cases", kind="path", default=CASES_DIR, scope="run"),
+    Option("cases", "--cases", "a folder of your own YAML cases, run with the built-in ones (repeatable)",
+           kind="append", metavar="DIR", scope="run"),
+    Option("no_builtin_cases", "--no-builtin-cases", "run only the --cases folders, not the cases shipped with the "
+           "package", kind="flag", scope="run"),
     Option("cases", "--conformance-cases", "every *.yaml/*.yml below DIR is a case file, whatever DIR is called "
-           "(default: files in a directory named 'cases')", metavar="DIR", scope="pytest"),
+           f"(repeatable; the built-in ones below {CASES_DIR.name}/ always are)", kind="append", metavar="DIR",
+           scope="pytest"),
     Option("reports", "--reports", "output directory (default ./reports)", kind="path", default=Path("reports"),
            scope="run"),
     Option("json", "--json", "results JSON path (default reports/<provider>__<model>.json)", kind="path",
@@ -110,7 +123,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("baseline", "--baseline", "baseline YAML of expected non-passing cases, or a directory holding "
            "<provider>/<model>.yaml; the run then fails only on regressions", kind="path", metavar="PATH"),
     Option("baseline_strict", "--strict", "with --baseline: unexpected passes (stale entries) fail too", kind="flag",
-           pytest_flag="--baseline-strict"),
+           pytest_flag="--conformance-baseline-strict"),
     Option("update_baseline", "--update-baseline", "with --baseline: rewrite it from this run's results",
            kind="flag"),
     Option("no_matrix", "--no-matrix", "with --config: do not write reports/matrix.html", kind="flag", scope="run"),
@@ -122,6 +135,13 @@ OPTIONS: tuple[Option, ...] = (
            "default: a warning)", kind="flag"),
     Option("spec_as_of", "--spec-as-of", "judge against the spec's requirements of that date (YYYY-MM-DD); later "
            "ones become notes", metavar="DATE"),
+    Option("fuzz", "--fuzz", "after the cases, fuzz POST /responses with generated requests (docs/fuzz.md; never "
+           "scored)", kind="flag"),
+    Option("fuzz_seed", "--fuzz-seed", "reproduce a fuzz run (the seed its results name)", kind="int", metavar="S"),
+    Option("fuzz_examples", "--fuzz-examples", "fuzz examples per kind (valid, invalid)", kind="int", default=100,
+           metavar="N"),
+    Option("fuzz_gate", "--fuzz-gate", "fuzz failures count for the exit code and the baseline (default: reported "
+           "only)", kind="flag"),
 )
 
 
@@ -136,7 +156,19 @@ def add_to_pytest(group: Any) -> None:
     """The plugin's options (``group`` is pytest's ``parser.getgroup(...)``)."""
     for opt in OPTIONS:
         if opt.scope != "run":
-            group.addoption(opt.pytest_flag or opt.flag, **{**opt.argparse_kwargs(), "dest": opt.pytest_dest})
+            group.addoption(opt.pytest_name, **{**opt.argparse_kwargs(), "dest": opt.pytest_dest})
+
+
+def spelled_for_pytest(message: str) -> str:
+    """A message written with the ``run`` flags, spelled with pytest's (``--base-url`` -> ``--conformance-base-url``),
+    so a usage error under pytest names the flag the user typed."""
+    import re
+
+    names = {opt.flag: opt.pytest_name for opt in OPTIONS if opt.scope != "run" and opt.flag != opt.pytest_name}
+    if not names:
+        return message
+    pattern = re.compile(r"(?<![\w-])(" + "|".join(re.escape(f) for f in sorted(names, key=len, reverse=True)) + r")(?![\w-])")
+    return pattern.sub(lambda m: names[m.group(1)], message)
 
 
 def values_from_pytest(getoption: Callable[[str], Any]) -> dict[str, Any]:
@@ -192,6 +224,9 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
         raise OptionError(str(exc)) from None
     json_path = values.get("json")
     baseline = values.get("baseline")
+    fuzz_examples = values.get("fuzz_examples", 100)
+    if fuzz_examples is None or fuzz_examples < 1:
+        raise OptionError(f"--fuzz-examples {fuzz_examples}: must be at least 1")
     return RunOptions(
         base_url=base_url, model=values.get("model"), api_key_env=values.get("api_key_env"),
         headers=list(values.get("headers") or []), provider=values.get("provider"),
@@ -207,4 +242,6 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
                                   else str(values.get("output_cap_floor"))),
         baseline=Path(baseline) if baseline else None, baseline_strict=bool(values.get("baseline_strict")),
         update_baseline=bool(values.get("update_baseline")),
+        fuzz=bool(values.get("fuzz")), fuzz_seed=values.get("fuzz_seed"), fuzz_examples=int(fuzz_examples),
+        fuzz_gate=bool(values.get("fuzz_gate")),
     )

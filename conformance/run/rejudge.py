@@ -85,22 +85,24 @@ class Rejudged:
     missing: list[str] = field(default_factory=list)  # recorded case ids the current cases no longer have
 
 
-def _load_cases(cases_dir: Path) -> dict[str, Case]:
-    if not cases_dir.is_dir():
-        raise RecordingError(cases_dir, "cases: not a directory")
+def _load_cases(cases_dirs: list[Path]) -> dict[str, Case]:
+    for cases_dir in cases_dirs:
+        if not cases_dir.is_dir():
+            raise RecordingError(cases_dir, "cases: not a directory")
     try:
-        return {case.id: case for case in load_all(cases_dir)}
+        return {case.id: case for case in load_all(*cases_dirs)}
     except CaseFormatError as exc:
-        raise RecordingError(cases_dir, str(exc)) from None
+        raise RecordingError(cases_dirs[-1], str(exc)) from None
 
 
-def _cases_dir(meta: Mapping[str, Any], given: Path | None) -> Path:
+def _cases_dirs(meta: Mapping[str, Any], given: Path | None) -> list[Path]:
+    """``given``, else the folders the run loaded (the built-in cases and each ``run --cases DIR``, recorded
+    joined by ``os.pathsep``) that still exist, else the built-in cases."""
     if given is not None:
-        return given
+        return [given]
     recorded = meta.get("judge", {}).get("cases_dir") if isinstance(meta.get("judge"), Mapping) else None
-    if isinstance(recorded, str) and Path(recorded).is_dir():
-        return Path(recorded)
-    return CASES_DIR
+    found = [Path(d) for d in recorded.split(os.pathsep) if d and Path(d).is_dir()] if isinstance(recorded, str) else []
+    return found or [CASES_DIR]
 
 
 def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: JudgePolicy | None = None,
@@ -130,7 +132,7 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
             raise FieldError(f"log._conformance.judge.profile: {profile!r} (expected {' or '.join(PROFILES)})")
     except FieldError as exc:
         raise RecordingError(recording_path, str(exc)) from None
-    cases = _load_cases(_cases_dir(meta, cases_dir))
+    cases = _load_cases(_cases_dirs(meta, cases_dir))
     floor = run.get("output_cap_floor")  # the caps as the live run sent them (cost.with_output_floor)
     if isinstance(floor, int) and not isinstance(floor, bool):
         cases = {cid: with_output_floor(case, floor) for cid, case in cases.items()}

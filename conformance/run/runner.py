@@ -190,17 +190,22 @@ class Engine:
             order = [case.id for case in self.selected]
             results = [sess.results[cid] for cid in order if cid in sess.results]
             complete = len(results) == len(order) and not sess.interrupted
+            path = self._json_path(json_path)
+            from ..fuzz.wiring import fuzz_after
+
+            fuzz = fuzz_after(self, path.parent)  # --fuzz only: after the cases, group fuzz (conformance/fuzz)
             meta = sess.run_meta(complete=complete, results=results)
             try:
                 sess.finish_recording(meta)
             except (OSError, ValueError) as exc:  # a full disk: the results are still written, saying so
                 meta["recording"] = None
                 meta["recording_error"] = str(exc)[:300]
-            document = build_results(results, meta)
-            path = self._json_path(json_path)
-            gate = self._gate(results)
-            self.finished = RunFinished(results, document, dict(self.statuses), sess.target, sess.embedded, path,
-                                        notices=run_notices(sess, results), gate=gate, interrupted=sess.interrupted)
+            document = build_results(results + fuzz.results, meta)
+            fuzz.describe(document)
+            gate = self._gate(results + fuzz.counted)
+            self.finished = RunFinished(results + fuzz.results, document, dict(self.statuses), sess.target,
+                                        sess.embedded, path, notices=run_notices(sess, results), gate=gate,
+                                        interrupted=sess.interrupted, ungated=fuzz.ungated)
             self.emit(self.finished)
             return self.finished
         finally:

@@ -61,6 +61,10 @@ class RunOptions:
     baseline: Path | None = None  # --baseline: a file, or a directory holding <provider>/<model>.yaml
     baseline_strict: bool = False  # --strict (pytest: --baseline-strict): an unexpected pass fails too
     update_baseline: bool = False  # --update-baseline: rewrite the baseline from this run's results
+    fuzz: bool = False  # --fuzz: property-based request fuzzing after the cases (conformance/fuzz, docs/fuzz.md)
+    fuzz_seed: int | None = None  # --fuzz-seed: reproduce a fuzz run
+    fuzz_examples: int = 100  # --fuzz-examples: hypothesis examples per kind (valid, invalid)
+    fuzz_gate: bool = False  # --fuzz-gate: fuzz failures count for the exit code and the baseline
 
 
 def parse_header(raw: str) -> tuple[str, str]:

@@ -1,0 +1,5 @@
+"""The built-in cases (``*.yaml``, one feature group per file).
+
+A package only so plain pytest finds them from any directory after an install:
+``pytest --pyargs conformance.suite.cases --base-url URL --model M --api-key-env VAR`` (README, "Under pytest").
+"""

@@ -1,0 +1,213 @@
+"""The request fuzzer (conformance/fuzz): valid and one-mistake requests judged like cases, findings shrunk.
+
+Against the undeviated reference server a few hundred examples find nothing; each fuzz-only deviation
+(tests/test_deviations.py ``FUZZ_PROOFS``) is found and shrunk to a request of a few fields; a seed reproduces a run;
+the example database replays failures first; and the ``fuzz`` group is reported but never scored or gated.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, seed, settings
+
+from conformance._verdict import Outcome
+from conformance.cases import Case, Step
+from conformance.fuzz import FuzzOptions, FuzzRequest, run_fuzz
+from conformance.fuzz.runner import _Budget, kind_results, run_kind
+from conformance.fuzz.strategies import invalid_requests, valid_requests
+from conformance.judge import schemas
+from conformance.record.http import Limits, Recorder, Target
+from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.report import format_summary
+from conformance.report._matrix_areas import EXCLUDED_FROM_SCORE, area_of
+from conformance.run.engine import CaseResult
+from tests.test_cli import cli
+from tests.test_deviations import FUZZ_PROOFS
+
+KEY = "sk-fuzz-test-key-0001"
+#: a reproduced 500 is sent twice; the wait between (Retries) is shortened so shrinking a 500 stays quick
+LIMITS = Limits(idle_timeout_s=10, deadline_s=30, max_retry_after_s=0.01)
+
+
+@pytest.fixture
+def recorder_for() -> Iterator[Any]:
+    """A recorder on a fresh reference server with the given deviations (closed after the test)."""
+    opened: list[tuple[ReferenceServer, Recorder]] = []
+
+    def make(*deviations: str) -> Recorder:
+        server = ReferenceServer(api_key=KEY, deviations=deviations).start()
+        rec = Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), LIMITS)
+        opened.append((server, rec))
+        return rec
+
+    yield make
+    for server, rec in opened:
+        rec.close()
+        server.stop()
+
+
+def _request_of(result: CaseResult) -> FuzzRequest:
+    step = result.case.steps[0]
+    return FuzzRequest("", step.body, raw_body=step.raw_body)
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """``wanted`` is part of ``actual``: a sub-dictionary, list items present, else equal."""
+    if isinstance(wanted, dict):
+        return isinstance(actual, dict) and all(k in actual and _contains(actual[k], v) for k, v in wanted.items())
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and all(any(_contains(a, w) for a in actual) for w in wanted)
+    return bool(actual == wanted)
+
+
+def test_undeviated_reference_server_gives_no_finding(recorder_for: Any) -> None:
+    results = run_fuzz(recorder_for(), FuzzOptions(examples=150, seed=20261202))
+    assert [(r.case.id, r.outcome) for r in results] == [("fuzz.valid", Outcome.PASS), ("fuzz.invalid", Outcome.PASS)]
+    for r in results:
+        ran = int(r.message.split(" example")[0])
+        assert 140 <= ran <= 150 and "seed 20261202" in r.message and "no failure" in r.message, r.message
+        assert r.case.group == "fuzz"
+
+
+@pytest.mark.parametrize("deviation", sorted(FUZZ_PROOFS))
+def test_fuzzer_finds_each_fuzz_deviation_and_shrinks_it(recorder_for: Any, deviation: str) -> None:
+    kind, check, max_fields, trigger, examples, run_seed = FUZZ_PROOFS[deviation]
+    results = run_fuzz(recorder_for(deviation), FuzzOptions(examples=examples, seed=run_seed, kinds=(kind,)))
+    failed = [r for r in results if r.outcome is Outcome.FAIL]
+    assert failed, [(r.case.id, r.message) for r in results]
+    assert all(r.case.id.startswith(f"fuzz.{kind}.") and r.case.group == "fuzz" for r in failed)
+    found = [r for r in failed if any(c.name == check and c.outcome is Outcome.FAIL for c in r.checks)]
+    assert found, [(r.case.id, r.message) for r in failed]
+    smallest = min((_request_of(r) for r in found), key=FuzzRequest.field_count)
+    assert smallest.field_count() <= max_fields, smallest.text()
+    assert _contains(smallest.body, trigger), smallest.text()
+    # the evidence is the smallest example's own exchange, with the curl line that reproduces it
+    result = next(r for r in found if _request_of(r).body == smallest.body)
+    assert result.exchanges and result.exchanges[0].request.body == smallest.body
+    assert "curl" in result.exchanges[0].curl and "smallest request" in result.message
+    # every finding rests on a basis a fail may rest on (never observed)
+    bases = {f.basis for c in result.checks if c.outcome is Outcome.FAIL for f in c.findings}
+    assert bases and bases <= {"schema", "event-contract", "error-class", "documented"}, bases
+
+
+def test_an_observed_rule_is_a_warning_row_never_a_fail(recorder_for: Any) -> None:
+    """422 instead of OpenAI's 400 (deviation validation_422) is what api.openai.com does, not a documented rule."""
+    results = run_fuzz(recorder_for("validation_422"), FuzzOptions(examples=30, seed=2, kinds=("invalid",)))
+    assert not [r for r in results if r.outcome is Outcome.FAIL], [(r.case.id, r.message) for r in results]
+    assert results[0].case.id == "fuzz.invalid" and results[0].outcome is Outcome.PASS
+    warned = [r for r in results if r.message.startswith("warning: expect.status")]
+    assert warned and all(r.outcome is Outcome.PASS for r in warned)
+    assert all(f.basis == "observed" for r in warned for c in r.checks if c.name == "expect.status" for f in c.findings)
+
+
+def test_a_seed_reproduces_the_examples_and_the_findings(recorder_for: Any, tmp_path: Path) -> None:
+    rec = recorder_for("accept_malformed_json")  # a cut body answered 200: one invalid example in ten meets it
+    options = FuzzOptions(examples=80, seed=99, replay=False, database=tmp_path / "db")
+    first = run_kind("invalid", rec, options, 99, _Budget(None))
+    second = run_kind("invalid", rec, options, 99, _Budget(None))
+    assert any(o.outcome is Outcome.FAIL for o in first.observations.values())
+    assert [r.text() for r in first.sent] == [r.text() for r in second.sent]
+    assert sorted(first.observations) == sorted(second.observations)
+    assert run_kind("invalid", rec, FuzzOptions(examples=80, seed=100, replay=False), 100, _Budget(None)).sent \
+        != first.sent  # another seed, other examples
+
+
+def test_the_database_replays_a_failure_first(recorder_for: Any, tmp_path: Path) -> None:
+    rec = recorder_for("stream_skips_range_checks")  # needs stream and a range mistake together: never the first try
+    db = tmp_path / "db"
+    found = run_fuzz(rec, FuzzOptions(examples=600, seed=1, database=db, kinds=("invalid",)))
+    assert any(r.outcome is Outcome.FAIL for r in found)
+    # one example per kind of mistake, another seed: without the database nothing fails, with it the stored
+    # (shrunk) failure is tried before anything else
+    fresh = run_kind("invalid", rec, FuzzOptions(examples=1, seed=6), 6, _Budget(None))
+    assert not any(o.outcome is Outcome.FAIL for o in fresh.observations.values())
+    again = run_kind("invalid", rec, FuzzOptions(examples=1, seed=6, database=db), 6, _Budget(None))
+    assert any(o.outcome is Outcome.FAIL and o.request.stream for o in again.observations.values())
+
+
+def test_the_token_budget_stops_the_fuzzer_without_overshooting(recorder_for: Any) -> None:
+    budget = _Budget(200)
+    state = run_kind("valid", recorder_for(), FuzzOptions(examples=300, seed=1), 1, budget)
+    assert state.stop_reason.startswith("skipped (budget)")
+    assert 0 < state.examples < 300 and 0 < budget.spent <= 200
+    (summary,) = kind_results(state, 1, True)
+    assert summary.outcome is Outcome.PASS and "skipped (budget)" in summary.message
+
+
+@settings(max_examples=300, database=None, suppress_health_check=list(HealthCheck))
+@seed(4)
+@given(valid_requests(MODEL_NAME))
+def test_valid_requests_validate_against_the_request_schema(request: FuzzRequest) -> None:
+    assert not schemas.validate("CreateResponse", request.body), request.text()
+    assert 16 <= request.body["max_output_tokens"] <= 64 and "token" in json.dumps(request.body["input"])
+
+
+#: mistakes the request schema cannot express (an id that does not exist, limits its descriptions state, model
+#: being required by the create operation's documentation): the schema accepts the body, the server must not
+SEMANTIC_MISTAKES = ("an unknown previous_response_id", "no model", "metadata with", "a metadata value", "a metadata key")
+
+
+@settings(max_examples=300, database=None, suppress_health_check=list(HealthCheck))
+@seed(4)
+@given(invalid_requests(MODEL_NAME))
+def test_invalid_requests_break_the_schema_or_a_documented_limit(request: FuzzRequest) -> None:
+    if request.raw_body is not None:
+        with pytest.raises(ValueError):
+            json.loads(request.raw_body)
+        return
+    if not request.mutation.startswith(SEMANTIC_MISTAKES):
+        assert schemas.validate("CreateResponse", request.body), request.text()
+    assert request.status != 200 and request.mutated
+
+
+def test_fuzz_rows_are_reported_but_not_scored() -> None:
+    assert area_of({"group": "fuzz"}) in EXCLUDED_FROM_SCORE
+    step = Step(name="create")
+    ok = CaseResult(Case("basic.text", "t", "basic", (), (), (step,)), Outcome.PASS)
+    bad = CaseResult(Case("fuzz.invalid.0123456789", "t", "fuzz", (), ("fuzz",), (step,)), Outcome.FAIL, "a 500")
+    summary = format_summary([ok, bad])
+    assert "(not scored)" in next(line for line in summary.splitlines() if line.startswith("fuzz"))
+    assert "100.0% (scored groups)" in summary
+
+
+def test_run_fuzz_option_reports_and_gates_only_when_asked(tmp_path: Path) -> None:
+    # accept_malformed_json: a malformed body is answered 200 (basic.text sends none, so only the fuzzer sees it)
+    args = ("run", "-q", "-k", "basic.text", "--deviate", "accept_malformed_json", "--reports", str(tmp_path),
+            "--fuzz", "--fuzz-examples", "80", "--fuzz-seed", "1")  # one invalid example in ten meets the fault
+    proc = cli(*args, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "reference__reference-1.json").read_text())
+    assert doc["run"]["fuzz"]["seed"] == 1 and doc["run"]["fuzz"]["replayed_database"] is False
+    fuzz = [c for c in doc["cases"] if c["group"] == "fuzz"]
+    failed = [c for c in fuzz if c["outcome"] == "fail"]
+    assert [c["id"][:13] for c in failed] == ["fuzz.invalid."], fuzz
+    assert failed[0]["exchanges"][0]["request"]["raw_body"] == "{"  # shrunk to the smallest malformed body
+    assert next(c for c in doc["cases"] if c["id"] == "basic.text")["outcome"] == "pass"
+    assert any(c["id"] == "fuzz.valid" and c["outcome"] == "pass" for c in fuzz)
+    # the stored failures, and hypothesis's own files, live under the reports, not in the working directory
+    assert (tmp_path / ".hypothesis-fuzz" / "examples").is_dir() and not (tmp_path / ".hypothesis").exists()
+    gated = cli(*args, "--fuzz-gate", cwd=tmp_path)
+    assert gated.returncode == 1, gated.stdout[-2000:]
+    # gated, a baseline can expect the finding: its id is stable per finding key
+    baseline = tmp_path / "baseline.yaml"
+    updated = cli(*args, "--fuzz-gate", "--baseline", str(baseline), "--update-baseline", cwd=tmp_path)
+    assert updated.returncode == 0, updated.stdout[-2000:]
+    assert failed[0]["id"] in baseline.read_text()
+    bad = cli("run", "-q", "-k", "basic.text", "--fuzz", "--fuzz-examples", "0", cwd=tmp_path)
+    assert bad.returncode == 2 and "--fuzz-examples 0" in bad.stderr
+
+
+def test_a_run_without_fuzz_never_imports_hypothesis() -> None:
+    """The engine's seam (fuzz/wiring.py) loads hypothesis only when fuzzing: no startup cost for plain runs."""
+    import subprocess
+    import sys
+
+    code = ("import sys, conformance.run.runner, conformance.fuzz.wiring, conformance.cli; "
+            "assert 'hypothesis' not in sys.modules, sorted(m for m in sys.modules if 'hypothesis' in m)[:5]")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
