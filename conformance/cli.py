@@ -455,7 +455,7 @@ def _recorded_shard(meta: dict[str, Any]) -> Any:
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:
-    from .judge.checks import REGISTRY
+    from .judge.catalog import RULES as REGISTRY
 
     for chk in sorted(REGISTRY.values(), key=lambda c: c.name):
         print(f"{chk.name:<40} {chk.severity:<8} {chk.description}  [{chk.spec_ref}]")

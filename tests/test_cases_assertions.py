@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from conformance._verdict import Outcome
-from conformance.cases import ASSERTIONS, CaptureError, Expectation, Var, capture_value, evaluate
-from conformance.judge.assertions import expected_statuses, normalize_token
+from conformance.cases import ASSERTIONS, Expectation, Var, evaluate
 from conformance.judge.basis import JudgePolicy
+from conformance.judge.expect import expected_statuses, normalize_token
 from conformance.record.exchange import Exchange, RecordedRequest, SSEEvent
 
 
@@ -453,15 +453,6 @@ def test_odd_bodies_fail_instead_of_crashing() -> None:
 def test_unknown_assertion_is_an_error_result() -> None:
     result = run({"statuss": 200}, exchange(response()))
     assert result.outcome is Outcome.ERROR and "unknown assertion 'statuss'" in result.message
-
-
-def test_capture_value() -> None:
-    ex = exchange({"output": [CALL]})
-    assert capture_value(ex, "output[type=function_call].call_id") == "call_1"
-    with pytest.raises(CaptureError, match="matched nothing"):
-        capture_value(ex, "id")
-    streamed = exchange(None, events=STREAM)
-    assert capture_value(streamed, "output[type=message].content[0].text") == "AB"
 
 
 def test_schema_with_the_real_schema_module() -> None:

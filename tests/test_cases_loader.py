@@ -167,9 +167,8 @@ def test_good_file_builds_typed_steps(tmp_path: Path) -> None:
     assert [(e.name, e.line) for e in create.expect] == [("status", 15), ("output_text", 16)]
     assert create.expected_statuses() == (200,)
     assert isinstance(get.path, Join) and isinstance(get.path.items[1], Var)
-    req = get.resolve({"resp_id": "resp_1"}, "m", {})
-    assert (req.method, req.path, req.body) == ("GET", "/responses/resp_1", None)
-    assert create.resolve({}, "gpt-x", {}).body == {"model": "gpt-x", "input": "Reply with exactly the token X."}
+    assert (get.method, resolve(get.path, {"resp_id": "resp_1"}, "m", {}), get.body) == ("GET", "/responses/resp_1", None)
+    assert resolve(create.body, {}, "gpt-x", {}) == {"model": "gpt-x", "input": "Reply with exactly the token X."}
 
 
 def test_stream_defaults_to_body_stream(tmp_path: Path) -> None:

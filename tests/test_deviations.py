@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from conformance._verdict import Outcome
-from conformance.cases import ASSERTIONS, Case, load_all
+from conformance.cases import Case, load_all
+from conformance.judge.catalog import RULES
 from conformance.judge.checks import REGISTRY
 from conformance.judge.output_cap import CUT_REASON
 from conformance.probes import SKIP_REASON, run_preflight
@@ -25,63 +26,9 @@ from conformance.suite import CASES_DIR
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-deviation-test-key-0001"
 
-#: check or assertion name -> (deviation, case id) under which it must fail.
-PROOFS: dict[str, tuple[str, str]] = {
-    "delete.result": ("delete_wrong_shape", "state.delete_then_get"),
-    "endpoint.schema": ("input_items_missing_pagination_fields", "endpoints.input_items"),
-    "expect.error_envelope": ("error_detail_envelope", "errors.input_wrong_type"),
-    "expect.events": ("events_after_terminal", "streaming.function_call"),
-    "expect.function_call": ("ignore_tool_choice", "streaming.function_call"),
-    "expect.header": ("json_wrong_content_type", "basic.text"),
-    "expect.incomplete_reason": ("incomplete_without_details", "parameters.max_output_tokens_incomplete"),
-    "expect.json": ("no_metadata_echo", "parameters.metadata_echo"),
-    "expect.json_output": ("json_format_ignored", "streaming.json_schema"),
-    "expect.output_text": ("ignore_instructions", "parameters.instructions"),
-    "expect.response_status": ("missing_required_field_status", "basic.text"),
-    "expect.schema": ("input_items_missing_pagination_fields", "endpoints.input_items"),
-    # official SDK (conformance/record/sdk/assertions.py): each fails where the SDK itself is broken by the deviation
-    "expect.sdk_ok": ("non_json_event_data", "sdk.create_stream"),
-    "expect.sdk_error": ("delete_not_effective", "sdk.delete"),
-    "expect.sdk_output_text": ("probes_ignored", "sdk.create"),
-    "expect.sdk_parsed": ("json_format_ignored", "sdk.parse"),
-    "expect.sdk_events": ("events_after_terminal", "sdk.create_stream"),
-    "expect.sdk_function_call": ("function_arguments_object", "sdk.function_call_roundtrip"),
-    "expect.status": ("auth_403", "errors.invalid_auth"),
-    "http.error_envelope": ("error_detail_envelope", "errors.input_wrong_type"),
-    "http.error_schema": ("error_missing_fields", "errors.input_wrong_type"),
-    "http.json_content_type": ("json_wrong_content_type", "basic.distinct_ids"),
-    "http.no_error_in_200": ("error_status_200", "errors.input_wrong_type"),
-    "response.content_parts": ("text_type_instead_of_output_text", "basic.text"),
-    "response.echo": ("no_metadata_echo", "parameters.metadata_echo"),
-    "response.function_call_arguments": ("function_arguments_object", "tools.function_call_roundtrip"),
-    "response.item_status": ("wrong_item_status", "basic.distinct_ids"),
-    "response.object_type": ("object_not_response", "basic.text"),
-    "response.output_text_sdk_field": ("output_text_mismatch", "basic.distinct_ids"),
-    "response.schema": ("created_at_string", "basic.text"),
-    "response.status_consistency": ("incomplete_without_details", "parameters.max_output_tokens_incomplete"),
-    "response.usage": ("chat_usage_names", "basic.text"),
-    "stream.content_type": ("wrong_stream_content_type", "streaming.text"),
-    "stream.done_sentinel": ("done_sentinel", "streaming.text"),
-    "stream.event_json": ("non_json_event_data", "streaming.text"),
-    "stream.event_name_matches_type": ("event_name_mismatch", "streaming.text"),
-    "stream.event_schema": ("missing_item_id_on_delta", "streaming.incomplete"),
-    "stream.final_output_items": ("final_output_items_mismatch", "streaming.function_call"),
-    "stream.final_response": ("terminal_status_mismatch", "streaming.function_call"),
-    "stream.function_args_accumulation": ("function_args_mismatch", "streaming.function_call"),
-    "stream.lifecycle": ("delta_before_item_added", "streaming.text"),
-    "stream.response_id_stable": ("response_id_unstable", "streaming.function_call"),
-    "stream.sequence_contiguous": ("sequence_gap", "streaming.text"),
-    "stream.sequence_number": ("missing_sequence_number", "streaming.text"),
-    "stream.terminal_event": ("no_terminal_event", "streaming.text"),
-    "stream.text_accumulation": ("delta_text_mismatch", "streaming.text"),
-    "stream.reasoning_accumulation": ("reasoning_summary_mismatch", "streaming.reasoning_summary"),
-    "ws.text_frames": ("ws_binary_frames", "streaming.websocket_sequential"),
-    # built-in tools (conformance/judge/checks/tools.py)
-    "response.tool_items": ("annotation_out_of_range", "tools.web_search"),
-    "stream.tool_events": ("tool_event_type_mismatch", "streaming.web_search"),
-    "stream.tool_input_accumulation": ("custom_tool_input_mismatch", "streaming.custom_tool"),
-    "stream.partial_images": ("partial_image_index_wrong", "streaming.image_generation"),
-}
+#: check or assertion name -> (deviation, case id) under which it must fail: the proof each rule carries in the
+#: one registry (``proof=`` on its ``@check`` / ``@assertion``)
+PROOFS: dict[str, tuple[str, str]] = {name: rule.proof for name, rule in RULES.items() if rule.proof is not None}
 
 CASES: dict[str, Case] = {c.id: c for c in load_all(CASES_DIR)}
 
@@ -211,12 +158,12 @@ def _flagged(result: CaseResult, name: str) -> bool:
                for c in result.checks)
 
 
-def test_every_check_and_assertion_has_a_deviation_proof() -> None:
-    names = set(REGISTRY) | {f"expect.{a}" for a in ASSERTIONS}
-    missing = sorted(names - set(PROOFS))
-    assert not missing, f"checks without a deviation proving they can fail: {missing}"
-    unknown = sorted(set(PROOFS) - names)
-    assert not unknown, f"proofs for checks that do not exist: {unknown}"
+def test_every_check_and_assertion_names_a_deviation_and_a_case_that_exist() -> None:
+    assert {r.kind for r in RULES.values()} == {"automatic", "expect"}
+    assert set(PROOFS) == set(RULES), f"rules without a proof: {sorted(set(RULES) - set(PROOFS))}"
+    bad = sorted((name, dev, case_id) for name, (dev, case_id) in PROOFS.items()
+                 if dev not in DEVIATIONS or case_id not in CASES)
+    assert not bad, f"proofs naming a deviation or case that does not exist: {bad}"
 
 
 @pytest.mark.parametrize("name", sorted(PROOFS))
@@ -264,7 +211,7 @@ def test_undeviated_server_passes_every_case() -> None:
 
 #: Valid SSE that the official SDK mis-reads: with ``id:`` lines, the openai package's SSE decoder
 #: dispatches an empty event on the blank line after a ``: keep-alive`` comment and fails to
-#: JSON-decode it (conformance/record/sdk/_decoder.py). Each variant alone is read fine; together they are
+#: JSON-decode it (conformance/judge/expect/sdk_decoder.py). Each variant alone is read fine; together they are
 #: a benign combination under which every spec case must still pass, and exactly these sdk streaming
 #: cases must fail - with the SDK-tolerance verdict, never as a spec violation.
 SDK_DECODER_EXEMPT: dict[tuple[str, ...], tuple[str, ...]] = {
@@ -284,7 +231,7 @@ CUT_BY_CAPS = frozenset({("reasoning_by_default",)})
 
 @pytest.mark.parametrize("variants", BENIGN, ids=["+".join(v) for v in BENIGN])
 def test_benign_variant_passes_every_case(variants: tuple[str, ...]) -> None:
-    from conformance.record.sdk._decoder import TOLERANCE_PREFIX
+    from conformance.judge.expect.sdk_decoder import TOLERANCE_PREFIX
 
     exempt = SDK_DECODER_EXEMPT.get(variants, ())
     results = run_cases(OPENAI_CASES, variants=variants, preflight=True)

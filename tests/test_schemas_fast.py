@@ -180,11 +180,11 @@ def test_a_case_schema_gets_jsonschemas_verdict(schema: dict[str, Any]) -> None:
     """``arguments_schema``/``json_output`` schemas in case files: same verdict and message as jsonschema's."""
     import jsonschema
 
-    from conformance.judge import assertions
+    from conformance.judge.expect.arguments import schema_problem
 
     try:
         jsonschema.Draft202012Validator.check_schema(schema)
         expected = None
     except jsonschema.SchemaError as exc:
         expected = exc.message
-    assert assertions._schema_problem(schema) == expected
+    assert schema_problem(schema) == expected

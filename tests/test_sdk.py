@@ -22,10 +22,10 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
+from conformance.judge.expect.sdk_decoder import TOLERANCE_PREFIX, diagnose
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.sdk import CALLS, sdk_version
-from conformance.record.sdk._decoder import TOLERANCE_PREFIX, diagnose
 from conformance.record.sdk._runner import PLACEHOLDER_KEY
 from conformance.record.sse import SSEParser
 from conformance.reference import MODEL_NAME, ReferenceServer

@@ -24,8 +24,10 @@ import yaml
 
 from .._yamlfile import c_twin, check_expansion, compose_c
 from .._yamlfile import yaml12_resolvers as _yaml12_resolvers
-from ..judge.assertions import ASSERTIONS, Expectation, expected_statuses, split_basis
-from ._tags import Env, Join, Model, Tag, Var, iter_tags, resolve
+from ..judge.expect.arguments import expected_statuses
+from ..judge.expect.expectation import Expectation, split_basis
+from ..judge.expect.registry import ASSERTIONS
+from ._tags import Env, Join, Model, Tag, Var, iter_tags
 from .paths import PathSyntaxError, parse_path
 
 if TYPE_CHECKING:  # imported only for a file the compiled pre-check refuses (see _fast_case_validator)
@@ -38,7 +40,6 @@ __all__ = [
     "Case",
     "CaseFormatError",
     "RepeatUntil",
-    "ResolvedRequest",
     "Step",
     "case_schema",
     "load_all",
@@ -82,20 +83,6 @@ class CaseFormatError(ValueError):
 
     def __str__(self) -> str:
         return self._render()
-
-
-@dataclass(frozen=True)
-class ResolvedRequest:
-    """A step's request with every tag resolved: what the engine sends."""
-
-    method: str
-    path: str
-    body: Any
-    stream: bool
-    auth: str
-    headers: dict[str, str]
-    transport: str = "http"
-    connection: str | None = None
 
 
 @dataclass(frozen=True)
@@ -143,19 +130,6 @@ class Step:
             if exp.name == "status":
                 out.extend(expected_statuses(exp.arg))
         return tuple(sorted(set(out)))
-
-    def resolve(self, variables: Mapping[str, Any], model: str, env: Mapping[str, str]) -> ResolvedRequest:
-        """Resolve the tags of path, body and headers (raises ``ResolveError`` naming what is missing)."""
-        return ResolvedRequest(
-            method=self.method,
-            path=str(resolve(self.path, variables, model, env)),
-            body=resolve(self.body, variables, model, env),
-            stream=self.stream,
-            auth=self.auth,
-            headers={k: str(v) for k, v in resolve(self.headers, variables, model, env).items()},
-            transport=self.transport,
-            connection=self.connection,
-        )
 
 
 #: Pseudo-capability of the *model*: following the deterministic probes. Declared unavailable for a mock

@@ -23,8 +23,8 @@ from hypothesis.strategies import SearchStrategy
 
 from .._verdict import CheckResult, Outcome
 from ..cases import Case, Step
-from ..judge.assertions import Expectation
 from ..judge.basis import JudgePolicy
+from ..judge.expect import Expectation
 from ..record.exchange import Exchange
 from ..record.http import Recorder
 from ..run.engine import CaseResult, judge, record_case, reported_output

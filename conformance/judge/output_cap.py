@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .._verdict import Outcome
 from ..cases import Case
 from ..record.exchange import Exchange
-from .assertions import response_document
+from .expect import response_document
 
 if TYPE_CHECKING:
     from ..run.engine import CaseResult

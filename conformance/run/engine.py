@@ -335,7 +335,7 @@ def judge_safely(rec: CaseRecording, profile: str = "openai", disabled: Iterable
 def _behavioural(exp: Any, ex: Exchange) -> bool:
     """Is this expectation about what the model chose (``Assertion.behavioural``)? Its ``basis:`` key aside."""
     from ..cases import ASSERTIONS
-    from ..judge.assertions import split_basis
+    from ..judge.expect import split_basis
 
     spec = ASSERTIONS.get(exp.name)
     return spec is not None and spec.is_behavioural(split_basis(exp.arg, spec.basis)[0], ex)

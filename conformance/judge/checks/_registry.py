@@ -1,13 +1,14 @@
-"""The named check registry.
+"""The automatic checks: their context, their decorator and the function that runs them.
 
 Each check is a small pure function over one recorded :class:`Exchange` with a stable
 public name that appears in every report and can be switched off per case or per run
-(schemathesis's model). Checks never touch the network.
+(schemathesis's model). Checks never touch the network. They are registered in the one registry
+(``conformance.judge.registry``) beside the ``expect:`` assertions; ``REGISTRY`` is its automatic part.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ from ..._verdict import BASES, TRUNCATED, CheckResult, Finding, Outcome
 from ...record.exchange import Exchange
 from ..basis import JudgePolicy, classify_result
 from ..basis.keys import normalise_path
+from ..registry import AUTOMATIC, Proof, Rule, by_kind, register
 
 ENDPOINTS = ("create", "retrieve", "delete", "cancel", "input_items", "input_tokens", "compact", "other")
 
@@ -34,39 +36,29 @@ class CheckContext:
 
 CheckFunc = Callable[[Exchange, CheckContext], Iterable[Finding]]
 Applies = Callable[[Exchange, CheckContext], bool]
+#: an automatic check is a :class:`~conformance.judge.registry.Rule` of kind ``automatic``
+Check = Rule
+
+#: the automatic checks by name, in registration (report) order: a read-only view of the one registry
+REGISTRY: Mapping[str, Rule] = by_kind(AUTOMATIC)
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    func: CheckFunc
-    spec_ref: str
-    applies: Applies
-    severity: str = "error"
-    description: str = ""
-    basis: str = "schema"
-
-
-REGISTRY: dict[str, Check] = {}
-
-
-def check(name: str, *, spec_ref: str, applies: Applies, basis: str) -> Callable[[CheckFunc], CheckFunc]:
+def check(name: str, *, spec_ref: str, applies: Applies, basis: str,
+          proof: Proof | None = None) -> Callable[[CheckFunc], CheckFunc]:
     """Register ``func`` as the check called ``name`` (names are unique and stable).
 
     ``basis`` is what its findings rest on (``conformance._verdict.BASES``): ``observed`` findings are warnings,
-    the others fail (unless the run's policy says otherwise; conformance/judge/basis/classify.py)."""
+    the others fail (unless the run's policy says otherwise; conformance/judge/basis/classify.py). ``proof`` is
+    the reference-server deviation and the case under which the check must fail (tests/test_deviations.py): every
+    check of the suite has one; a user's own check (``conformance.api.check``) need not."""
     if basis not in BASES:
         raise ValueError(f"check {name!r}: basis {basis!r} is not one of {BASES}")
 
-    def register(func: CheckFunc) -> CheckFunc:
-        if name in REGISTRY:
-            raise ValueError(f"duplicate check name {name!r}")
-        doc = (func.__doc__ or "").strip().splitlines()
-        severity = "warning" if basis == "observed" else "error"
-        REGISTRY[name] = Check(name, func, spec_ref, applies, severity, doc[0] if doc else "", basis)
+    def add(func: CheckFunc) -> CheckFunc:
+        register(Rule(name, AUTOMATIC, func, spec_ref, basis, (func.__doc__ or "").strip(), proof, applies=applies))
         return func
 
-    return register
+    return add
 
 
 def endpoint_of(method: str, path: str) -> str:
@@ -99,7 +91,7 @@ KEEP_FIRST = 50
 KEEP_MAX = 500
 
 
-def _safe_findings(chk: Check, ex: Exchange, ctx: CheckContext) -> tuple[list[Finding], int]:
+def _safe_findings(chk: Rule, ex: Exchange, ctx: CheckContext) -> tuple[list[Finding], int]:
     """The findings kept (at most KEEP_MAX) and how many more the check yielded."""
     kept: list[Finding] = []
     seen: set[tuple[str, str, str, str, str]] = set()
@@ -140,7 +132,7 @@ def run_checks(
         if chk.name in skip or (wanted is not None and chk.name not in wanted):
             continue
         try:
-            applicable = chk.applies(ex, ctx)
+            applicable = chk.applies is not None and chk.applies(ex, ctx)
         except Exception:
             applicable = False
         if not applicable:

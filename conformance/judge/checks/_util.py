@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from ... import _json
 from ..._verdict import Finding
-from ...record.exchange import Exchange, SSEEvent
+from ...record.exchange import TERMINAL_EVENTS, Exchange, SSEEvent
 from ._registry import CheckContext
 
 SPEC = "openai-openapi.yaml"
@@ -26,7 +26,6 @@ CREATE_REF = f"{SPEC}#/paths/~1responses/post"
 STREAM_EVENT_REF = f"{SPEC}#/components/schemas/ResponseStreamEvent"
 
 RESPONSE_ENDPOINTS = frozenset({"create", "retrieve", "cancel"})
-TERMINAL_EVENTS = {"response.completed": "completed", "response.incomplete": "incomplete", "response.failed": "failed"}
 DONE_SENTINEL = "[DONE]"
 
 

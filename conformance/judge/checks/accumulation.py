@@ -87,7 +87,7 @@ def _content(item: Any, ci: int, field_name: str) -> Any:
     return None
 
 
-@check("stream.text_accumulation", basis="event-contract", spec_ref=f"{SPEC}#/components/schemas/ResponseTextDeltaEvent", applies=sse_200)
+@check("stream.text_accumulation", proof=("delta_text_mismatch", "streaming.text"), basis="event-contract", spec_ref=f"{SPEC}#/components/schemas/ResponseTextDeltaEvent", applies=sse_200)
 def text_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Per (item, content_index): deltas == ``output_text.done`` == part == item == terminal response text.
 
@@ -152,7 +152,7 @@ def _index_of(ids: dict[Any, Any], item_key: Any) -> Any:
     return item_key if is_int(item_key) else None
 
 
-@check("stream.function_args_accumulation", basis="event-contract",
+@check("stream.function_args_accumulation", proof=("function_args_mismatch", "streaming.function_call"), basis="event-contract",
        spec_ref=f"{SPEC}#/components/schemas/ResponseFunctionCallArgumentsDeltaEvent", applies=sse_200)
 def function_args_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Per function_call item: argument deltas == ``.done.arguments`` == item == terminal response arguments.
@@ -205,7 +205,7 @@ def function_args_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Find
     yield from _compare(told, "arguments of", is_resumed(ex))
 
 
-@check("stream.final_output_items", basis="event-contract", spec_ref=f"{SPEC}#/components/schemas/ResponseOutputItemDoneEvent",
+@check("stream.final_output_items", proof=("final_output_items_mismatch", "streaming.function_call"), basis="event-contract", spec_ref=f"{SPEC}#/components/schemas/ResponseOutputItemDoneEvent",
        applies=lambda ex, ctx: sse_200(ex, ctx) and terminal_event(ex) is not None)
 def final_output_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """The terminal response's ``output`` holds the streamed items: same id and type at each output_index.
@@ -265,7 +265,7 @@ def _part_text(item: Any, field_name: str, i: int) -> Any:
     return None
 
 
-@check("stream.reasoning_accumulation", basis="event-contract",
+@check("stream.reasoning_accumulation", proof=("reasoning_summary_mismatch", "streaming.reasoning_summary"), basis="event-contract",
        spec_ref=f"{SPEC}#/components/schemas/ResponseReasoningSummaryTextDeltaEvent", applies=sse_200)
 def reasoning_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Per reasoning item and part: summary / reasoning-text deltas == ``.done`` == part == item == terminal.

@@ -27,7 +27,7 @@ def _json_body_expected(ex: Exchange, ctx: CheckContext) -> bool:
     return 200 <= ex.status < 300 and not ctx.stream and not ex.is_stream
 
 
-@check("http.json_content_type", basis="schema", spec_ref=f"{SPEC}#/paths/~1responses/post",
+@check("http.json_content_type", proof=("json_wrong_content_type", "basic.distinct_ids"), basis="schema", spec_ref=f"{SPEC}#/paths/~1responses/post",
        applies=_json_body_expected)
 def json_content_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A non-streamed JSON body (2xx or 4xx) is labelled ``application/json`` (``+json`` and charset allowed).
@@ -58,7 +58,7 @@ def _describe_non_envelope(body: Any, profile: str = "openai") -> str:
     return f"body {short(body)} is not the error envelope {{\"error\": {{\"message\": ..., \"type\": ...}}}}"
 
 
-@check("http.error_envelope", basis="error-class", spec_ref=ERROR_RESPONSE_REF, applies=_is_error_status)
+@check("http.error_envelope", proof=("error_detail_envelope", "errors.input_wrong_type"), basis="error-class", spec_ref=ERROR_RESPONSE_REF, applies=_is_error_status)
 def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """An error status carries ``{"error": {"message": str, "type": str, "code": str|null, "param": str|null}}``.
 
@@ -102,7 +102,7 @@ def error_envelope(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
                           kind="type", rule=envelope_rule(key, "type", ctx.profile))
 
 
-@check("http.error_schema", basis="schema", spec_ref=ERROR_RESPONSE_REF,
+@check("http.error_schema", proof=("error_missing_fields", "errors.input_wrong_type"), basis="schema", spec_ref=ERROR_RESPONSE_REF,
        applies=lambda ex, ctx: _on_api(ctx) and ex.status is not None and 400 <= ex.status < 500)
 def error_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A 4xx body validates against ``ErrorResponse`` (``param`` and ``code`` are required, nullable).
@@ -128,7 +128,7 @@ def error_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate(payload, error, ctx.profile, "$.error")
 
 
-@check("http.no_error_in_200", basis="error-class", spec_ref=f"{SPEC}#/paths/~1responses/post",
+@check("http.no_error_in_200", proof=("error_status_200", "errors.input_wrong_type"), basis="error-class", spec_ref=f"{SPEC}#/paths/~1responses/post",
        applies=lambda ex, ctx: ctx.endpoint in {"create", "retrieve"} and ex.status == 200
        and not ctx.stream and not ex.is_stream)
 def no_error_in_200(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:

@@ -239,7 +239,7 @@ def lifecycle_findings(ex: Exchange) -> list[Finding]:
     return machine.findings
 
 
-@check("stream.lifecycle", basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.lifecycle", proof=("delta_before_item_added", "streaming.text"), basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def lifecycle(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Events come in the order the spec's lifecycle implies (see the module docstring)."""
     yield from lifecycle_findings(ex)

@@ -61,13 +61,15 @@ def carries_response(ex: Exchange, ctx: CheckContext) -> bool:
     return ctx.endpoint in RESPONSE_ENDPOINTS and ok and response_of(ex, ctx) is not None
 
 
-def _response(ex: Exchange, ctx: CheckContext) -> tuple[dict[str, Any], str]:
+def carried_response(ex: Exchange, ctx: CheckContext) -> tuple[dict[str, Any], str]:
+    """The Response an exchange carries and its JSON path (applies only where :func:`carries_response` holds)."""
     found = response_of(ex, ctx)
     assert found is not None  # guaranteed by carries_response
     return found
 
 
-def _output(body: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+def output_items(body: dict[str, Any]) -> list[tuple[int, dict[str, Any]]]:
+    """``(index, item)`` for every object in a Response's ``output`` (nothing when there is no list)."""
     output = body.get("output")
     if not isinstance(output, list):
         return []
@@ -87,7 +89,7 @@ def response_200(ex: Exchange, ctx: CheckContext) -> bool:
     return plain_json_200(ex, ctx) and not error_envelope_body(ex)
 
 
-@check("response.schema", basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
+@check("response.schema", proof=("created_at_string", "basic.text"), basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
 def response_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """The body validates against the spec's ``Response`` schema."""
     body = ex.json_or_none()
@@ -97,7 +99,7 @@ def response_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate("Response", body, ctx.profile)
 
 
-@check("response.object_type", basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
+@check("response.object_type", proof=("object_not_response", "basic.text"), basis="schema", spec_ref=RESPONSE_REF, applies=response_200)
 def object_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``object`` is ``"response"`` and ``id`` a non-empty string: how clients recognise what they got."""
     body = ex.json_or_none()
@@ -111,7 +113,7 @@ def object_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(f"id is {short(body.get('id'))}, expected a non-empty string", "$.id")
 
 
-@check("response.status_consistency", basis="documented", spec_ref=RESPONSE_REF, applies=carries_response)
+@check("response.status_consistency", proof=("incomplete_without_details", "parameters.max_output_tokens_incomplete"), basis="documented", spec_ref=RESPONSE_REF, applies=carries_response)
 def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``status`` agrees with ``incomplete_details`` and ``error``.
 
@@ -120,7 +122,7 @@ def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     (optional in the schema) is not judged. The spec makes ``reason`` optional, but an
     ``incomplete_details`` without one tells the client nothing, so its absence is reported.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     status = body.get("status")
     details = body.get("incomplete_details")
     error = body.get("error")
@@ -142,7 +144,7 @@ def status_consistency(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield Finding("status is \"failed\" but error is null or missing", f"{at}.error")
 
 
-@check("response.item_status", basis="documented", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
+@check("response.item_status", proof=("wrong_item_status", "basic.distinct_ids"), basis="documented", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
 def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Each output item's ``status`` is allowed for its type; a completed Response has no unfinished message.
 
@@ -152,8 +154,8 @@ def item_status(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     tool calling) is exempt: it waits for the client's output while the response that carries it is
     complete, and api.openai.com was reported (issue 10) leaving it ``in_progress``.
     """
-    body, at = _response(ex, ctx)
-    for index, item in _output(body):
+    body, at = carried_response(ex, ctx)
+    for index, item in output_items(body):
         if "status" not in item:
             continue
         allowed = ITEM_STATUS.get(str(item.get("type")))
@@ -173,7 +175,7 @@ def program_called(item: dict[str, Any]) -> bool:
     return isinstance(caller, dict) and caller.get("type") == "program"
 
 
-@check("response.usage", basis="documented", spec_ref=f"{SPEC}#/components/schemas/ResponseUsage", applies=carries_response)
+@check("response.usage", proof=("chat_usage_names", "basic.text"), basis="documented", spec_ref=f"{SPEC}#/components/schemas/ResponseUsage", applies=carries_response)
 def usage(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``usage`` (optional) has non-negative integer counts with ``total == input + output``, and its details.
 
@@ -181,7 +183,7 @@ def usage(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     common gateway slip and SDKs read ``input_tokens``/``output_tokens``. ``cache_write_tokens`` is only
     type-checked here; whether it must be present is ``response.schema``'s call.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     if "usage" not in body or body["usage"] is None:
         return
     use = body["usage"]
@@ -249,7 +251,7 @@ def request_function_names(request: Any) -> set[str] | None:
     return names or None
 
 
-@check("response.function_call_arguments", basis="documented", spec_ref=f"{SPEC}#/components/schemas/FunctionToolCall",
+@check("response.function_call_arguments", proof=("function_arguments_object", "tools.function_call_roundtrip"), basis="documented", spec_ref=f"{SPEC}#/components/schemas/FunctionToolCall",
        applies=carries_response)
 def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every ``function_call`` has JSON-object ``arguments`` (a string), a ``call_id``, and a declared ``name``.
@@ -259,9 +261,9 @@ def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
     ``arguments`` is a *string* of JSON ("A JSON string of the arguments"): gateways that pass the Chat
     object through, or truncate it, break every tool loop.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     names = request_function_names(ctx.request_body)
-    for index, item in _output(body):
+    for index, item in output_items(body):
         if item.get("type") != "function_call":
             continue
         where = f"{at}.output[{index}]"
@@ -290,7 +292,7 @@ def function_call_arguments(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
                           f"{where}.name")
 
 
-@check("response.content_parts", basis="schema", spec_ref=f"{SPEC}#/components/schemas/OutputMessageContent",
+@check("response.content_parts", proof=("text_type_instead_of_output_text", "basic.text"), basis="schema", spec_ref=f"{SPEC}#/components/schemas/OutputMessageContent",
        applies=carries_response)
 def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Assistant message content parts are ``output_text`` (text + annotations list) or ``refusal``.
@@ -298,8 +300,8 @@ def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     ``{"type": "text"}`` is the Chat/Assistants part shape and is named as such: SDKs that switch on
     ``output_text`` silently drop it.
     """
-    body, at = _response(ex, ctx)
-    for index, item in _output(body):
+    body, at = carried_response(ex, ctx)
+    for index, item in output_items(body):
         if item.get("type") != "message":
             continue
         where = f"{at}.output[{index}].content"
@@ -334,21 +336,21 @@ def content_parts(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
 def concatenated_output_text(body: dict[str, Any]) -> str:
     """What the SDKs compute as ``output_text``: every output_text part of every message, in order."""
     texts: list[str] = []
-    for _, item in _output(body):
+    for _, item in output_items(body):
         if item.get("type") == "message" and isinstance(item.get("content"), list):
             texts.extend(p["text"] for p in item["content"]
                          if isinstance(p, dict) and p.get("type") == "output_text" and isinstance(p.get("text"), str))
     return "".join(texts)
 
 
-@check("response.output_text_sdk_field", basis="observed", spec_ref=f"{RESPONSE_REF}/properties/output_text",
-       applies=lambda ex, ctx: carries_response(ex, ctx) and _response(ex, ctx)[0].get("output_text") is not None)
+@check("response.output_text_sdk_field", proof=("output_text_mismatch", "basic.distinct_ids"), basis="observed", spec_ref=f"{RESPONSE_REF}/properties/output_text",
+       applies=lambda ex, ctx: carries_response(ex, ctx) and carried_response(ex, ctx)[0].get("output_text") is not None)
 def output_text_sdk_field(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A top-level ``output_text``, when sent, equals the concatenated ``output_text`` parts.
 
     The spec marks it SDK-only (computed client-side); a server that sends it anyway must not disagree.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     expected = concatenated_output_text(body)
     if body["output_text"] != expected:
         yield Finding(f"output_text is {short(body['output_text'])} but the output_text parts concatenate to "
@@ -362,7 +364,7 @@ SUCCESS_SCHEMAS = {
 }
 
 
-@check("endpoint.schema", basis="schema", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get",
+@check("endpoint.schema", proof=("input_items_missing_pagination_fields", "endpoints.input_items"), basis="schema", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}~1input_items/get",
        applies=lambda ex, ctx: plain_json_200(ex, ctx, frozenset(SUCCESS_SCHEMAS)) and not error_envelope_body(ex)
        and has_schema(SUCCESS_SCHEMAS[ctx.endpoint][0], ctx.profile))
 def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
@@ -379,7 +381,7 @@ def endpoint_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     yield from validate(name, body, ctx.profile)
 
 
-@check("delete.result", basis="observed", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}/delete",
+@check("delete.result", proof=("delete_wrong_shape", "state.delete_then_get"), basis="observed", spec_ref=f"{SPEC}#/paths/~1responses~1{{response_id}}/delete",
        applies=lambda ex, ctx: ctx.endpoint == "delete" and ex.status == 200)
 def delete_result(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """DELETE 200: an empty body, or ``{"id": <path id>, "object": "response.deleted", "deleted": true}``.

@@ -17,7 +17,7 @@ from ..._verdict import Finding
 from ...record.exchange import Exchange
 from ._registry import CheckContext, check
 from ._util import RESPONSE_REF, nonempty_str, numbers_close, response_properties, short
-from .response import _response, carries_response
+from .response import carried_response, carries_response
 
 Same = Callable[[Any, Any], bool]
 
@@ -65,7 +65,7 @@ def _applies(ex: Exchange, ctx: CheckContext) -> bool:
     return ctx.endpoint == "create" and isinstance(ctx.request_body, dict) and carries_response(ex, ctx)
 
 
-@check("response.echo", basis="documented", spec_ref=RESPONSE_REF, applies=_applies)
+@check("response.echo", proof=("no_metadata_echo", "parameters.metadata_echo"), basis="documented", spec_ref=RESPONSE_REF, applies=_applies)
 def echo(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Request parameters come back unchanged in the Response (floats within float32 tolerance).
 
@@ -80,7 +80,7 @@ def echo(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     tools a ``tool_search_output`` loaded as namespaces): basis ``observed``.
     """
     sent: dict[str, Any] = ctx.request_body
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     if not nonempty_str(body.get("model")):
         yield Finding(f"model is {short(body.get('model'))}, expected a non-empty string", f"{at}.model")
     declared = response_properties(ctx.profile)

@@ -42,7 +42,7 @@ def _label(index: int, data: object) -> str:
     return f"event {index} ({kind})" if isinstance(kind, str) else f"event {index}"
 
 
-@check("stream.content_type", basis="schema", spec_ref=CREATE_STREAM_REF,
+@check("stream.content_type", proof=("wrong_stream_content_type", "streaming.text"), basis="schema", spec_ref=CREATE_STREAM_REF,
        applies=lambda ex, ctx: ctx.stream and ex.status == 200)
 def content_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """A streamed 200 is ``text/event-stream``: a JSON answer means ``stream: true`` was ignored."""
@@ -52,7 +52,7 @@ def content_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
         yield Finding(f"Content-Type is {shown!r}, expected text/event-stream{hint}", "headers.content-type")
 
 
-@check("stream.event_json", basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.event_json", proof=("non_json_event_data", "streaming.text"), basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def event_json(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every event's ``data`` is one JSON object (a trailing ``[DONE]`` is ``stream.done_sentinel``'s call)."""
     events = ex.events or []
@@ -68,7 +68,7 @@ def event_json(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
             yield Finding(f"data is {short(data)}, expected a JSON object", f"events[{index}].data")
 
 
-@check("stream.done_sentinel", basis="observed", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.done_sentinel", proof=("done_sentinel", "streaming.text"), basis="observed", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def done_sentinel(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Reports a ``data: [DONE]`` sentinel: a Chat Completions habit, not in the Responses spec.
 
@@ -81,7 +81,7 @@ def done_sentinel(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
                           "tolerated by the SDKs)", f"events[{index}]")
 
 
-@check("stream.event_schema", basis="schema", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.event_schema", proof=("missing_item_id_on_delta", "streaming.incomplete"), basis="schema", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def event_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Each event validates against the schema of its ``type`` (an unknown type is reported as such)."""
     for index, data in stream_events(ex):
@@ -98,7 +98,7 @@ def event_schema(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
             yield replace(finding, message=f"{kind} ({name}): {finding.message}")
 
 
-@check("stream.event_name_matches_type", basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.event_name_matches_type", proof=("event_name_mismatch", "streaming.text"), basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def event_name_matches_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """An SSE ``event:`` field, when present, equals the data's ``type`` (clients dispatch on either).
 
@@ -112,7 +112,7 @@ def event_name_matches_type(ex: Exchange, ctx: CheckContext) -> Iterator[Finding
                           f"events[{index}].event")
 
 
-@check("stream.sequence_number", basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.sequence_number", proof=("missing_sequence_number", "streaming.text"), basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def sequence_number(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every event has an integer ``sequence_number`` (required on every event) and they strictly increase.
 
@@ -146,7 +146,7 @@ def _bad_sequence_number(index: int, data: dict) -> Finding:
                    kind="null" if value is None else "type", rule="ResponseStreamEvent.sequence_number:type")
 
 
-@check("stream.sequence_contiguous", basis="observed", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.sequence_contiguous", proof=("sequence_gap", "streaming.text"), basis="observed", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def sequence_contiguous(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Sequence numbers start at 0 or 1 and have no gaps (a gap suggests dropped events).
 
@@ -178,7 +178,7 @@ def _starting_after(ex: Exchange) -> int | None:
         return None
 
 
-@check("stream.terminal_event", basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.terminal_event", proof=("no_terminal_event", "streaming.text"), basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def terminal_event_check(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """The stream ends with ``response.completed``, ``response.incomplete`` or ``response.failed``.
 
@@ -198,7 +198,7 @@ def terminal_event_check(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
                   f"{short(data[-1].get('type'))}", f"events[{len(ex.events or []) - 1}]")
 
 
-@check("stream.final_response", basis="schema", spec_ref=RESPONSE_REF,
+@check("stream.final_response", proof=("terminal_status_mismatch", "streaming.function_call"), basis="schema", spec_ref=RESPONSE_REF,
        applies=lambda ex, ctx: sse_200(ex, ctx) and terminal_event(ex) is not None)
 def final_response(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """The terminal event's ``response`` is a valid ``Response`` whose status matches the event type."""
@@ -210,14 +210,14 @@ def final_response(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     if not isinstance(response, dict):
         yield Finding(f"{data['type']} carries response={short(response)}, expected a Response object", at)
         return
-    expected = TERMINAL_EVENTS[data["type"]]
+    expected = data["type"].removeprefix("response.")  # response.incomplete: status incomplete
     if response.get("status") != expected:
         yield Finding(f"{data['type']} carries a response with status {short(response.get('status'))}, "
                       f"expected {expected!r}", f"{at}.status")
     yield from validate("Response", response, ctx.profile, at)
 
 
-@check("stream.response_id_stable", basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
+@check("stream.response_id_stable", proof=("response_id_unstable", "streaming.function_call"), basis="event-contract", spec_ref=STREAM_EVENT_REF, applies=sse_200)
 def response_id_stable(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every response-level event (created, queued, in_progress, terminal) names the same response id.
 

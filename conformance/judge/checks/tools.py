@@ -27,7 +27,7 @@ from ..._verdict import Finding
 from ...record.exchange import Exchange
 from ._registry import CheckContext, check
 from ._util import SPEC, is_int, is_resumed, nonempty_str, ref_of, short, sse_200, stream_events, terminal_event
-from .response import _output, _response, carries_response
+from .response import carried_response, carries_response, output_items
 
 #: event type prefix -> the item types the family may refer to
 FAMILIES: dict[str, frozenset[str]] = {
@@ -70,7 +70,7 @@ def _items_by_index(ex: Exchange) -> dict[int, tuple[int, dict[str, Any]]]:
     return added
 
 
-@check("stream.tool_events", basis="event-contract", spec_ref=TOOL_EVENT_REF, applies=sse_200)
+@check("stream.tool_events", proof=("tool_event_type_mismatch", "streaming.web_search"), basis="event-contract", spec_ref=TOOL_EVENT_REF, applies=sse_200)
 def tool_events(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Tool events name the right kind of item and progress in order.
 
@@ -155,7 +155,7 @@ def _chain(links: list[tuple[str, Any, str]]) -> Iterator[tuple[str, Any, str, s
             yield name_a, a, path_b, name_b, b
 
 
-@check("stream.tool_input_accumulation", basis="event-contract",
+@check("stream.tool_input_accumulation", proof=("custom_tool_input_mismatch", "streaming.custom_tool"), basis="event-contract",
        spec_ref=f"{SPEC}#/components/schemas/ResponseCustomToolCallInputDeltaEvent", applies=sse_200)
 def tool_input_accumulation(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Streamed tool input is told the same way everywhere.
@@ -260,7 +260,7 @@ def _is_base64(text: Any) -> bool:
     return True
 
 
-@check("stream.partial_images", basis="event-contract",
+@check("stream.partial_images", proof=("partial_image_index_wrong", "streaming.image_generation"), basis="event-contract",
        spec_ref=f"{SPEC}#/components/schemas/ResponseImageGenCallPartialImageEvent", applies=sse_200)
 def partial_images(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """``image_generation_call.partial_image`` events: per item ``partial_image_index`` is 0, 1, 2, ...
@@ -310,7 +310,7 @@ def _text_and_annotations(item: dict[str, Any]) -> Iterator[tuple[int, str, int,
                 yield ci, part["text"], ai, ann
 
 
-@check("response.tool_items", basis="documented", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
+@check("response.tool_items", proof=("annotation_out_of_range", "tools.web_search"), basis="documented", spec_ref=f"{SPEC}#/components/schemas/OutputItem", applies=carries_response)
 def tool_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Built-in tool items and citations make sense beyond their schemas.
 
@@ -323,12 +323,12 @@ def tool_items(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     * ``mcp_call`` / ``mcp_approval_request`` ``arguments`` is a JSON object *string*;
     * a ``completed`` ``image_generation_call`` has base64 image data in ``result``.
     """
-    body, at = _response(ex, ctx)
+    body, at = carried_response(ex, ctx)
     request = ctx.request_body
     customs = _declared(request, "custom", "name")
     labels = _declared(request, "mcp", "server_label")
     call_ids: dict[str, int] = {}
-    for index, item in _output(body):
+    for index, item in output_items(body):
         where = f"{at}.output[{index}]"
         kind = item.get("type")
         if kind == "message":

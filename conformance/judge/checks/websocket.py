@@ -16,7 +16,7 @@ from ._util import SPEC, sse_200
 SERVER_EVENT_REF = f"{SPEC}#/components/schemas/ResponsesServerEvent"
 
 
-@check("ws.text_frames", basis="documented", spec_ref=SERVER_EVENT_REF,
+@check("ws.text_frames", proof=("ws_binary_frames", "streaming.websocket_sequential"), basis="documented", spec_ref=SERVER_EVENT_REF,
        applies=lambda ex, ctx: ctx.transport == "websocket" and sse_200(ex, ctx))
 def text_frames(ex: Exchange, ctx: CheckContext) -> Iterator[Finding]:
     """Every server event is one JSON *text* message, framed as RFC 6455 requires of a server.

@@ -6,7 +6,7 @@ suite's :class:`~conformance.record.http.Recorder` - the one network seam - so i
 recorded, bounded (idle timeout, deadline, size) and redacted exactly like a raw case's, and the
 automatic checks judge it too. What the SDK made of the answer (the object it returned, dumped
 with ``model_dump``, or the exception it raised) is kept on the exchange as ``sdk`` and judged by
-the ``sdk_*`` assertions (``conformance/record/sdk/assertions.py``).
+the ``sdk_*`` assertions (``conformance/judge/expect/sdk.py``): recording never imports judging.
 
 Nothing here imports ``openai`` at module import time: the package is loaded only when an SDK
 step runs or an SDK outcome is diagnosed.

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ... import _json
-from ..exchange import Exchange
+from ...record.exchange import Exchange
 
 TOLERANCE_PREFIX = "SDK decoder tolerance, not a spec violation"
 

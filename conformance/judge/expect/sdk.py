@@ -1,8 +1,8 @@
 """The ``sdk_*`` assertions: what the official SDK made of a recorded exchange.
 
-They read ``Exchange.sdk`` (see ``_runner``), never the network. When the SDK raised, every
+They read ``Exchange.sdk`` (recorded by ``conformance/record/sdk``), never the network. When the SDK raised, every
 one of them fails with the exception, the stage where it was raised and - for a stream - a
-diagnosis from the recorded bytes (``_decoder.diagnose``): a valid stream that only the SDK's
+diagnosis from the recorded bytes (``sdk_decoder.diagnose``): a valid stream that only the SDK's
 decoder mis-reads is reported as *SDK decoder tolerance, not a spec violation*.
 """
 
@@ -14,28 +14,22 @@ from typing import Any
 
 from ... import _json
 from ..._verdict import Finding
-from ...judge.assertions import (
-    SPEC,
-    _check_regex,
-    _events_name_model_action,
-    _Fail,
-    _json_contains,
-    _short,
-    assertion,
-    event_type_findings,
-    json_equal,
-    text_findings,
-)
-from ..exchange import Exchange
+from ...record.exchange import Exchange
+from .accessors import Fail
+from .arguments import check_regex
+from .behavioural import events_name_model_action
+from .compare import json_contains, json_equal, short
+from .events import event_type_findings
+from .output import text_findings
+from .registry import SPEC, ExpectContext, Problems, assertion
 
-Problems = Iterator[Finding]
 SDK_REF = SPEC + "/paths/~1responses/post"
 
 
 def outcome_of(ex: Exchange) -> dict[str, Any]:
     sdk = ex.sdk
     if not isinstance(sdk, dict):
-        raise _Fail("no SDK outcome was recorded for this exchange (sdk_* assertions apply to transport: sdk steps)")
+        raise Fail("no SDK outcome was recorded for this exchange (sdk_* assertions apply to transport: sdk steps)")
     return sdk
 
 
@@ -45,7 +39,7 @@ def failure_message(ex: Exchange, sdk: Mapping[str, Any], short: bool = False) -
     ``short``: one line for the assertions that merely depend on the call having worked (the
     full diagnosis is ``sdk_ok``'s message).
     """
-    from ._decoder import TOLERANCE_PREFIX, diagnose
+    from .sdk_decoder import TOLERANCE_PREFIX, diagnose
 
     exc = sdk.get("exception") or {}
     version = sdk.get("sdk_version")
@@ -64,13 +58,13 @@ def sdk_value(ex: Exchange) -> Any:
     """The object the SDK returned (dumped), or fail with why there is none."""
     sdk = outcome_of(ex)
     if not sdk.get("ok"):
-        raise _Fail(failure_message(ex, sdk, short=True))
+        raise Fail(failure_message(ex, sdk, short=True))
     return sdk.get("value")
 
 
 def _validate_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
     if isinstance(arg, dict):
-        yield from _check_regex("matches", arg.get("matches"))
+        yield from check_regex("matches", arg.get("matches"))
 
 
 def _structured_output_rejected(arg: Any, ex: Exchange) -> bool:
@@ -85,8 +79,8 @@ def _structured_output_rejected(arg: Any, ex: Exchange) -> bool:
     return isinstance(fmt, dict) and fmt.get("type") in ("json_schema", "json_object")
 
 
-@assertion("sdk_ok", basis="documented", spec_ref=SDK_REF, behavioural=_structured_output_rejected)
-def _sdk_ok(arg: Any, ex: Exchange) -> Problems:
+@assertion("sdk_ok", proof=("non_json_event_data", "sdk.create_stream"), basis="documented", spec_ref=SDK_REF, behavioural=_structured_output_rejected)
+def _sdk_ok(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """The SDK call returned without raising (and, for streams, its events and final response were read).
 
     A failure names the exception and the stage (``call``, ``iterate``, ``final_response``,
@@ -98,14 +92,14 @@ def _sdk_ok(arg: Any, ex: Exchange) -> Problems:
         yield Finding(failure_message(ex, sdk))
 
 
-@assertion("sdk_error", basis="error-class", spec_ref=SPEC + "/components/schemas/ErrorResponse")
-def _sdk_error(arg: Any, ex: Exchange) -> Problems:
+@assertion("sdk_error", proof=("delete_not_effective", "sdk.delete"), basis="error-class", spec_ref=SPEC + "/components/schemas/ErrorResponse")
+def _sdk_error(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """The SDK raised ``type`` (the class or one of its bases, e.g. ``NotFoundError``, ``APIStatusError``) with ``status``."""
     sdk = outcome_of(ex)
     exc = sdk.get("exception")
     if sdk.get("ok") or not isinstance(exc, dict):
         yield Finding(f"expected the SDK to raise {arg.get('type')}, but it returned {sdk.get('type')}: "
-                      f"{_short(sdk.get('value'))}")
+                      f"{short(sdk.get('value'))}")
         return
     names = [exc.get("type")] + list(exc.get("bases") or [])
     if "type" in arg and arg["type"] not in names:
@@ -115,61 +109,61 @@ def _sdk_error(arg: Any, ex: Exchange) -> Problems:
         yield Finding(f"expected an SDK error with status_code {arg['status']}, got {exc.get('status_code')}")
 
 
-@assertion("sdk_output_text", basis="documented", spec_ref=SPEC + "/components/schemas/OutputTextContent",
+@assertion("sdk_output_text", proof=("probes_ignored", "sdk.create"), basis="documented", spec_ref=SPEC + "/components/schemas/OutputTextContent",
            validate=_validate_text_arg, behavioural=True)
-def _sdk_output_text(arg: Any, ex: Exchange) -> Problems:
+def _sdk_output_text(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """The SDK's ``response.output_text`` (of the returned or final response) satisfies equals/token/contains/not_contains/matches."""
     sdk_value(ex)
     text = outcome_of(ex).get("output_text")
     if not isinstance(text, str):
-        raise _Fail(f"the SDK produced no output_text (got {_short(text)})")
+        raise Fail(f"the SDK produced no output_text (got {short(text)})")
     yield from text_findings(arg, text)
 
 
-@assertion("sdk_parsed", basis="documented", spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema",
+@assertion("sdk_parsed", proof=("json_format_ignored", "sdk.parse"), basis="documented", spec_ref=SPEC + "/components/schemas/TextResponseFormatJsonSchema",
            behavioural=True)
-def _sdk_parsed(arg: Any, ex: Exchange) -> Problems:
+def _sdk_parsed(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """``response.output_parsed`` (``parse()`` or ``stream(text_format=...)``) ``equals`` / ``contains`` the given JSON."""
     sdk_value(ex)
     sdk = outcome_of(ex)
     if "output_parsed" not in sdk or sdk["output_parsed"] is None:
-        raise _Fail(f"the SDK produced no output_parsed (got {_short(sdk.get('output_parsed'))}); "
-                    f"output_text was {_short(sdk.get('output_text'))}")
+        raise Fail(f"the SDK produced no output_parsed (got {short(sdk.get('output_parsed'))}); "
+                    f"output_text was {short(sdk.get('output_text'))}")
     parsed = sdk["output_parsed"]
     if "equals" in arg and not json_equal(parsed, arg["equals"]):
-        yield Finding(f"expected output_parsed {_short(arg['equals'])}, got {_short(parsed)}")
-    if "contains" in arg and not _json_contains(parsed, arg["contains"]):
-        yield Finding(f"expected output_parsed to contain {_short(arg['contains'])}, got {_short(parsed)}")
+        yield Finding(f"expected output_parsed {short(arg['equals'])}, got {short(parsed)}")
+    if "contains" in arg and not json_contains(parsed, arg["contains"]):
+        yield Finding(f"expected output_parsed to contain {short(arg['contains'])}, got {short(parsed)}")
 
 
-@assertion("sdk_events", basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True,
-           behavioural=_events_name_model_action)
-def _sdk_events(arg: Any, ex: Exchange) -> Problems:
+@assertion("sdk_events", proof=("events_after_terminal", "sdk.create_stream"), basis="event-contract", spec_ref=SPEC + "/components/schemas/ResponseStreamEvent", streamed_only=True,
+           behavioural=events_name_model_action)
+def _sdk_events(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """Types of the events the SDK yielded: ``first``, ``last``, ``includes``, ``excludes``, ``order`` (as ``events``)."""
     sdk = outcome_of(ex)
     types = sdk.get("events")
     if not isinstance(types, list):
-        raise _Fail("the SDK step recorded no events (not a streaming call)")
+        raise Fail("the SDK step recorded no events (not a streaming call)")
     if not sdk.get("ok"):
-        raise _Fail(failure_message(ex, sdk, short=True) + f" (after {len(types)} events)")
+        raise Fail(failure_message(ex, sdk, short=True) + f" (after {len(types)} events)")
     yield from event_type_findings(arg, [str(t) for t in types])
 
 
 def _validate_function_call_arg(arg: Any) -> Iterator[tuple[str, str]]:
     if isinstance(arg, dict):
         for key, pattern in (arg.get("arguments_matches") or {}).items():
-            yield from _check_regex(f"arguments_matches.{key}", pattern)
+            yield from check_regex(f"arguments_matches.{key}", pattern)
 
 
-@assertion("sdk_function_call", basis="documented", spec_ref=SPEC + "/components/schemas/FunctionToolCall",
+@assertion("sdk_function_call", proof=("function_arguments_object", "sdk.function_call_roundtrip"), basis="documented", spec_ref=SPEC + "/components/schemas/FunctionToolCall",
            validate=_validate_function_call_arg, behavioural=True)
-def _sdk_function_call(arg: Any, ex: Exchange) -> Problems:
+def _sdk_function_call(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """A ``function_call`` item ``name`` in the SDK's ``response.output`` whose ``json.loads(item.arguments)``
     - what SDK users do - works and contains ``arguments`` (subset) / matches ``arguments_matches``."""
     value = sdk_value(ex)
     output = value.get("output") if isinstance(value, dict) else None
     if not isinstance(output, list):
-        raise _Fail(f"the SDK's response has no output list (got {_short(output)})")
+        raise Fail(f"the SDK's response has no output list (got {short(output)})")
     calls = [it for it in output if isinstance(it, dict) and it.get("type") == "function_call"]
     named = [it for it in calls if it.get("name") == arg["name"]]
     if not named:
@@ -184,17 +178,17 @@ def _sdk_function_call(arg: Any, ex: Exchange) -> Problems:
             args = _json.loads(raw)  # type: ignore[arg-type]
         except (TypeError, ValueError) as exc:
             problems.append(f"json.loads(item.arguments) raised {type(exc).__name__}: {exc} "
-                            f"(arguments is {type(raw).__name__} {_short(raw)})")
+                            f"(arguments is {type(raw).__name__} {short(raw)})")
             continue
         if not isinstance(item.get("call_id"), str) or not item["call_id"]:
-            problems.append(f"item.call_id must be a non-empty string, got {_short(item.get('call_id'))}")
+            problems.append(f"item.call_id must be a non-empty string, got {short(item.get('call_id'))}")
         for key, wanted in (arg.get("arguments") or {}).items():
-            if not isinstance(args, dict) or key not in args or not _json_contains(args[key], wanted):
-                problems.append(f"argument {key!r}: expected {_short(wanted)}, got {_short(args)}")
+            if not isinstance(args, dict) or key not in args or not json_contains(args[key], wanted):
+                problems.append(f"argument {key!r}: expected {short(wanted)}, got {short(args)}")
         for key, pattern in (arg.get("arguments_matches") or {}).items():
             got = args.get(key) if isinstance(args, dict) else None
             if not isinstance(got, str) or not re.search(pattern, got):
-                problems.append(f"argument {key!r}: expected a string matching /{pattern}/, got {_short(got)}")
+                problems.append(f"argument {key!r}: expected a string matching /{pattern}/, got {short(got)}")
         if not problems:
             return
     for problem in problems:

@@ -1,0 +1,83 @@
+"""Checking and reading an assertion's argument when a case file is loaded: regular expressions, paths,
+and the statuses a ``status:`` argument accepts."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from ...cases.paths import PathSyntaxError, parse_path
+from .expectation import split_basis
+
+__all__ = ["check_path", "check_regex", "expected_statuses", "schema_problem"]
+
+
+def check_regex(where: str, pattern: Any) -> Iterator[tuple[str, str]]:
+    """``(where, problem)`` when ``pattern`` is a string that is no valid regular expression."""
+    if isinstance(pattern, str):
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            yield where, f"invalid regular expression {pattern!r}: {exc}"
+
+
+def check_path(where: str, path: Any) -> Iterator[tuple[str, str]]:
+    """``(where, problem)`` when ``path`` is a string that is no valid path (conformance/cases/paths.py)."""
+    if isinstance(path, str):
+        try:
+            parse_path(path)
+        except PathSyntaxError as exc:
+            yield where, str(exc)
+
+
+def schema_problem(schema: dict[str, Any]) -> str | None:
+    """``jsonschema``'s complaint about ``schema`` as a 2020-12 JSON Schema, or None when it is one.
+
+    Why the detour: importing ``jsonschema`` is a sizeable share of a one-case run's start-up, and case files
+    are checked at every start. jsonschema-rs's meta-validation answers for a schema holding no keyword whose
+    value ``jsonschema`` also checks as a format (``pattern*`` as Python regexes, ``$``-keywords as URIs); any
+    other schema, and any it refuses, goes to ``jsonschema`` for the verdict and its message."""
+    if _meta_valid(schema):
+        return None
+    import jsonschema
+
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        return str(exc.message)
+    return None
+
+
+def _meta_valid(schema: Any) -> bool:
+    def plain(node: Any) -> bool:
+        if isinstance(node, dict):
+            return all(isinstance(k, str) and not k.startswith(("$", "pattern")) and plain(v) for k, v in node.items())
+        if isinstance(node, list):
+            return all(plain(v) for v in node)
+        return node is None or isinstance(node, (str, int, float))
+
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a declared dependency
+        return False
+    try:
+        return plain(schema) and bool(jsonschema_rs.meta.is_valid(schema))
+    except Exception:  # noqa: BLE001 - anything odd: jsonschema decides
+        return False
+
+
+def expected_statuses(arg: Any) -> tuple[int, ...]:
+    """The concrete status codes a ``status:`` argument accepts (``4xx`` expands to 400..499).
+
+    ``{value: 400, basis: observed}`` (an argument with its basis) accepts what its ``value`` accepts."""
+    arg, _ = split_basis(arg, "")
+    items = arg if isinstance(arg, list) else [arg]
+    out: list[int] = []
+    for item in items:
+        if isinstance(item, int) and not isinstance(item, bool):
+            out.append(item)
+        elif isinstance(item, str) and re.fullmatch(r"[1-5]xx", item, re.I):
+            base = int(item[0]) * 100
+            out.extend(range(base, base + 100))
+    return tuple(out)
