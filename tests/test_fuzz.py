@@ -165,10 +165,12 @@ def test_a_seed_generates_the_same_examples_whatever_else_the_suite_contains(tmp
     assert local_constants_can_be_disabled()  # the pinned hypothesis has the function the runner swaps
     strategies = [valid_requests(MODEL_NAME), invalid_requests(MODEL_NAME)]
     before = [_generated(s, 7, 80) for s in strategies]
-    unguarded = _generated(strategies[0], 7, 80, guarded=False)
+    unguarded = _generated(strategies[0], 7, 150, guarded=False)
     # a new local module full of literals of every kind a strategy draws (ints, floats, strings), then loaded
-    literals = "\n".join(f"V{i} = ({i * 7919 - 5000}, {i / 3 - 2!r}, 'fuzzlit{i}', 'k{i}', {i % 40})"
-                          for i in range(150))  # under 1024 constants (hypothesis skips a larger module)
+    # (values the strategies' draws permit: floats in [0, 2], short alphanumeric strings, integers; under 1024
+    # constants, as hypothesis skips a larger module)
+    literals = "\n".join(f"V{i} = ({i * 7919 - 5000}, {i * 0.0097!r}, {i * 0.0061 + 0.003!r}, 'fuzzlit{i}', 'k{i}')"
+                          for i in range(150))
     (tmp_path / "fuzz_new_literals.py").write_text(literals + "\n")
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delitem(sys.modules, "fuzz_new_literals", raising=False)
@@ -177,7 +179,7 @@ def test_a_seed_generates_the_same_examples_whatever_else_the_suite_contains(tmp
     assert "fuzzlit7" in providers._get_local_constants().strings  # hypothesis does see the new literals
     assert [_generated(s, 7, 80) for s in strategies] == before
     # the test can tell: without the swap, the same seed now generates other examples
-    assert _generated(strategies[0], 7, 80, guarded=False) != unguarded
+    assert _generated(strategies[0], 7, 150, guarded=False) != unguarded
 
 
 def test_the_token_budget_stops_the_fuzzer_without_overshooting(recorder_for: Any) -> None:
