@@ -213,8 +213,8 @@ def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig
     with hostile_server(_answer_preflight_then_stall(posts)) as url:
         proc = subprocess.Popen(
             [sys.executable, "-m", "conformance", "run", "--base-url", url, "--model", "m", "--provider", "slow",
-             "--conformance-assume-probes", "--conformance-concurrency", "2", "--conformance-idle-timeout", "100",
-             "--conformance-deadline", "200", "-k", "basic or input"],
+             "--assume-probes", "--concurrency", "2", "--idle-timeout", "100",
+             "--deadline", "200", "-k", "basic or input"],
             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONPATH": str(ROOT)})
         try:
