@@ -10,7 +10,7 @@ from typing import Any
 from ...cases.paths import PathSyntaxError, parse_path
 from .expectation import split_basis
 
-__all__ = ["check_path", "check_regex", "expected_statuses", "schema_problem"]
+__all__ = ["check_matches_arg", "check_path", "check_regex", "expected_statuses", "schema_problem"]
 
 
 def check_regex(where: str, pattern: Any) -> Iterator[tuple[str, str]]:
@@ -20,6 +20,12 @@ def check_regex(where: str, pattern: Any) -> Iterator[tuple[str, str]]:
             re.compile(pattern)
         except re.error as exc:
             yield where, f"invalid regular expression {pattern!r}: {exc}"
+
+
+def check_matches_arg(arg: Any) -> Iterator[tuple[str, str]]:
+    """The ``matches:`` regex of a mapping argument (``header``, ``output_text``, ``sdk_text``) compiles."""
+    if isinstance(arg, dict):
+        yield from check_regex("matches", arg.get("matches"))
 
 
 def check_path(where: str, path: Any) -> Iterator[tuple[str, str]]:

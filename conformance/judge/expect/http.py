@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 from ..._verdict import Finding
 from ...record.exchange import Exchange
-from .arguments import check_regex, expected_statuses
+from .arguments import check_matches_arg, expected_statuses
 from .registry import SPEC, ExpectContext, Problems, assertion
 
 __all__ = ["DOCUMENTED_4XX"]
@@ -50,15 +49,10 @@ def _status(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     yield Finding(message, kind=kind)
 
 
-def _validate_header_arg(arg: Any) -> Iterator[tuple[str, str]]:
-    if isinstance(arg, dict):
-        yield from check_regex("matches", arg.get("matches"))
-
-
 @assertion(
     "header", basis="documented",
     spec_ref=SPEC + "/paths/~1responses/post/responses/200/content",
-    validate=_validate_header_arg, proof=("json_wrong_content_type", "basic.text"),
+    validate=check_matches_arg, proof=("json_wrong_content_type", "basic.text"),
 )
 def _header(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """Response header ``name`` (case-insensitive) ``equals`` / ``matches`` / ``contains`` / ``exists``."""

@@ -11,7 +11,7 @@ from ..._json import loads as json_loads
 from ..._verdict import Finding
 from ...record.exchange import Exchange
 from .accessors import assistant_text, document
-from .arguments import check_regex, schema_problem
+from .arguments import check_matches_arg, check_regex, schema_problem
 from .compare import json_contains, json_equal, short
 from .registry import SPEC, ExpectContext, Problems, assertion
 
@@ -37,15 +37,10 @@ def normalize_token(text: str) -> str:
     return text
 
 
-def _validate_output_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
-    if isinstance(arg, dict):
-        yield from check_regex("matches", arg.get("matches"))
-
-
 @assertion(
     "output_text", basis="documented",
     spec_ref=SPEC + "/components/schemas/OutputTextContent",
-    validate=_validate_output_text_arg, behavioural=True, proof=("ignore_instructions", "parameters.instructions"),
+    validate=check_matches_arg, behavioural=True, proof=("ignore_instructions", "parameters.instructions"),
 )
 def _output_text(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """The assistant's text satisfies ``equals`` / ``token`` / ``contains`` / ``not_contains`` / ``matches``.

@@ -16,7 +16,7 @@ from ... import _json
 from ..._verdict import Finding
 from ...record.exchange import Exchange
 from .accessors import Fail
-from .arguments import check_regex
+from .arguments import check_matches_arg, check_regex
 from .behavioural import events_name_model_action
 from .compare import json_contains, json_equal, short
 from .events import event_type_findings
@@ -62,11 +62,6 @@ def sdk_value(ex: Exchange) -> Any:
     return sdk.get("value")
 
 
-def _validate_text_arg(arg: Any) -> Iterator[tuple[str, str]]:
-    if isinstance(arg, dict):
-        yield from check_regex("matches", arg.get("matches"))
-
-
 def _structured_output_rejected(arg: Any, ex: Exchange) -> bool:
     """``sdk_ok`` on a call that parses the model's reply into a schema (``parse()``, ``text_format``) and raised
     pydantic's ``ValidationError``: the reply was not the JSON asked for - the model's doing, not the wire's."""
@@ -110,7 +105,7 @@ def _sdk_error(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
 
 
 @assertion("sdk_output_text", proof=("probes_ignored", "sdk.create"), basis="documented", spec_ref=SPEC + "/components/schemas/OutputTextContent",
-           validate=_validate_text_arg, behavioural=True)
+           validate=check_matches_arg, behavioural=True)
 def _sdk_output_text(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """The SDK's ``response.output_text`` (of the returned or final response) satisfies equals/token/contains/not_contains/matches."""
     sdk_value(ex)
