@@ -247,7 +247,7 @@ def _run_config(args: argparse.Namespace, template: Any) -> int:
     """Every provider x model of a providers file, one after another; then the matrix of them all."""
     import dataclasses
 
-    from .config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
+    from .run.config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
 
     if args.base_url or args.json or args.deviations or args.variants or args.api_key_env or args.headers:
         raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "

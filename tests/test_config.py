@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.config import ProvidersFileError, check_auth_env, load_providers, resolve_headers
+from conformance.run.config import ProvidersFileError, check_auth_env, load_providers, resolve_headers
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -22,7 +22,6 @@ import pytest
 from conformance._verdict import Outcome
 from conformance.cases import Case, load_all
 from conformance.judge.output_cap import CUT_REASON, about_answer, cap_under_test
-from conformance.probes import ProbePreflight, run_preflight
 from conformance.record.exchange import Exchange
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
@@ -36,6 +35,7 @@ from conformance.run.cost import (
 )
 from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.run.events import Event, RunNotice
+from conformance.run.probes import ProbePreflight, run_preflight
 from conformance.suite import CASES_DIR
 from tests._hostile import Script, head, hostile_server
 

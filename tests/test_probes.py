@@ -1,4 +1,4 @@
-"""The probe preflight and behavioural expectations (conformance/probes.py, ``Assertion.behavioural``).
+"""The probe preflight and behavioural expectations (conformance/run/probes.py, ``Assertion.behavioural``).
 
 A model that ignores the probes (a mock, random weights) must not fail the server on its own account: the
 preflight finds it, the behavioural expectations are skipped, and every protocol check still judges.
@@ -16,11 +16,11 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS
-from conformance.probes import SKIP_REASON, run_preflight
 from conformance.record.http import Limits, Recorder, Target
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.engine import judge, record_case
+from conformance.run.probes import SKIP_REASON, run_preflight
 from tests._exchanges import json_exchange, make_response
 from tests._hostile import head, hostile_server
 from tests.test_cli import cli

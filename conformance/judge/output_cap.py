@@ -8,7 +8,7 @@ does not test the cap itself (:func:`cap_under_test`), the step's expectations *
 :func:`cut_reason` (which names the cap and ``--output-cap-floor``), while the automatic protocol checks (schema, events, lifecycle, usage consistency) and the expectations about everything else (the
 HTTP status, headers, echoed parameters, ids) still judge.
 
-"About the answer" is wider than ``Assertion.behavioural`` (conformance/probes.py skips only those): a cut also
+"About the answer" is wider than ``Assertion.behavioural`` (conformance/run/probes.py skips only those): a cut also
 changes what a protocol expectation written for a finished answer sees (``response_status: completed``, an
 ``events`` list ending ``response.completed``, a ``json`` path into ``output``, ``completed_at``, an SDK stream
 helper that requires ``response.completed``). The rule is :func:`about_answer`.

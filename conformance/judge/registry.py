@@ -87,7 +87,7 @@ class Rule:
     def is_behavioural(self, arg: Any, ex: Any) -> bool:
         """Does this expectation judge what the *model* chose to say or do (a probe reply, a tool call it was
         asked to make), rather than what the server's protocol guarantees? Such expectations are skipped when
-        the run's preflight finds that the model does not follow the probes (conformance/probes.py)."""
+        the run's preflight finds that the model does not follow the probes (conformance/run/probes.py)."""
         rule = self.behavioural
         if not callable(rule):
             return bool(rule)

@@ -111,7 +111,7 @@ class Bound:
     cases: int
     unbounded: tuple[str, ...]
     uncapped: tuple[str, ...] = ()
-    preflight: int = 0  # at most this much more for the probe preflight (conformance/probes.py), 0 when none runs
+    preflight: int = 0  # at most this much more for the probe preflight (conformance/run/probes.py), 0 when none runs
 
     def line(self) -> str:
         """The one line printed before a run."""

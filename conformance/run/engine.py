@@ -202,12 +202,12 @@ def judge(rec: CaseRecording, profile: str = "openai", disabled: Iterable[str] =
           policy: JudgePolicy | None = None, follows_probes: bool = True) -> CaseResult:
     """Turn a recording into a verdict: pure, repeatable, no network. ``policy``: how far findings beyond the
     letter of the spec count (conformance/judge/basis). ``follows_probes=False`` (the run's probe preflight found a
-    model that ignores the probes, conformance/probes.py): behavioural expectations are skipped, and a case that
+    model that ignores the probes, conformance/run/probes.py): behavioural expectations are skipped, and a case that
     had one skipped and nothing failed is ``skipped`` rather than ``pass`` (docs/cases.md). A step whose Response
     the suite's own ``max_output_tokens`` cut short has its expectations about the answer skipped the same way
     (conformance/judge/output_cap.py): a cut by our cap is never a ``fail``."""
     from ..judge.output_cap import CUT_REASON, about_answer, case_message, cut_reason, suite_cap_cut
-    from ..probes import SKIP_REASON
+    from .probes import SKIP_REASON
 
     policy = policy or JudgePolicy()
     case = rec.case

@@ -47,7 +47,7 @@ class RunStarted:
 @dataclass(frozen=True)
 class RunNotice:
     """One line to say before the cases, once the probe preflight has answered (a model that reasons by default:
-    conformance/probes.py ``ProbePreflight.advisory``)."""
+    conformance/run/probes.py ``ProbePreflight.advisory``)."""
 
     line: str
 

@@ -113,8 +113,8 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     from .. import __version__
     from ..judge.output_cap import cap_cut_skips
     from ..judge.schemas import spec_info
-    from ..probes import behavioural_skips
     from .cost import with_output_floor
+    from .probes import behavioural_skips
     from .session import utc_now
 
     recording = read_recording(recording_path)
@@ -181,7 +181,7 @@ def _judge_one(case: Case, record: Mapping[str, Any], exchanges: list[Any], wher
 
 def notices(meta: Mapping[str, Any]) -> list[str]:
     """What the live run said once at the top of its summary, said again: a model that ignored the probes, a
-    target that went down (from the recorded run section; conformance/probes.py, conformance/run/outage.py)."""
+    target that went down (from the recorded run section; conformance/run/probes.py, conformance/run/outage.py)."""
     lines: list[str] = []
     probes = meta.get("probe_preflight")
     if isinstance(probes, Mapping) and probes.get("follows_probes") is False:

@@ -132,8 +132,8 @@ class Engine:
         the budget, the requests and the judging all see the raised caps."""
         from dataclasses import replace
 
-        from ..probes import probe_cap
         from .cost import selection_bound, with_output_floor
+        from .probes import probe_cap
 
         results_path = json_path or self.opts.json_path
         if results_path is not None:
@@ -255,9 +255,9 @@ class Engine:
 
 def run_notices(sess: ConformanceSession, results: list[CaseResult]) -> list[str]:
     """What the run must say once, at the top of its summary: a model that ignores the probes, a target that
-    went down (conformance/probes.py, conformance/run/outage.py)."""
+    went down (conformance/run/probes.py, conformance/run/outage.py)."""
     from ..judge.output_cap import ADVISED_FLOOR, cap_cut_skips
-    from ..probes import behavioural_skips
+    from .probes import behavioural_skips
 
     lines: list[str] = []
     probes = sess.probes

@@ -21,10 +21,10 @@ from urllib.parse import urlsplit
 from .. import __version__
 from ..cases import Case
 from ..judge.basis import JudgePolicy
-from ..probes import ProbePreflight, assumed, behavioural_skips, probe_cap, run_preflight
 from ..record._redact import inert, safe_url
 from ..record.http import ConfigError, Limits, Recorder, Target
 from .engine import CaseRecording, CaseResult, Scheduler
+from .probes import ProbePreflight, assumed, behavioural_skips, probe_cap, run_preflight
 from .shard import Shard
 
 EMBEDDED_PROVIDER = "reference"
@@ -124,7 +124,7 @@ def build_target(opts: RunOptions, embedded_url: str | None = None, embedded_key
                       provider=opts.provider or EMBEDDED_PROVIDER)
     assert opts.base_url is not None
     refuse_url_credentials(opts.base_url)
-    from ..config import url_problem
+    from .config import url_problem
 
     problem = url_problem(opts.base_url)
     if problem:  # printed without the URL's text: one that cannot be split may still hold a password
@@ -237,7 +237,7 @@ class ConformanceSession:
         return None
 
     def probe_preflight(self) -> ProbePreflight:
-        """Does the model follow the probes? Asked once per run, before any case is recorded (conformance/probes.py)."""
+        """Does the model follow the probes? Asked once per run, before any case is recorded (conformance/run/probes.py)."""
         if self.probes is None:
             self.probes = (assumed() if self.opts.assume_probes
                            else run_preflight(self.recorder, probe_cap(self.opts.output_cap_floor),

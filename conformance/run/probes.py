@@ -26,11 +26,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._verdict import Outcome
-from .record.http import Recorder
+from .._verdict import Outcome
+from ..record.http import Recorder
 
 if TYPE_CHECKING:
-    from .run.engine import CaseResult
+    from .engine import CaseResult
 
 #: the message of a skipped behavioural expectation (and the prefix of a case skipped for that reason)
 SKIP_REASON = "skipped (model does not follow probes)"
@@ -172,7 +172,7 @@ def reasoning_advisory(attempts: list[dict[str, Any]], cap: int) -> str:
     """The line printed before the cases when a probe reply shows a model that reasons by default (reasoning
     tokens in its usage, or a Response cut at the cap), else "": the suite's caps will cut many of its answers.
     Reasoning within a cap already raised to the advised floor says nothing new, and is not reported."""
-    from .judge.output_cap import ADVISED_FLOOR
+    from ..judge.output_cap import ADVISED_FLOOR
 
     reasoning = max((a.get("reasoning_tokens") or 0 for a in attempts), default=0)
     cut = any(a.get("cut_at_cap") for a in attempts)

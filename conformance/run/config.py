@@ -17,8 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ._yamlfile import LineDict, YamlFileError, line_of, load_yaml
-from .record.http import Limits
+from .._yamlfile import LineDict, YamlFileError, line_of, load_yaml
+from ..record.http import Limits
 
 EMBEDDED = "embedded"
 _NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@/-]*")
@@ -260,7 +260,7 @@ def _provider(reader: _Reader, raw: Any, line: int, index: int, defaults: dict[s
     variants = reader.names(entry, "variants", what)
     embedded = base_url == EMBEDDED
     if embedded:
-        from .reference import DEVIATIONS, VARIANTS
+        from ..reference import DEVIATIONS, VARIANTS
 
         for key, names, known in (("deviations", deviations, DEVIATIONS), ("variants", variants, VARIANTS)):
             for item in names:
