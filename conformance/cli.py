@@ -170,9 +170,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _selection(args: argparse.Namespace, opts: Any, cases: list[Any]) -> list[Any]:
-    """The cases -k and --shard leave, in run order; none is a usage error (a green run that tested nothing)."""
+    """The cases -k and --shard leave, in run order; none is a usage error (a green run that tested nothing).
+
+    ``--fuzz-only``: none, on purpose (the fuzzer is the run); a -k or --shard beside it would select cases that are
+    then never sent, so it is refused."""
     from .run.select import KeywordError, select
 
+    if getattr(args, "fuzz_only", False):
+        if args.keyword or opts.shard is not None:
+            raise UsageError("--fuzz-only: sends no case, so -k/--shard have nothing to select")
+        return []
     try:
         selected = select(cases, args.keyword)
     except KeywordError as exc:

@@ -263,3 +263,15 @@ def test_a_run_without_fuzz_never_imports_hypothesis() -> None:
             "assert 'hypothesis' not in sys.modules, sorted(m for m in sys.modules if 'hypothesis' in m)[:5]")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+def test_fuzz_only_sends_no_case_and_refuses_a_selection(tmp_path: Path) -> None:
+    """``--fuzz-only`` (peers/fuzz): the results hold the fuzz group alone; -k beside it would select nothing sent."""
+    proc = cli("run", "-q", "--fuzz-only", "--fuzz-examples", "10", "--fuzz-seed", "3", "--reports", str(tmp_path),
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    doc = json.loads((tmp_path / "reference__reference-1.json").read_text())
+    assert [(c["id"], c["outcome"]) for c in doc["cases"]] == [("fuzz.valid", "pass"), ("fuzz.invalid", "pass")]
+    assert doc["run"]["fuzz"]["seed"] == 3
+    bad = cli("run", "-q", "--fuzz-only", "-k", "basic", "--reports", str(tmp_path), cwd=tmp_path)
+    assert bad.returncode == 2 and "--fuzz-only" in bad.stderr and "Traceback" not in bad.stderr

@@ -140,6 +140,8 @@ OPTIONS: tuple[Option, ...] = (
     Option("fuzz_seed", "--fuzz-seed", "reproduce a fuzz run (the seed its results name)", kind="int", metavar="S"),
     Option("fuzz_examples", "--fuzz-examples", "fuzz examples per kind (valid, invalid)", kind="int", default=100,
            metavar="N"),
+    Option("fuzz_only", "--fuzz-only", "fuzz and send no case (implies --fuzz; the results hold only the fuzz "
+           "group)", kind="flag", scope="run"),
     Option("fuzz_gate", "--fuzz-gate", "fuzz failures count for the exit code and the baseline (default: reported "
            "only)", kind="flag"),
 )
@@ -242,6 +244,6 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
                                   else str(values.get("output_cap_floor"))),
         baseline=Path(baseline) if baseline else None, baseline_strict=bool(values.get("baseline_strict")),
         update_baseline=bool(values.get("update_baseline")),
-        fuzz=bool(values.get("fuzz")), fuzz_seed=values.get("fuzz_seed"), fuzz_examples=int(fuzz_examples),
+        fuzz=bool(values.get("fuzz") or values.get("fuzz_only")), fuzz_seed=values.get("fuzz_seed"), fuzz_examples=int(fuzz_examples),
         fuzz_gate=bool(values.get("fuzz_gate")),
     )
