@@ -275,3 +275,44 @@ def test_fuzz_only_sends_no_case_and_refuses_a_selection(tmp_path: Path) -> None
     assert doc["run"]["fuzz"]["seed"] == 3
     bad = cli("run", "-q", "--fuzz-only", "-k", "basic", "--reports", str(tmp_path), cwd=tmp_path)
     assert bad.returncode == 2 and "--fuzz-only" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@pytest.mark.parametrize("run_seed", (1, 2))
+def test_a_finding_every_example_shows_does_not_end_the_exploration(recorder_for: Any, monkeypatch: pytest.MonkeyPatch,
+                                                                    run_seed: int) -> None:
+    """A peer missing a required field in every Response fails every example; hypothesis stops generating soon
+    after a failure, so alone it ran about ten examples and never met the rare combination. Later rounds treat the
+    findings so far as known: the share of examples runs and the rare one is found."""
+    from conformance.fuzz import runner
+
+    rec = recorder_for("chat_usage_names", "json_logprobs_stream_missing_created_at")
+    rare = "rule:Response:required:created_at"
+    state = run_kind("valid", rec, FuzzOptions(examples=300, seed=run_seed), run_seed, _Budget(None))
+    assert state.quiet >= 300 and rare in state.observations, sorted(state.observations)
+    assert state.observations[rare].outcome is Outcome.FAIL
+    monkeypatch.setattr(runner, "MAX_ROUNDS", 1)  # the test can tell: one hypothesis run stops early and misses it
+    alone = run_kind("valid", rec, FuzzOptions(examples=300, seed=run_seed), run_seed, _Budget(None))
+    assert alone.examples < 30 and rare not in alone.observations
+
+
+def test_an_accepted_invalid_request_is_one_finding_per_kind_of_mistake(recorder_for: Any) -> None:
+    """Every accepted mistake fails expect.status alike: keyed by the mistake and its parameter, a missing model and
+    an out-of-range temperature are two findings, not one; what fails on the accepted body (the echoed value breaking
+    the Response schema) is their evidence, not findings of their own."""
+    rec = recorder_for("stream_skips_range_checks", "accept_missing_model")
+    state = run_kind("invalid", rec, FuzzOptions(examples=100, seed=1), 1, _Budget(None))
+    failing = sorted(k for k, o in state.observations.items() if o.outcome is Outcome.FAIL)
+    assert failing == ["expect.status|accepted|missing_model:model", "expect.status|accepted|out_of_range:temperature"]
+    rows = [r for r in kind_results(state, 1, True) if r.outcome is Outcome.FAIL]
+    assert [r.message.split(" was accepted")[0] for r in rows] == [
+        "expect.status: an invalid request (missing_model:model)", "expect.status: an invalid request (out_of_range:temperature)"]
+    streamed = rows[1]
+    assert {c.name for c in streamed.checks if c.outcome is Outcome.FAIL} > {"expect.status"}  # the consequences
+
+
+def test_mistake_site_names_the_kind_of_mistake_and_its_parameter() -> None:
+    assert FuzzRequest("invalid", {}, param="input[3].content[0].type", mistake="unknown_type").mistake_site() \
+        == "unknown_type:input[*].content[*].type"
+    assert FuzzRequest("invalid", {}, mutated=("metadata",), mistake="oversized_metadata").mistake_site() \
+        == "oversized_metadata:metadata"
+    assert FuzzRequest("invalid", {}, raw_body="{", mistake="malformed_json").mistake_site() == "malformed_json:body"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -12,6 +13,7 @@ VALID_STATUS: Any = 200
 
 #: the largest ``max_output_tokens`` a generated request carries (strategies.MAX_OUTPUT_TOKENS)
 MAX_CAP = 64
+_INDEX = re.compile(r"\[\d+\]")
 #: keys that only make sense with another: removed together (a tool_choice naming a tool needs the tools)
 DEPENDENTS: dict[str, tuple[str, ...]] = {"tools": ("tool_choice", "parallel_tool_calls"), "stream": ("stream_options",)}
 
@@ -33,6 +35,15 @@ class FuzzRequest:
     raw_body: str | None = None
     #: top-level keys the mistake lives in (an invalid request): never removed when the example is minimised
     mutated: tuple[str, ...] = ()
+    #: the kind of mistake (an invalid request: the mutation's name, ``out_of_range``): with the parameter it is
+    #: in, what tells one cause of an accepted invalid request from another (runner.example_keys)
+    mistake: str = ""
+
+    def mistake_site(self) -> str:
+        """``out_of_range:temperature``, ``unknown_type:input[*].type``, ``malformed_json:body``: the kind of
+        mistake and where it is (the ``param`` it must be named by, indices blanked; else its top-level key)."""
+        where = self.param or (self.mutated[0] if self.mutated else "body")
+        return f"{self.mistake or 'mistake'}:{_INDEX.sub('[*]', where)}"
 
     @property
     def stream(self) -> bool:

@@ -38,6 +38,12 @@ KINDS = ("valid", "invalid")
 SPEC_REF = "openai-openapi.yaml#/paths/~1responses/post"
 #: inconclusive answers (timeouts, resets, 502/503) after which a kind stops: the target is in trouble, not wrong
 MAX_INCONCLUSIVE = 3
+#: hypothesis runs per strategy at most: each later one treats the findings of the earlier ones as known (below)
+MAX_ROUNDS = 6
+#: a later round's seed: the run's seed plus this times the round (far from the strategies' own offsets)
+ROUND_SEED_STEP = 1_000_003
+#: checks whose failure on an invalid request is the finding itself (it was accepted, or answered with a 5xx)
+MISTAKE_CHECKS = ("engine.server_error", "expect.status")
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,11 @@ class _KindRun:
         self.stop_reason = ""
         self.trouble = ""  # hypothesis itself stopped with something that is not one of our failures
         self.sent: list[FuzzRequest] = []  # every request judged, in order (a seed reproduces this list)
+        #: failing keys an earlier round already raised (and hypothesis shrank): not raised again, so a finding
+        #: every example shows (a peer's missing required field) does not end the exploration at once
+        self.known: frozenset[str] = frozenset()
+        self.quiet = 0  # examples hypothesis saw pass (what its max_examples counts)
+        self.raised = 0  # examples raised to hypothesis as failures
 
     def stopped(self) -> bool:
         if self.stop_reason:
@@ -149,9 +160,11 @@ class _KindRun:
             self.stop_reason = "skipped (budget): the run's --token-budget left no room for another example"
             return
         result = self.judge(request)
-        failing = self.observe(request, result)
+        failing = self.observe(request, result) - self.known
         if failing:
+            self.raised += 1
             raise _failure_class(failing)(f"{len(failing)} finding(s): {', '.join(sorted(failing))}")
+        self.quiet += 1
 
     def minimise(self) -> None:
         """After hypothesis: drop optional parts of each failure's smallest example while the failure stays.
@@ -191,7 +204,7 @@ class _KindRun:
         if any(ex.error_kind == "time_limit" for ex in result.exchanges):  # cut by --max-time: not the server's doing
             self.stop_reason = "skipped (time limit): the run's --max-time passed"
             return frozenset()
-        keys, failing = example_keys(result)
+        keys, failing = example_keys(result, request)
         if result.outcome is Outcome.ERROR and any(ex.inconclusive for ex in result.exchanges):
             self.inconclusive += 1
         for key in keys:
@@ -214,10 +227,20 @@ def example_case(kind: str, request: FuzzRequest, case_id: str = "", title: str 
                 group=GROUP, spec=(SPEC_REF,), capabilities=(GROUP,), steps=(step,))
 
 
-def example_keys(result: CaseResult) -> tuple[list[str], frozenset[str]]:
+def example_keys(result: CaseResult, request: FuzzRequest | None = None) -> tuple[list[str], frozenset[str]]:
     """(every key the example is filed under, the failing ones). Failing: the classified finding keys of its
     failed checks. Also filed: a decline (``declined:<param>``), an inconclusive answer (``error:<kind>``) and
-    each warning, so the report says what was seen without counting it as a failure."""
+    each warning, so the report says what was seen without counting it as a failure.
+
+    An invalid ``request`` answered with a 2xx or a 5xx is one finding per kind of mistake and the parameter it
+    is in (``expect.status|accepted|out_of_range:temperature``): the checks every accepted mistake fails alike
+    (the status) would make all of them one finding, and the checks that fail on the body the server should not
+    have sent (the out-of-range value it echoes breaks the Response schema) are consequences of the acceptance.
+    They stay in the example's checks, its evidence, but are no findings of their own."""
+    mistake = _mistake_key(result, request)
+    if mistake is not None:
+        warnings = {f"warning:{f.key}" for chk in result.checks for f in chk.findings if f.severity == "warning"}
+        return [mistake, *sorted(warnings)], frozenset({mistake})
     failing: list[str] = []
     others: list[str] = []
     for chk in result.checks:
@@ -235,6 +258,22 @@ def example_keys(result: CaseResult) -> tuple[list[str], frozenset[str]]:
         others.append(f"error:{kinds[0] if kinds else 'internal'}")
     failing_set = frozenset(failing)
     return sorted(failing_set) + sorted(set(others)), failing_set
+
+
+def _mistake_key(result: CaseResult, request: FuzzRequest | None) -> str | None:
+    """The finding key of an invalid request the server accepted or answered with a 5xx; None otherwise."""
+    if request is None or request.kind != "invalid":
+        return None
+    failed = {chk.name for chk in result.checks if chk.outcome is Outcome.FAIL}
+    for name in MISTAKE_CHECKS:
+        if name in failed:
+            what = "accepted" if name == "expect.status" and _answered_2xx(result) else "answered"
+            return f"{name}|{what}|{request.mistake_site()}"
+    return None
+
+
+def _answered_2xx(result: CaseResult) -> bool:
+    return any(ex.status is not None and 200 <= ex.status < 300 for ex in result.exchanges)
 
 
 def key_outcome(key: str, failing: frozenset[str]) -> Outcome:
@@ -287,17 +326,31 @@ def run_kind(kind: str, recorder: Recorder, options: FuzzOptions, run_seed: int,
         state.check(request)
 
     for index, (name, strategy) in enumerate(strategies):
-        if state.stopped():
-            break
-        test: Callable[[], None] = _settings(replace(options, examples=share), name, namespace, options.replay)(
-            seed(run_seed + 1000 * KINDS.index(kind) + index)(given(strategy)(fuzz_example)))
-        try:
-            with no_local_constants():  # a seed's examples do not depend on the suite's own literals
-                test()
-        except Exception as exc:  # our failures (the observations hold them), or Flaky/Unsatisfiable: never a crash
-            others = [e for e in _leaves(exc) if not isinstance(e, _Failure)]
-            if others and not state.trouble:
-                state.trouble = f"{name}: {type(others[0]).__name__}: {others[0]}"[:300]
+        passed = 0
+        # hypothesis ends its generation soon after a failure; a finding every example shows would end the
+        # exploration at once. So it runs again (another seed) with the findings so far known, not raised,
+        # until its share of examples passed, a round raised nothing new, or MAX_ROUNDS
+        for round_ in range(MAX_ROUNDS):
+            if state.stopped() or passed >= share:
+                break
+            quiet, raised = state.quiet, state.raised
+            run_seed_round = run_seed + 1000 * KINDS.index(kind) + index + ROUND_SEED_STEP * round_
+            # a later round never reads the database: a stored failure it now knows would pass, and hypothesis
+            # would delete it
+            test: Callable[[], None] = _settings(replace(options, examples=share - passed), name, namespace,
+                                                 options.replay and round_ == 0)(
+                seed(run_seed_round)(given(strategy)(fuzz_example)))
+            try:
+                with no_local_constants():  # a seed's examples do not depend on the suite's own literals
+                    test()
+            except Exception as exc:  # our failures (the observations hold them), or Flaky/Unsatisfiable: never a crash
+                others = [e for e in _leaves(exc) if not isinstance(e, _Failure)]
+                if others and not state.trouble:
+                    state.trouble = f"{name}: {type(others[0]).__name__}: {others[0]}"[:300]
+            passed += state.quiet - quiet
+            state.known = frozenset(k for k, o in state.observations.items() if o.outcome is Outcome.FAIL)
+            if state.raised == raised:
+                break
     state.minimise()
     return state
 
@@ -360,6 +413,12 @@ def _describe_key(obs: Observation) -> str:
         return f"a valid request was declined (param {obs.key.split(':', 1)[1]})"
     if obs.key.startswith("error:"):
         return f"inconclusive answer ({obs.key.split(':', 1)[1]}): {obs.result.message[:160]}"
+    name, _, rest = obs.key.partition("|")
+    if name in MISTAKE_CHECKS and rest.startswith(("accepted|", "answered|")):  # one kind of mistake: its check
+        how, _, site = rest.partition("|")
+        chk = next((c for c in obs.result.checks if c.name == name and c.outcome is Outcome.FAIL), None)
+        said = f": {chk.message[:160]}" if chk is not None else ""
+        return f"{name}: an invalid request ({site}) was {how}{said}"
     key = obs.key.removeprefix("warning:")
     for chk in obs.result.checks:
         for f in chk.findings:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import string
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -409,7 +410,7 @@ def invalid_requests(draw: st.DrawFn, model: str, only: Mutation | None = None) 
     mistake must get."""
     mutation = only or draw(st.sampled_from(MUTATIONS))
     body = draw(valid_bodies(model, stream=draw(_often())))  # each mistake meets stream on and off about equally
-    return mutation(draw, body)
+    return replace(mutation(draw, body), mistake=mutation.__name__.strip("_"))
 
 
 __all__ = ["MUTATIONS", "invalid_requests", "valid_bodies", "valid_requests"]
