@@ -316,3 +316,28 @@ def test_mistake_site_names_the_kind_of_mistake_and_its_parameter() -> None:
     assert FuzzRequest("invalid", {}, mutated=("metadata",), mistake="oversized_metadata").mistake_site() \
         == "oversized_metadata:metadata"
     assert FuzzRequest("invalid", {}, raw_body="{", mistake="malformed_json").mistake_site() == "malformed_json:body"
+
+
+def test_a_declined_valid_request_is_minimised_like_a_failure() -> None:
+    """hypothesis never shrinks a decline (no failure): the runner drops the parts the refusal does not need, so the
+    row names the smallest valid request the server refuses (LiteLLM's allowed_tools tool_choice came with 20 fields)."""
+    from types import SimpleNamespace
+
+    from conformance.fuzz.runner import _KindRun, example_case
+
+    state = _KindRun("valid", SimpleNamespace(stop_at=None), FuzzOptions(), _Budget(None))  # type: ignore[arg-type]
+
+    def judge(request: FuzzRequest) -> CaseResult:  # the server refuses tool_choice allowed_tools, whatever else
+        choice = request.body.get("tool_choice")
+        declined = isinstance(choice, dict) and choice.get("type") == "allowed_tools"
+        return CaseResult(example_case("valid", request), Outcome.UNSUPPORTED if declined else Outcome.PASS, "")
+
+    state.judge = judge  # type: ignore[method-assign]
+    big = FuzzRequest("valid", {"model": "m", "input": "x", "max_output_tokens": 16, "instructions": "Be brief.",
+                                "reasoning": {}, "store": True, "tools": [{"type": "function", "name": "lookup"}],
+                                "tool_choice": {"type": "allowed_tools", "mode": "auto", "tools": []}})
+    state.observe(big, judge(big))
+    state.minimise()
+    (obs,) = state.observations.values()
+    assert obs.outcome is Outcome.UNSUPPORTED
+    assert sorted(obs.request.body) == ["input", "max_output_tokens", "model", "tool_choice", "tools"]
