@@ -341,3 +341,41 @@ def test_a_declined_valid_request_is_minimised_like_a_failure() -> None:
     (obs,) = state.observations.values()
     assert obs.outcome is Outcome.UNSUPPORTED
     assert sorted(obs.request.body) == ["input", "max_output_tokens", "model", "tool_choice", "tools"]
+
+
+def _needs_of(body: dict[str, Any]) -> set[str]:
+    """The capabilities a generated body needs (strategies.CAPABILITY_PARTS)."""
+    text = json.dumps(body)
+    needs = {cap for cap, marker in (("vision", "input_image"), ("files", "input_file")) if marker in text}
+    include = body.get("include") or []
+    if "top_logprobs" in body or "message.output_text.logprobs" in include:
+        needs.add("logprobs")
+    if "reasoning" in body or "reasoning.encrypted_content" in include:
+        needs.add("reasoning")
+    return needs
+
+
+def _needs_generated(skip: frozenset[str]) -> set[str]:
+    """Every capability 300 valid and 300 invalid examples (seed 5) need, a mistake's own parameter aside."""
+    found: set[str] = set()
+
+    @settings(max_examples=300, database=None, suppress_health_check=list(HealthCheck), phases=[Phase.generate])
+    @seed(5)
+    @given(valid_requests(MODEL_NAME, skip), invalid_requests(MODEL_NAME, skip=skip))
+    def collect(valid: FuzzRequest, invalid: FuzzRequest) -> None:
+        found.update(_needs_of(valid.body))
+        if invalid.raw_body is None:  # top_logprobs out of range, reasoning of the wrong type: the mistake itself
+            found.update(_needs_of({k: v for k, v in invalid.body.items() if k not in invalid.mutated}))
+
+    collect()
+    return found
+
+
+def test_a_declared_capability_is_never_needed_by_a_generated_request() -> None:
+    """A target declaring vision/files/logprobs/reasoning unavailable is sent none of it, as no case needing it is
+    sent (llama.cpp without a vision projector answered the fuzzer's image parts with 500: the model's declared
+    limit, not a finding); without the declaration every one of them is generated (the test can tell)."""
+    from conformance.fuzz.strategies import CAPABILITY_PARTS
+
+    assert _needs_generated(frozenset(CAPABILITY_PARTS)) == set()
+    assert _needs_generated(frozenset()) == set(CAPABILITY_PARTS)

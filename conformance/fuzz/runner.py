@@ -65,6 +65,9 @@ class FuzzOptions:
     profile: str = "openai"
     policy: JudgePolicy = field(default_factory=JudgePolicy)
     token_budget: int | None = None
+    #: capabilities the target declares unavailable (the run's ``--skip-capability`` and providers file): the
+    #: strategies send nothing that needs one (strategies.CAPABILITY_PARTS)
+    skip_capabilities: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -306,13 +309,13 @@ def _settings(options: FuzzOptions, kind: str, namespace: str, replay: bool) -> 
                     print_blob=False, derandomize=False)
 
 
-def kind_strategies(kind: str, model: str) -> list[tuple[str, SearchStrategy[FuzzRequest]]]:
+def kind_strategies(kind: str, model: str, skip: frozenset[str] = frozenset()) -> list[tuple[str, SearchStrategy[FuzzRequest]]]:
     """(name, strategy) per hypothesis run of a kind: one for the valid requests; one per kind of mistake for the
     invalid ones. hypothesis's generation clusters (a run of 80 examples may never choose some mistakes), so each
     mistake gets its share of the examples, its own shrinking and its own database entries."""
     if kind == "valid":
-        return [("valid", valid_requests(model))]
-    return [(m.__name__.strip("_"), invalid_requests(model, m)) for m in MUTATIONS]
+        return [("valid", valid_requests(model, skip))]
+    return [(m.__name__.strip("_"), invalid_requests(model, m, skip)) for m in MUTATIONS]
 
 
 def run_kind(kind: str, recorder: Recorder, options: FuzzOptions, run_seed: int, budget: _Budget) -> _KindRun:
@@ -321,7 +324,7 @@ def run_kind(kind: str, recorder: Recorder, options: FuzzOptions, run_seed: int,
     state = _KindRun(kind, recorder, options, budget)
     model = recorder.target.model
     namespace = f"{recorder.target.provider}|{model}|{options.profile}"
-    strategies = kind_strategies(kind, model)
+    strategies = kind_strategies(kind, model, options.skip_capabilities)
     share = max(1, options.examples // len(strategies))
 
     def fuzz_example(request: FuzzRequest) -> None:

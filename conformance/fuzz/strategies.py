@@ -38,6 +38,19 @@ PROPERTIES: dict[str, dict[str, Any]] = {"city": {"type": "string"}, "count": {"
                                         "exact": {"type": "boolean"}, "ratio": {"type": "number"}}
 MAX_OUTPUT_TOKENS = MAX_CAP
 SHORT = string.ascii_letters + string.digits
+#: the capabilities (docs/cases.md, "Capabilities") a generated request may need, and what of it needs each: a
+#: target that declares one unavailable (``--skip-capability``, ``capabilities: {vision: false}`` in a providers
+#: file) is sent none of it, as no hand-written case needing it is sent (a model without a vision projector
+#: answering an image part with an error is the model's limit, declared, not the server's fault)
+CAPABILITY_PARTS: dict[str, str] = {
+    "vision": "input_image content parts",
+    "files": "input_file content parts",
+    "logprobs": "top_logprobs and include message.output_text.logprobs",
+    "reasoning": "the reasoning parameter and include reasoning.encrypted_content",
+}
+#: include values that need a capability
+_INCLUDE_NEEDS = {"message.output_text.logprobs": "logprobs", "reasoning.encrypted_content": "reasoning",
+                  "message.input_image.image_url": "vision"}
 
 
 def _lo(component: str, prop: str, default: float) -> float:
@@ -77,23 +90,29 @@ def _function_history() -> st.SearchStrategy[list[dict[str, Any]]]:
     return st.builds(build, st.sampled_from(("call_1", "call_2")), st.sampled_from(FUNCTION_NAMES))
 
 
-def _final_parts(text: str) -> st.SearchStrategy[Any]:
-    """The probe message's content: a string, or input_text with an optional image or file part."""
+def _final_parts(text: str, skip: frozenset[str] = frozenset()) -> st.SearchStrategy[Any]:
+    """The probe message's content: a string, or input_text with an optional image or file part (none of a part
+    whose capability is in ``skip``)."""
     details = schema.enum("ImageDetail") or ("auto",)
     image = st.builds(lambda d: {"type": "input_image", "image_url": TINY_PNG, "detail": d}, st.sampled_from(details))
     note = st.just({"type": "input_file", "filename": "note.txt", "file_data": NOTE_DATA})
     first = {"type": "input_text", "text": text}
-    return st.one_of(st.just(text), st.just([first]), image.map(lambda p: [first, p]), note.map(lambda p: [first, p]))
+    options = [st.just(text), st.just([first])]
+    if "vision" not in skip:
+        options.append(image.map(lambda p: [first, p]))
+    if "files" not in skip:
+        options.append(note.map(lambda p: [first, p]))
+    return st.one_of(*options)
 
 
-def inputs(text: str) -> st.SearchStrategy[Any]:
+def inputs(text: str, skip: frozenset[str] = frozenset()) -> st.SearchStrategy[Any]:
     """``input``: the probe as a string, or up to two history entries then a user message holding the probe."""
     history = st.lists(st.one_of(_history_message().map(lambda m: [m]), _function_history()), max_size=2)
 
     def build(earlier: list[list[dict[str, Any]]], content: Any) -> list[dict[str, Any]]:
         return [item for group in earlier for item in group] + [{"role": "user", "content": content}]
 
-    return st.one_of(st.just(text), st.builds(build, history, _final_parts(text)))
+    return st.one_of(st.just(text), st.builds(build, history, _final_parts(text, skip)))
 
 
 # ------------------------------------------------------------------------------------------------ tools, formats
@@ -165,12 +184,13 @@ def _unit(lo: float, hi: float) -> st.SearchStrategy[float]:
     return st.floats(lo, hi, allow_nan=False).map(lambda x: min(max(round(x, 2), lo), hi))
 
 
-def simple_params() -> dict[str, st.SearchStrategy[Any]]:
-    """Optional top-level parameters whose values are enums, ranges or short strings (each shrinks away)."""
+def simple_params(skip: frozenset[str] = frozenset()) -> dict[str, st.SearchStrategy[Any]]:
+    """Optional top-level parameters whose values are enums, ranges or short strings (each shrinks away); none
+    that needs a capability in ``skip``."""
     reasoning = st.fixed_dictionaries({}, optional={"effort": st.sampled_from(schema.enum("Reasoning", "effort")),
                                                     "summary": st.sampled_from(schema.enum("Reasoning", "summary"))})
     metadata = st.dictionaries(st.from_regex(r"[a-z]{1,8}", fullmatch=True), st.text(SHORT, max_size=16), max_size=4)
-    return {
+    params = {
         "instructions": st.sampled_from(("Be brief.", "You are a careful assistant.")),
         "temperature": _unit(_lo("CreateResponse", "temperature", 0), _hi("CreateResponse", "temperature", 2)),
         "top_p": _unit(_lo("CreateResponse", "top_p", 0), _hi("CreateResponse", "top_p", 1)),
@@ -185,6 +205,11 @@ def simple_params() -> dict[str, st.SearchStrategy[Any]]:
         "store": st.booleans(),
         "reasoning": reasoning,
     }
+    if "logprobs" in skip:
+        del params["top_logprobs"]
+    if "reasoning" in skip:
+        del params["reasoning"]
+    return params
 
 
 def _often() -> st.SearchStrategy[bool]:
@@ -193,27 +218,30 @@ def _often() -> st.SearchStrategy[bool]:
     return st.sampled_from((False, True, True))
 
 
-def _include(draw: st.DrawFn) -> list[str] | None:
+def _include(draw: st.DrawFn, skip: frozenset[str] = frozenset()) -> list[str] | None:
     """``include`` in half the requests; each value in half of those, drawn on its own (a list strategy draws short
     lists, so a given value would be rare): any value meets any other part in a few % of the examples."""
     if not draw(_often()):
         return None
     chosen = [v for v in schema.enum("CreateResponse", "include") if draw(st.booleans())]
+    chosen = [v for v in chosen if _INCLUDE_NEEDS.get(v) not in skip]  # drawn first: no skip, the same draws
     return chosen or None
 
 
 @st.composite
-def valid_bodies(draw: st.DrawFn, model: str, stream: bool | None = None) -> dict[str, Any]:
+def valid_bodies(draw: st.DrawFn, model: str, stream: bool | None = None,
+                 skip: frozenset[str] = frozenset()) -> dict[str, Any]:
     """A valid ``CreateResponse`` body: model, probe input, a small output bound, then optional parts.
 
-    ``stream``: True streams, False does not (no ``stream`` key or ``false``); None draws it, on half the time."""
+    ``stream``: True streams, False does not (no ``stream`` key or ``false``); None draws it, on half the time.
+    ``skip``: capabilities the target declares unavailable (:data:`CAPABILITY_PARTS`): nothing that needs them."""
     text = draw(text_params())
     fmt = (text or {}).get("format") or {}
     token = draw(st.sampled_from(TOKENS))
     lo = int(_lo("CreateResponse", "max_output_tokens", 16))
-    body: dict[str, Any] = {"model": model, "input": draw(inputs(prompt(token, fmt.get("type") == "json_object"))),
+    body: dict[str, Any] = {"model": model, "input": draw(inputs(prompt(token, fmt.get("type") == "json_object"), skip)),
                             "max_output_tokens": draw(st.integers(lo, max(lo, MAX_OUTPUT_TOKENS)))}
-    body.update(draw(st.fixed_dictionaries({}, optional=simple_params())))
+    body.update(draw(st.fixed_dictionaries({}, optional=simple_params(skip))))
     # drawn on their own so interactions are common: streaming in half the requests, each text format (or none) in a
     # quarter, each include value in a quarter; stream + json_object + one include value: one request in 32
     streamed = draw(_often()) if stream is None else stream
@@ -221,7 +249,7 @@ def valid_bodies(draw: st.DrawFn, model: str, stream: bool | None = None) -> dic
         body["stream"] = True
     elif draw(st.booleans()):
         body["stream"] = False
-    include = _include(draw)
+    include = _include(draw, skip)
     if include is not None:
         body["include"] = include
     if text is not None:
@@ -234,8 +262,8 @@ def valid_bodies(draw: st.DrawFn, model: str, stream: bool | None = None) -> dic
     return body
 
 
-def valid_requests(model: str) -> st.SearchStrategy[FuzzRequest]:
-    return valid_bodies(model).map(lambda body: FuzzRequest("valid", body))
+def valid_requests(model: str, skip: frozenset[str] = frozenset()) -> st.SearchStrategy[FuzzRequest]:
+    return valid_bodies(model, skip=skip).map(lambda body: FuzzRequest("valid", body))
 
 
 # ------------------------------------------------------------------------------------------------ invalid
@@ -405,12 +433,13 @@ MUTATIONS: tuple[Mutation, ...] = (_missing_model, _out_of_range, _wrong_type, _
 
 
 @st.composite
-def invalid_requests(draw: st.DrawFn, model: str, only: Mutation | None = None) -> FuzzRequest:
+def invalid_requests(draw: st.DrawFn, model: str, only: Mutation | None = None,
+                     skip: frozenset[str] = frozenset()) -> FuzzRequest:
     """A valid body with exactly one mistake (:data:`MUTATIONS`, or ``only`` that one), judged by what that
-    mistake must get."""
+    mistake must get (the body needs no capability in ``skip``)."""
     mutation = only or draw(st.sampled_from(MUTATIONS))
-    body = draw(valid_bodies(model, stream=draw(_often())))  # each mistake meets stream on and off about equally
+    body = draw(valid_bodies(model, stream=draw(_often()), skip=skip))  # each mistake meets stream on and off about equally
     return replace(mutation(draw, body), mistake=mutation.__name__.strip("_"))
 
 
-__all__ = ["MUTATIONS", "invalid_requests", "valid_bodies", "valid_requests"]
+__all__ = ["CAPABILITY_PARTS", "MUTATIONS", "invalid_requests", "valid_bodies", "valid_requests"]

@@ -60,7 +60,8 @@ def fuzz_options(engine: Engine, reports: Path) -> FuzzOptions | None:
     seed = opts.fuzz_seed if opts.fuzz_seed is not None else random.SystemRandom().randrange(2**32)
     return FuzzOptions(examples=opts.fuzz_examples, seed=seed, replay=opts.fuzz_seed is None,
                        database=home / "examples", profile=opts.profile, policy=opts.policy,
-                       token_budget=None if budget is None else max(0, budget - sess.scheduler.output_charged))
+                       token_budget=None if budget is None else max(0, budget - sess.scheduler.output_charged),
+                       skip_capabilities=frozenset(opts.skip_capabilities))
 
 
 def fuzz_after(engine: Engine, reports: Path) -> FuzzOutcome:
@@ -86,5 +87,6 @@ def fuzz_after(engine: Engine, reports: Path) -> FuzzOutcome:
     if gate and engine.known_ids is not None:  # their ids are this run's cases (--update-baseline keeps them)
         engine.known_ids = engine.known_ids + [r.case.id for r in results]
     meta = {"seed": options.seed, "replayed_database": options.replay, "examples_per_kind": options.examples,
-            "gated": gate, "database": str(options.database), "results": len(results)}
+            "gated": gate, "database": str(options.database), "results": len(results),
+            "skipped_capabilities": sorted(options.skip_capabilities)}
     return FuzzOutcome(results, results if gate else [], meta)

@@ -24,7 +24,11 @@ from fastresponses import (  # noqa: E402
     TextDelta,
     UsageDelta,
 )
+from fastresponses.adapter import AdapterError  # noqa: E402
 from fastresponses.models import FunctionCallItem  # noqa: E402
+
+#: the chat request's parameter -> the Responses parameter the caller sent (for a refused request's ``param``)
+_RESPONSES_PARAM = {"max_tokens": "max_output_tokens", "messages": "input"}
 
 
 def _dump(obj: Any) -> Any:
@@ -95,7 +99,14 @@ class ProbeAgent(AgentAdapter):
     default_model = "probe-agent"
 
     async def run(self, run: AgentRun) -> AsyncIterator[Any]:
-        answer = upstream_chat.Completion(upstream_chat.validate(chat_request(run)))
+        try:
+            answer = upstream_chat.Completion(upstream_chat.validate(chat_request(run)))
+        except upstream_chat.BadRequest as exc:
+            # what a model provider refuses is the caller's error: fastresponses' documented way to say so is an
+            # AdapterError of type invalid_request (a 400); any other exception is its 500 "provider error", which
+            # made our agent's refusal of max_output_tokens -1 look like a fastresponses server fault (peers/fuzz)
+            param = _RESPONSES_PARAM.get(str(exc.param).split("[", 1)[0], exc.param) if exc.param else None
+            raise AdapterError(str(exc), type="invalid_request", code="invalid_value", param=param) from exc
         if answer.call is not None:
             name, arguments = answer.call
             yield ItemDone(FunctionCallItem(id=f"fc_{answer.id[-6:]}", call_id=f"call_{answer.id[-6:]}",
