@@ -166,7 +166,7 @@ def render_peer(peer: dict[str, Any], cases_dir: Path = CASES_DIR) -> list[str]:
               (r.get("outcome") == "pass" and str(r.get("title", "")).startswith(tuple(f"fuzz ({k}): warning" for k in KINDS)))]
     if others:
         out.append("* Not findings (not counted): " + "; ".join(
-            f"{r['outcome'] if r['outcome'] != 'pass' else 'warning'}: {_label(r)[:140]} ({_seen(r)})" for r in others))
+            f"{r['outcome'] + ': ' if r['outcome'] != 'pass' else ''}{_label(r)[:140]} ({_seen(r)})" for r in others))
     out.append("")
     return out
 

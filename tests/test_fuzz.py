@@ -379,3 +379,20 @@ def test_a_declared_capability_is_never_needed_by_a_generated_request() -> None:
 
     assert _needs_generated(frozenset(CAPABILITY_PARTS)) == set()
     assert _needs_generated(frozenset()) == set(CAPABILITY_PARTS)
+
+
+def test_the_note_on_findings_not_kept_is_no_finding_of_its_own() -> None:
+    """A check keeps at most so many findings and adds "N more findings not kept" (kind truncated): the results'
+    findings skip it, so must the fuzzer (llama.cpp's streams had a row "46 more findings not kept")."""
+    from conformance._verdict import TRUNCATED, CheckResult, Finding
+    from conformance.fuzz.runner import example_case, example_keys
+
+    request = FuzzRequest("valid", {"model": "m", "input": "x", "max_output_tokens": 16, "stream": True})
+    shown = Finding("'sequence_number' is missing (required)", "events[0]", severity="fail",
+                    key="rule:E:required:sequence_number")
+    note = Finding("46 more findings not kept (repeats of the 70 above, or past 500)", "$", kind=TRUNCATED, severity="fail",
+                   key="stream.event_schema|$|N more findings not kept")
+    check = CheckResult("stream.event_schema", Outcome.FAIL, "", "", "create", findings=[shown, note])
+    result = CaseResult(example_case("valid", request), Outcome.FAIL, "", [check])
+    keys, failing = example_keys(result, request)
+    assert keys == ["rule:E:required:sequence_number"] and failing == frozenset(keys)

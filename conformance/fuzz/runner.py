@@ -21,7 +21,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, Phase, Verbosity, given, seed, settings
 from hypothesis.strategies import SearchStrategy
 
-from .._verdict import CheckResult, Outcome
+from .._verdict import TRUNCATED, CheckResult, Outcome
 from ..cases import Case, Step
 from ..judge.basis import JudgePolicy
 from ..judge.expect import Expectation
@@ -250,6 +250,8 @@ def example_keys(result: CaseResult, request: FuzzRequest | None = None) -> tupl
     others: list[str] = []
     for chk in result.checks:
         for f in chk.findings:
+            if f.kind == TRUNCATED:  # "N more findings not kept": a note on the list, no cause (as report/findings.py)
+                continue
             if f.severity == "fail" and chk.outcome is Outcome.FAIL:
                 failing.append(f.key or f"{chk.name}|{f.message[:80]}")
             elif f.severity == "warning":
