@@ -42,10 +42,10 @@ def load(path: Path) -> dict[str, Any]:
     return {"path": path, "run": doc["run"], "rows": rows}
 
 
-def case_keys(run: dict[str, Any], cases_dir: Path = CASES_DIR) -> dict[str, list[str]]:
-    """Finding key digest (as a fuzz row id ends) -> the hand-written cases with that finding, for the same peer."""
-    stem = f"{run['provider']}__{str(run['model']).replace('/', '_')}"
-    path = cases_dir / f"{stem}.json"
+def case_keys(name: str, cases_dir: Path = CASES_DIR) -> dict[str, list[str]]:
+    """Finding key digest (as a fuzz row id ends) -> the hand-written cases with that finding, for the same peer
+    (its cases' results file has the fuzz results file's ``name``: both are ``<provider>__<model>.json``)."""
+    path = cases_dir / name
     if not path.is_file():
         return {}
     findings = json.loads(path.read_text(encoding="utf-8")).get("findings") or []
@@ -135,7 +135,7 @@ def render_peer(peer: dict[str, Any], cases_dir: Path = CASES_DIR) -> list[str]:
     out.append(f"`{peer['path'].name}`: seed {seed}, {per_kind} examples per kind ({ran} requests judged, shrinking "
                f"included); reproduce: `PEERS={provider} SEED={seed} EXAMPLES={per_kind} peers/fuzz`.")
     out.append("")
-    known = case_keys(run, cases_dir)
+    known = case_keys(peer["path"].name, cases_dir)
     for kind in KINDS:
         fails = [r for r in rows if _kind(r) == kind and r.get("outcome") == "fail"]
         summary = next((r for r in rows if r["id"] == f"fuzz.{kind}"), None)

@@ -396,3 +396,49 @@ def test_the_note_on_findings_not_kept_is_no_finding_of_its_own() -> None:
     result = CaseResult(example_case("valid", request), Outcome.FAIL, "", [check])
     keys, failing = example_keys(result, request)
     assert keys == ["rule:E:required:sequence_number"] and failing == frozenset(keys)
+
+
+def test_a_5xx_a_valid_part_causes_is_not_filed_as_the_mistakes() -> None:
+    """llama-stack answers truncation auto (valid) with 500 whatever else the request holds: an invalid request with
+    17 metadata keys and truncation auto is no "5xx for oversized metadata". The control request (the mistake undone)
+    gets the 500 too, so the finding is filed under the plain 5xx key with the control as its request; a 5xx only
+    the mistake causes keeps its mistake key."""
+    from types import SimpleNamespace
+
+    from conformance._verdict import CheckResult, Finding
+    from conformance.fuzz.runner import _KindRun, example_case
+
+    fault = "engine.server_error||a 5xx"
+
+    def judge(request: FuzzRequest) -> CaseResult:  # 500 for truncation auto, and for a tool without a name
+        tools = request.body.get("tools") or []
+        broken = request.body.get("truncation") == "auto" or any("name" not in t for t in tools)
+        checks = [CheckResult("engine.server_error", Outcome.FAIL, "a 500", "", "create",
+                              findings=[Finding("a 500", "", severity="fail", key=fault)])] if broken else []
+        return CaseResult(example_case("invalid", request), Outcome.FAIL if broken else Outcome.PASS, "", checks)
+
+    recorder = SimpleNamespace(stop_at=None, target=SimpleNamespace(model="m"))
+    state = _KindRun("invalid", recorder, FuzzOptions(), _Budget(None))  # type: ignore[arg-type]
+    state.judge = judge  # type: ignore[method-assign]
+    base = {"model": "m", "input": "x", "max_output_tokens": 16}
+    metadata = FuzzRequest("invalid", {**base, "truncation": "auto", "metadata": {f"k{i}": "v" for i in range(17)}},
+                           param="metadata", mutated=("metadata",), mistake="oversized_metadata")
+    nameless = FuzzRequest("invalid", {**base, "tools": [{"type": "function"}]}, param="tools[0].name",
+                           mutated=("tools",), mistake="malformed_tool")
+    for request in (metadata, nameless):
+        state.observe(request, judge(request))
+    assert sorted(state.observations) == ["engine.server_error|answered|malformed_tool:tools[*].name",
+                                          "engine.server_error|answered|oversized_metadata:metadata"]
+    state.reattribute()
+    assert set(state.observations) == {fault, "engine.server_error|answered|malformed_tool:tools[*].name"}
+    assert state.observations[fault].request.body == {**base, "truncation": "auto"}  # the control: no metadata
+
+
+def test_without_mistake_undoes_the_mistake_only() -> None:
+    model_gone = FuzzRequest("invalid", {"input": "x", "top_p": 0.5}, mutated=("model",), mistake="missing_model")
+    assert model_gone.without_mistake("m").body == {"input": "x", "top_p": 0.5, "model": "m"}  # type: ignore[union-attr]
+    tools = FuzzRequest("invalid", {"model": "m", "input": [{"type": "bogus"}], "tools": [{}], "tool_choice": "auto"},
+                        mutated=("input",), mistake="unknown_type")
+    assert tools.without_mistake("m").body == {"model": "m", "input": "Reply with exactly the token OK.",  # type: ignore[union-attr]
+                                               "tools": [{}], "tool_choice": "auto"}
+    assert FuzzRequest("invalid", {}, raw_body="{", mistake="malformed_json").without_mistake("m") is None

@@ -14,6 +14,8 @@ VALID_STATUS: Any = 200
 #: the largest ``max_output_tokens`` a generated request carries (strategies.MAX_OUTPUT_TOKENS)
 MAX_CAP = 64
 _INDEX = re.compile(r"\[\d+\]")
+#: a plain input for a request whose mistake was in its input (:meth:`FuzzRequest.without_mistake`)
+PLAIN_INPUT = "Reply with exactly the token OK."
 #: keys that only make sense with another: removed together (a tool_choice naming a tool needs the tools)
 DEPENDENTS: dict[str, tuple[str, ...]] = {"tools": ("tool_choice", "parallel_tool_calls"), "stream": ("stream_options",)}
 
@@ -84,6 +86,20 @@ class FuzzRequest:
         if "include" not in keep and isinstance(include, list) and len(include) > 1:
             out += [replace(self, body={**self.body, "include": include[:i] + include[i + 1:]}) for i in range(len(include))]
         return out
+
+    def without_mistake(self, model: str) -> FuzzRequest | None:
+        """The same request with its mistake undone, as a valid one: the keys the mistake is in dropped (a mistaken
+        ``model`` or ``input`` replaced by a plain one). Sent when an invalid request got a 5xx, it tells a fault of
+        the mistake from one a valid part of the request causes. None for a malformed body or no known mistake."""
+        if self.raw_body is not None or not isinstance(self.body, dict) or not self.mutated:
+            return None
+        gone = {*self.mutated, *(d for k in self.mutated for d in DEPENDENTS.get(k, ()))}
+        body = {k: v for k, v in self.body.items() if k not in gone}
+        if "model" in self.mutated:
+            body["model"] = model
+        if "input" in self.mutated:
+            body["input"] = PLAIN_INPUT
+        return FuzzRequest("valid", body)
 
     def text(self) -> str:
         """The body as sent, for messages and evidence."""

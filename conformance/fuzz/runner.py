@@ -176,6 +176,7 @@ class _KindRun:
         sometimes a step it does not take. A few requests per finding make the reported request minimal. A
         decline is minimised too (hypothesis never shrinks it: it is no failure), so its row names the smallest
         valid request the server refuses, not the first one."""
+        self.reattribute()
         for obs in [o for o in self.observations.values() if o.outcome in (Outcome.FAIL, Outcome.UNSUPPORTED)]:
             improved = True
             while improved and not self.stopped():
@@ -188,6 +189,32 @@ class _KindRun:
                     if obs.request is candidate:
                         improved = True
                         break
+
+    def reattribute(self) -> None:
+        """A 5xx answer to an invalid request is the mistake's only if the same request without the mistake is served.
+
+        llama-stack answered ``truncation: "auto"`` (valid) with 500 whatever else the request held, so a request with
+        17 metadata keys and ``truncation: "auto"`` was a "5xx for oversized metadata" that the mistake had no part
+        in. One control request per such finding: if it gets the 5xx too, the finding is filed under the control's
+        own (valid) key, with the control as its request, and the mistake's row goes."""
+        for key, obs in list(self.observations.items()):
+            if not key.startswith("engine.server_error|answered|") or self.stopped():
+                continue
+            control = obs.request.without_mistake(self.recorder.target.model)
+            if control is None:
+                continue
+            result = self.judge(control)
+            _, failing = example_keys(result, control)
+            faults = sorted(k for k in failing if k.startswith("engine.server_error"))
+            if not faults:
+                continue
+            del self.observations[key]
+            for fault in faults:
+                found = self.observations.get(fault)
+                if found is None:
+                    self.observations[fault] = Observation(fault, Outcome.FAIL, control, result, obs.count)
+                else:
+                    found.offer(control, result)
 
     def judge(self, request: FuzzRequest) -> CaseResult:
         case = example_case(self.kind, request)
