@@ -14,13 +14,13 @@ import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests._helpers import serve_handler
 from tests.test_matrix import XSS_BREAKOUT, XSS_IMG, XSS_SCRIPT, four_runs, with_hostile_payloads, write_runs
 
 PWNED = re.compile(r"<html[^>]*data-pwned")
@@ -163,14 +163,8 @@ class _Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def hostile_base_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(_Hostile) as url:
+        yield url
 
 
 def test_run_html_report_shows_verdicts_findings_and_evidence_with_server_text_as_text(

@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.cost import case_bound, charged_output, parse_token_budget, selection_bound
 from conformance.run.engine import Scheduler
 from conformance.suite import CASES_DIR
+from tests._helpers import serve_handler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -254,14 +255,8 @@ class _GreedyModel:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serve_handler(Handler) as url:
+            yield url
 
 
 def _budget_cases(tmp_path: Path, caps: list[int | None]) -> list[Case]:

@@ -24,6 +24,7 @@ from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.reference._websocket import accept_key
 from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
+from tests._helpers import serve_handler
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-websocket-test-key-0001"
@@ -291,8 +292,7 @@ def test_a_provider_without_websocket_is_unsupported_never_failed() -> None:
 def test_a_provider_ignoring_the_upgrade_is_unsupported_never_failed() -> None:
     """A server without WebSocket mode may ignore ``Upgrade`` (RFC 9110 7.8) and answer the GET over HTTP
     (llama-stack lists its stored responses with 200 JSON): a decline, not a failed stream."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Plain(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
@@ -306,15 +306,9 @@ def test_a_provider_ignoring_the_upgrade_is_unsupported_never_failed() -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-        with Recorder(Target(base, "m", api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
-            results = [judge(record_case(CASES[c], rec)) for c in sorted(CASES)
-                       if "compaction" not in CASES[c].capabilities]
-    finally:
-        httpd.shutdown()
+    with serve_handler(Plain) as base, \
+            Recorder(Target(base, "m", api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
+        results = [judge(record_case(CASES[c], rec)) for c in sorted(CASES) if "compaction" not in CASES[c].capabilities]
     assert results and [(r.case.id, r.outcome.value, r.message) for r in results
                         if r.outcome is not Outcome.UNSUPPORTED] == []
     assert all("HTTP 200: the WebSocket upgrade was ignored" in r.message for r in results)
