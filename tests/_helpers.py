@@ -7,6 +7,7 @@ shutdown the same for every test that leans on them.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -29,6 +30,16 @@ def mock_recorder(handler: Callable[[httpx.Request], httpx.Response], target: Ta
     """A recorder whose wire is ``handler`` (``httpx.MockTransport``): the recorder's own code, no socket."""
     return Recorder(target or Target("http://api.test/v1", "m"), limits or Limits(idle_timeout_s=5, deadline_s=10),
                     transport=httpx.MockTransport(handler))
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: object) -> None:
+    """Answer ``body`` as JSON, with its Content-Length (the connection may stay open)."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
 
 
 @contextmanager

@@ -23,7 +23,7 @@ from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.cost import case_bound, charged_output, parse_token_budget, selection_bound
 from conformance.run.engine import Scheduler
 from conformance.suite import CASES_DIR
-from tests._helpers import serve_handler
+from tests._helpers import send_json, serve_handler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -245,12 +245,7 @@ class _GreedyModel:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                data = json.dumps(model.answer(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, 200, model.answer(body))
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -24,7 +24,7 @@ from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.reference._websocket import accept_key
 from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
-from tests._helpers import serve_handler
+from tests._helpers import send_json, serve_handler
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-websocket-test-key-0001"
@@ -296,12 +296,7 @@ def test_a_provider_ignoring_the_upgrade_is_unsupported_never_failed() -> None:
 
     class Plain(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
-            body = json.dumps({"object": "list", "data": [{"id": "resp_x" * 20000}]}).encode()  # > 64 KiB
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_json(self, 200, {"object": "list", "data": [{"id": "resp_x" * 20000}]})  # > 64 KiB
 
         def log_message(self, *args: object) -> None:
             pass
