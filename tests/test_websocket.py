@@ -18,6 +18,7 @@ from _exchanges import context, make_response, run, stream_events_for, ws_exchan
 
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
+from conformance.record.exchange import Exchange
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.websocket import WSRecorder
 from conformance.reference import MODEL_NAME, ReferenceServer
@@ -189,6 +190,15 @@ def _recorder(srv: ReferenceServer, limits: Limits) -> WSRecorder:
     return WSRecorder(target, limits, Recorder(target, limits).redactor)
 
 
+def _turn_saying_hi(srv: ReferenceServer, limits: Limits) -> Exchange:
+    """One ``response.create`` turn on a fresh connection, closed after it."""
+    ws = _recorder(srv, limits)
+    conn, _ = ws.connect("s", "/responses")
+    ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
+    conn.close()
+    return ex
+
+
 def test_turn_records_raw_frames_and_redacts_the_key() -> None:
     with ReferenceServer(api_key=KEY, variants=("ws_fragmented", "ws_pings")) as srv:
         ws = _recorder(srv, Limits(idle_timeout_s=5, deadline_s=10))
@@ -206,24 +216,15 @@ def test_turn_records_raw_frames_and_redacts_the_key() -> None:
 
 def test_stalled_turn_is_an_idle_timeout_with_events_kept() -> None:
     with ReferenceServer(api_key=KEY, variants=("slow_stream",)) as srv:
-        ws = _recorder(srv, Limits(idle_timeout_s=0.005, deadline_s=10))
-        conn, _ = ws.connect("s", "/responses")
-        ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
-        conn.close()
+        ex = _turn_saying_hi(srv, Limits(idle_timeout_s=0.005, deadline_s=10))
     assert ex.error_kind == "idle_timeout" and ex.events
 
 
 def test_deadline_and_size_bound_apply_to_turns() -> None:
     with ReferenceServer(api_key=KEY, variants=("slow_stream",)) as srv:
-        ws = _recorder(srv, Limits(idle_timeout_s=5, deadline_s=0.05))
-        conn, _ = ws.connect("s", "/responses")
-        ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
-        conn.close()
+        ex = _turn_saying_hi(srv, Limits(idle_timeout_s=5, deadline_s=0.05))
         assert ex.error_kind == "deadline"
-        ws = _recorder(srv, Limits(max_body_bytes=300))
-        conn, _ = ws.connect("s", "/responses")
-        ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
-        conn.close()
+        ex = _turn_saying_hi(srv, Limits(max_body_bytes=300))
         assert ex.error_kind == "too_large" and ex.body_truncated
 
 
