@@ -24,15 +24,14 @@ from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
 from conformance.judge.expect.sdk_decoder import TOLERANCE_PREFIX, diagnose
 from conformance.record.exchange import Exchange, RecordedRequest
-from conformance.record.http import Limits, Recorder, Target
+from conformance.record.http import Limits, Target
 from conformance.record.sdk import CALLS, sdk_version
 from conformance.record.sdk._runner import PLACEHOLDER_KEY
 from conformance.record.sse import SSEParser
-from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report.results import RESULTS_SCHEMA_PATH, build_results
 from conformance.run.engine import CaseResult, judge, record_case
 from conformance.suite import CASES_DIR
-from tests._helpers import SDK_CREATE_RESPONSE, mock_recorder
+from tests._helpers import SDK_CREATE_RESPONSE, mock_recorder, reference_recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-sdk-test-secret-0123456789"
@@ -42,10 +41,8 @@ ALL_CASES = {c.id: c for c in load_all(CASES_DIR)}
 
 def run(case_ids: list[str], deviations: tuple[str, ...] = (), variants: tuple[str, ...] = (),
         limits: Limits | None = None) -> list[CaseResult]:
-    with ReferenceServer(api_key=KEY, deviations=deviations, variants=variants) as server:
-        target = Target(server.base_url, MODEL_NAME, api_key=KEY)
-        with Recorder(target, limits or Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-            return [judge(record_case(ALL_CASES[cid], rec)) for cid in case_ids]
+    with reference_recorder(KEY, limits, deviations=deviations, variants=variants) as rec:
+        return [judge(record_case(ALL_CASES[cid], rec)) for cid in case_ids]
 
 
 # ------------------------------------------------------------------ the pin and the metadata

@@ -25,7 +25,7 @@ from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.reference._websocket import accept_key
 from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
-from tests._helpers import send_json, serve_handler
+from tests._helpers import reference_recorder, send_json, serve_handler
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-websocket-test-key-0001"
@@ -33,9 +33,7 @@ CASES = {c.id: c for c in load_all(CASES_DIR) if c.id.startswith("streaming.webs
 
 
 def _run(case_ids: list[str], limits: Limits | None = None, **server: object) -> list:
-    limits = limits or Limits(idle_timeout_s=5, deadline_s=20)
-    with ReferenceServer(api_key=KEY, **server) as srv, \
-            Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), limits) as rec:  # type: ignore[arg-type]
+    with reference_recorder(KEY, limits or Limits(idle_timeout_s=5, deadline_s=20), **server) as rec:
         return [judge(record_case(CASES[c], rec)) for c in case_ids]
 
 
