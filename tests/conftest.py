@@ -104,6 +104,10 @@ def _is_heavy(func: Any, heavy: list[Any], seen: set[int]) -> bool:
                 return True
             if name == "main" and "run" in _string_consts(code) and getattr(obj, "__module__", "") == "conformance.cli":
                 return True  # `from conformance.cli import main` at the top, then main(["run", ...])
+            if isinstance(obj, type) and _is_local_helper(obj, func):  # a helper class: any of its methods
+                if any(_is_heavy(m, heavy, seen) for m in vars(obj).values() if inspect.isfunction(m)):
+                    return True
+                continue
             if _is_local_helper(obj, func) and _is_heavy(obj, heavy, seen):
                 return True
     return False
