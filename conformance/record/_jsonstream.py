@@ -18,13 +18,19 @@ import codecs
 import json
 import re
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import Any, Protocol
 
 from .. import _json
 
 #: a decode error this close to the end of the buffer may only mean "the value goes on in the next chunk"
 _TAIL_MARGIN = 16
 _WHITESPACE = re.compile(r"[ \t\n\r]*")
+
+
+class Readable(Protocol):
+    """Where the bytes come from: a file, a ``gzip.GzipFile`` over one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class JSONStreamError(ValueError):
@@ -52,7 +58,7 @@ class JSONStream:
     :meth:`end` checks that nothing but whitespace follows. Errors of ``source`` itself (``OSError``,
     ``EOFError``, ``zlib.error``...) pass through unchanged."""
 
-    def __init__(self, source: IO[bytes], *, max_value_chars: int, max_depth: int, chunk_bytes: int = 1 << 20) -> None:
+    def __init__(self, source: Readable, *, max_value_chars: int, max_depth: int, chunk_bytes: int = 1 << 20) -> None:
         self._source = source
         self._max_value_chars = max_value_chars
         self._max_depth = max_depth

@@ -38,7 +38,7 @@ from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__, _json
-from ._jsonstream import JSONStream, NotUTF8Error, ValueTooLargeError
+from ._jsonstream import JSONStream, NotUTF8Error, Readable, ValueTooLargeError
 from .exchange import Exchange, RecordedRequest, SSEEvent, TransportName, WSMessage
 
 #: ``log._conformance.format``: bump on an incompatible change of what this module writes
@@ -447,7 +447,7 @@ class RecordingReader:
         magic = self._file.read(2)
         self._file.seek(0)
         self._gzip = magic == _GZIP_MAGIC
-        source: IO[bytes] = gzip.GzipFile(fileobj=self._file, mode="rb") if self._gzip else self._file
+        source: Readable = gzip.GzipFile(fileobj=self._file, mode="rb") if self._gzip else self._file
         return JSONStream(source, max_value_chars=MAX_VALUE_CHARS, max_depth=MAX_DEPTH, chunk_bytes=_CHUNK_BYTES)
 
     @contextmanager
