@@ -84,12 +84,20 @@ class JSONStream:
                 return ""
 
     def value(self) -> Any:
-        """Decode the whole value at the cursor and move past it."""
+        """Decode the whole value at the cursor (nesting bounded) and move past it."""
+        return self._decode(measure=True)
+
+    def skip(self) -> None:
+        """Move past the value at the cursor: decoded (so it must be JSON) but not kept, so its nesting is not
+        measured (a value nested past what ``json`` decodes is still refused, as too deep)."""
+        self._decode(measure=False)
+
+    def _decode(self, *, measure: bool) -> Any:
         self.peek()
         while True:
             base = self._base  # reading more drops the text before the cursor: positions move by what is dropped
             try:
-                value, end = _json.raw_decode(self._buf, self._pos, self._max_depth)
+                value, end = _json.raw_decode(self._buf, self._pos, self._max_depth, measure=measure)
             except json.JSONDecodeError as exc:
                 incomplete = exc.msg.startswith("Unterminated string") or exc.pos >= len(self._buf) - _TAIL_MARGIN
                 if incomplete and self._more():

@@ -497,7 +497,7 @@ def _once(seen: set[str], key: str, where: str) -> None:
 def _scan(stream: JSONStream) -> tuple[dict[str, Any], list[_CaseRecord]]:
     """The first pass: the log-level ``_conformance`` object (without ``cases``) and the case records."""
     if stream.peek() != "{":
-        stream.value()  # not JSON: json's own message; JSON but no object: the line below
+        stream.skip()  # not JSON: json's own message; JSON but no object: the line below
         stream.end()
         raise FieldError("expected a HAR object {\"log\": ...}")
     top: set[str] = set()
@@ -505,7 +505,7 @@ def _scan(stream: JSONStream) -> tuple[dict[str, Any], list[_CaseRecord]]:
     found: dict[str, Any] = {}
     for key in stream.members():
         if key != "log":
-            stream.value()
+            stream.skip()
             continue
         _once(top, key, "$")
         if stream.peek() != "{":
@@ -516,13 +516,13 @@ def _scan(stream: JSONStream) -> tuple[dict[str, Any], list[_CaseRecord]]:
                 if stream.peek() != "[":
                     typed_field({"entries": stream.value()}, "entries", list, "log")  # raises: not an array
                 for _ in stream.items():
-                    stream.value()  # stepped over: read again, one by one, by _cases
+                    stream.skip()  # stepped over: read again, one by one, by _cases
                 found["entries"] = []
             elif name == "_conformance":
                 _once(log, name, "log")
                 found[name] = stream.value()
             else:
-                stream.value()
+                stream.skip()
     stream.end()
     if "log" not in top:
         raise FieldError("$.log: missing")
@@ -550,12 +550,12 @@ def _to_entries(stream: JSONStream) -> None:
     """Move the cursor onto ``log.entries`` (the first pass found it there)."""
     for key in stream.members():
         if key != "log":
-            stream.value()
+            stream.skip()
             continue
         for name in stream.members():
             if name == "entries":
                 return
-            stream.value()
+            stream.skip()
     raise FieldError("log.entries: missing (the file changed while it was read)")
 
 
