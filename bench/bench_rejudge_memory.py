@@ -3,7 +3,8 @@
 Measured here, never asserted in timed tests (tests/test_recording_stream.py proves the structure: nothing of
 a case handed over is kept while the next is read). Writes a recording of ``--mb`` megabytes of HAR JSON
 (uncompressed): ``N`` copies of one long streamed answer (``bench/bench_judge.py``'s spec-shaped stream of
-``--deltas`` text deltas, parsed by the recorder's SSE parser), one per case of a generated cases folder, then
+``--deltas`` text deltas, parsed by the recorder's SSE parser; with ``--json`` the same answer as one JSON
+Response), one per case of a generated cases folder, then
 re-judges it in a child process per measurement and prints the child's peak resident set (``VmHWM`` of
 ``/proc/self/status``, read by the child itself at the end: a child's ``ru_maxrss`` would include its parent's
 high-water mark at the fork, and the parent has just written the file):
@@ -21,7 +22,7 @@ high-water mark at the fork, and the parent has just written the file):
 
 Every measurement also prints its CPU time and the outcomes it judged (they must agree). Run:
 
-    .venv/bin/python bench/bench_rejudge_memory.py [--mb 200] [--deltas 2500] [--baseline a281612] [--keep DIR]
+    .venv/bin/python bench/bench_rejudge_memory.py [--mb 200] [--deltas 2500] [--json] [--baseline a281612] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -47,23 +48,21 @@ from conformance.record.sse import SSEParser  # noqa: E402
 MIB = 1 << 20
 
 CASE = """\
-  - id: streaming.bench_{n:05d}
-    title: A long streamed answer (bench/bench_rejudge_memory.py)
-    group: streaming
-    spec: [openai-openapi.yaml#/components/schemas/ResponseStreamEvent]
-    capabilities: [streaming]
+  - id: basic.bench_{n:05d}
+    title: A long answer (bench/bench_rejudge_memory.py)
+    group: {group}
+    spec: [openai-openapi.yaml#/components/schemas/Response]
+    capabilities: [{capability}]
     steps:
       - name: create
         request:
           body:
             model: !model
             max_output_tokens: {cap}
-            stream: true
+            stream: {stream}
             input: Write a long answer.
         expect:
           - status: 200
-          - header: {{name: content-type, matches: "^text/event-stream"}}
-          - events: {{first: response.created, last: response.completed}}
 """
 
 #: the child: re-judge (or read) one recording, then report its own peak resident set
@@ -92,8 +91,9 @@ print(json.dumps({"hwm_mib": hwm_kib / 1024, "cpu_s": cpu, "outcomes": outcomes,
 """
 
 
-def long_answer(deltas: int) -> Exchange:
-    """One streamed exchange as the recorder keeps it: the body and its events, parsed in 1 KiB reads."""
+def long_answer(deltas: int, streamed: bool = True) -> Exchange:
+    """One exchange as the recorder keeps it: a streamed answer (the body and its events, parsed in 1 KiB reads),
+    or the same answer as one JSON Response (the stream's final ``response``)."""
     stream = synthetic_stream(deltas)
     parser = SSEParser()
     events = []
@@ -102,8 +102,12 @@ def long_answer(deltas: int) -> Exchange:
     events += parser.close()
     request = RecordedRequest("POST", "http://127.0.0.1:1/v1/responses", "/responses",
                               {"Content-Type": "application/json", "Authorization": "Bearer <redacted>"},
-                              {"model": "bench", "max_output_tokens": deltas + 100, "stream": True,
-                               "input": "Write a long answer."}, True)
+                              {"model": "bench", "max_output_tokens": deltas + 100, "stream": streamed,
+                               "input": "Write a long answer."}, streamed)
+    if not streamed:
+        body = json.dumps(json.loads(events[-1].data)["response"]).encode()
+        return Exchange("create", request, 200, [("content-type", "application/json")], body,
+                        started_at=1764633600.0, elapsed_s=1.5, ttfb_s=1.4, curl="curl -sS ...")
     return Exchange("create", request, 200, [("content-type", "text/event-stream")], stream, events=events,
                     started_at=1764633600.0, elapsed_s=1.5, ttfb_s=0.05, curl="curl -sS ...")
 
@@ -112,14 +116,17 @@ def write_recording(folder: Path, cases: int, exchange: Exchange, name: str) -> 
     """``cases`` cases (each the one exchange) in ``folder/name`` and their definitions in ``folder/cases``."""
     case_dir = folder / "cases"
     case_dir.mkdir(exist_ok=True)
-    cap = exchange.request.body["max_output_tokens"]
-    (case_dir / "bench.yaml").write_text("cases:\n" + "".join(CASE.format(n=n, cap=cap) for n in range(cases)))
+    body = exchange.request.body
+    group, capability = ("streaming", "streaming") if body["stream"] else ("basic", "core")
+    (case_dir / "bench.yaml").write_text("cases:\n" + "".join(
+        CASE.format(n=n, cap=body["max_output_tokens"], stream=str(body["stream"]).lower(), group=group,
+                    capability=capability) for n in range(cases)))
     record = {"outcome": "pass", "model": "bench", "variables": {}, "problems": [], "declined_step": None,
               "contradicted": {}, "skip_reason": None, "duration_s": 1.5, "target_down": None}
     path = folder / name
     writer = HarWriter(path)
     for n in range(cases):
-        writer.add(f"streaming.bench_{n:05d}", record, [exchange])
+        writer.add(f"basic.bench_{n:05d}", record, [exchange])
     writer.close({"judge": {"profile": "openai"}, "run": {"provider": "bench", "model": "bench"}})
     return path
 
@@ -140,19 +147,22 @@ def measure(label: str, mode: str, recording: Path, cases: Path, pythonpath: Pat
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mb", type=int, default=200, help="uncompressed HAR size to write, in MB (default 200)")
-    ap.add_argument("--deltas", type=int, default=2500, help="text deltas per streamed answer (default 2500)")
+    ap.add_argument("--deltas", type=int, default=2500, help="text deltas (words) per answer (default 2500)")
+    ap.add_argument("--json", action="store_true", help="each answer one JSON Response, not a stream (try "
+                    "--deltas 150000: 1 MB each)")
     ap.add_argument("--baseline", metavar="REF", help="also re-judge with the code of this git revision")
     ap.add_argument("--no-whole", action="store_true", help="skip the read-whole measurement")
     ap.add_argument("--keep", type=Path, metavar="DIR", help="write the files here and keep them")
     args = ap.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-rejudge-"))
     folder.mkdir(parents=True, exist_ok=True)
-    exchange = long_answer(args.deltas)
-    entry_chars = len(json.dumps(entry_of(exchange, "streaming.bench_00000", 0)))
+    exchange = long_answer(args.deltas, streamed=not args.json)
+    entry_chars = len(json.dumps(entry_of(exchange, "basic.bench_00000", 0)))
     cases = max(1, math.ceil(args.mb * 1e6 / entry_chars))
     small = write_recording(folder, 1, exchange, "one.har.gz")
     big = write_recording(folder, cases, exchange, "big.har.gz")  # the cases folder now holds all of them
-    print(f"recording: {cases} cases of one streamed answer ({len(exchange.body) / MIB:.2f} MiB body, "
+    print(f"recording: {cases} cases of one {'JSON' if args.json else 'streamed'} answer "
+          f"({len(exchange.body) / MIB:.2f} MiB body, "
           f"{len(exchange.events or [])} events, {entry_chars / MIB:.2f} MiB as a HAR entry); "
           f"{cases * entry_chars / 1e6:.0f} MB of HAR JSON, {big.stat().st_size / 1e6:.1f} MB gzip-compressed")
     measure("floor (a one-case recording)", "rejudge", small, folder / "cases")
