@@ -249,3 +249,9 @@ def test_reading_twice_reads_the_same(tmp_path: Path) -> None:
         first: Iterator[Any] = reader.cases()
         assert [c.exchanges for c in first] == [c.exchanges for c in reader.cases()] == [_odd_exchanges()] * 4
         assert reader.meta["judge"] == {"profile": "openai"} and "cases" not in reader.meta
+        under_way = reader.cases()
+        next(under_way)
+        with pytest.raises(RuntimeError, match="already under way"):
+            next(reader.cases())
+        under_way.close()
+        assert len(list(reader.cases())) == 4

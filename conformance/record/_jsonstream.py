@@ -177,7 +177,7 @@ class JSONStream:
         added: list[str] = []
         count = 0
         while count < chars and not self._eof:
-            data = self._source.read(max(self._chunk, chars - count))
+            data = self._source.read(min(max(self._chunk, chars - count), 16 * self._chunk))
             self._eof = not data
             pending = len(self._utf8.getstate()[0])
             try:

@@ -419,6 +419,7 @@ class RecordingReader:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._reading = False
         with self._errors():
             self._file = open(path, "rb")  # noqa: SIM115  # closed by close(): the second pass reads it again
         try:
@@ -438,9 +439,16 @@ class RecordingReader:
         self._file.close()
 
     def cases(self) -> Iterator[RecordedCase]:
-        """Each recorded case with its exchanges, in the recorded order (a new pass over the file per call)."""
-        with self._errors():
-            yield from _cases(self._stream(), self._records)
+        """Each recorded case with its exchanges, in the recorded order (a new pass over the file per call; one
+        pass at a time, as they share the open file)."""
+        if self._reading:
+            raise RuntimeError(f"{self.path}: a pass over the recording is already under way")
+        self._reading = True
+        try:
+            with self._errors():
+                yield from _cases(self._stream(), self._records)
+        finally:
+            self._reading = False
 
     def _stream(self) -> JSONStream:
         self._file.seek(0)
