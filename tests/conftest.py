@@ -70,9 +70,10 @@ def _heavy_objects() -> list[Any]:
     return [subprocess, socket, ReferenceServer, ConformanceSession, Engine]
 
 
-#: Names that are heavy wherever they come from (helpers imported from tests/_hostile.py, tests/_dying.py).
-_HEAVY_NAMES = {"hostile_server", "subprocess", "Popen", "ReferenceServer", "ConformanceSession", "Engine",
-                "run_preflight", "record_case"}
+#: Names that are heavy wherever they come from (helpers imported from tests/_hostile.py, tests/_dying.py,
+#: tests/_helpers.py).
+_HEAVY_NAMES = {"hostile_server", "serve_handler", "subprocess", "Popen", "ReferenceServer", "ConformanceSession",
+                "Engine", "run_preflight", "record_case"}
 
 
 def _codes(code: types.CodeType) -> Iterable[types.CodeType]:
