@@ -54,7 +54,8 @@ class JSONStream:
 
     Read by walking: :meth:`members` enters the object at the cursor and yields each key with the cursor on its
     value, :meth:`items` enters the array at the cursor and yields each index with the cursor on the element;
-    for each yield the caller reads exactly one value (:meth:`value`, :meth:`members` or :meth:`items`). Then
+    for each yield the caller reads exactly one value (:meth:`value`, :meth:`skip`, :meth:`members` or
+    :meth:`items`). Then
     :meth:`end` checks that nothing but whitespace follows. Errors of ``source`` itself (``OSError``,
     ``EOFError``, ``zlib.error``...) pass through unchanged."""
 
