@@ -21,7 +21,7 @@ Run the suite from Python, with the options of ``responses-conformance run`` as 
 ``token_budget``...; none given: the embedded reference server)::
 
     from conformance.api import run
-    finished = run(keyword="basic", reports="out")   # out/<provider>__<model>.json, .html, .junit.xml
+    finished = run(keyword="basic", reports="out")   # out/<provider>__<model>.json, .html, .junit.xml, .har.gz
     assert not finished.failed
 
 Subscribe to the engine's events (:class:`RunStarted`, :class:`RunNotice`, :class:`CaseFinished`, :class:`RunFinished`) with any
@@ -91,7 +91,8 @@ def run(*, cases: Iterable[Case] | None = None, keyword: str | None = None, repo
     """One run, as ``responses-conformance run`` does it, without the console.
 
     ``cases``: the cases to choose from (default: the built-in suite); ``keyword``: a ``-k`` expression;
-    ``reports``: a folder for the results JSON, HTML page and JUnit XML (default: nothing written);
+    ``reports``: a folder for the results JSON, HTML page, JUnit XML and the recording (``.har.gz``) (default:
+    nothing written);
     ``subscribers``: more event subscribers; ``options``: the ``run`` options by their long names with
     underscores (``base_url="https://api.openai.com/v1"``, ``model=...``, ``api_key_env="OPENAI_API_KEY"``).
     A bad option raises :class:`OptionError` (one line naming the flag), a target that cannot be tested at all

@@ -403,7 +403,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 def cmd_rejudge(args: argparse.Namespace) -> int:
     """``judge --recording FILE``: re-judge a recorded run with the current checks and write the reports a live run
-    writes (conformance/rejudge.py, conformance/report/outputs.py); an unreadable recording is one line naming the
+    writes (conformance/run/rejudge.py, conformance/report/outputs.py); an unreadable recording is one line naming the
     file and field, exit 2."""
     from .record._redact import inert
     from .record.har import RecordingError

@@ -26,7 +26,7 @@ What the parser does, per the spec:
 * At end of stream an unterminated final block is *not* dispatched; its bytes are kept in
   :attr:`SSEParser.trailing` as evidence of "stream ended mid-event".
 
-Choices where the spec leaves our representation open (``SSEEvent`` is defined in ``_exchange.py``):
+Choices where the spec leaves our representation open (``SSEEvent`` is defined in ``exchange.py``):
 
 * ``SSEEvent.event`` is ``None`` when the block had no ``event:`` field (the default type ``message`` is
   not substituted) and ``""`` when it had an empty one.
