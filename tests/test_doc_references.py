@@ -25,6 +25,8 @@ PACKAGE = ROOT / "conformance"
 #: prose read: the README, every doc, the package's source (docstrings and comments) and its data files'
 #: descriptions (the generated schemas are the spec's text, not ours)
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+#: what the project file's comments name (its dependencies say where they are used)
+PROJECT = [ROOT / "pyproject.toml"]
 SOURCES = [p for p in sorted(PACKAGE.rglob("*"))
            if p.suffix in {".py", ".json", ".yaml"} and "__pycache__" not in p.parts
            and not p.is_relative_to(PACKAGE / "suite" / "schemas")]
@@ -92,12 +94,12 @@ def _stale(found: list[tuple[str, int, str]]) -> list[str]:
 
 
 def test_every_repository_path_named_in_docs_and_docstrings_exists() -> None:
-    found = [(f, n, p) for f, n, p in _mentions(_PATH, DOCS + SOURCES) if not _path_exists(p)]
+    found = [(f, n, p) for f, n, p in _mentions(_PATH, DOCS + SOURCES + PROJECT) if not _path_exists(p)]
     assert _stale(found) == []
 
 
 def test_every_dotted_conformance_name_exists() -> None:
-    found = [(f, n, d) for f, n, d in _mentions(_DOTTED, DOCS + SOURCES) if not _dotted_exists(d)]
+    found = [(f, n, d) for f, n, d in _mentions(_DOTTED, DOCS + SOURCES + PROJECT) if not _dotted_exists(d)]
     assert _stale(found) == []
 
 
