@@ -143,8 +143,8 @@ def rejudge(recording: str | Path, *, reports: str | Path | None = None, cases_d
 
     ``recording``: the ``<results>.har.gz`` a run wrote; ``reports``: a folder for the results JSON, HTML page
     and JUnit XML under the live run's names (so the matrix column is the same; default: nothing written);
-    ``cases_dir``: a folder of cases to judge by besides the built-in ones (the recording names the folders it
-    was run with); ``subscribers``: more event subscribers, handed the :class:`RunFinished`. An unreadable
+    ``cases_dir``: the one folder of cases to judge by (default: the folders the recording names, the built-in
+    cases and each ``--cases`` of the run, that still exist; else the built-in cases); ``subscribers``: more event subscribers, handed the :class:`RunFinished`. An unreadable
     recording raises :class:`RecordingError` (one line naming the file and field)."""
     from .report.outputs import report_rejudged, run_reporters
     from .run.rejudge import notices
