@@ -3,7 +3,8 @@
 
 Why one table: the command and the pytest plugin used to declare the same seventeen options twice, with help
 texts and validation that drifted apart. Each :class:`Option` says where it exists (``run``, ``pytest`` or
-both), its flag in each front end (a few differ: pytest has its own ``--strict`` and no ``--json``), its type,
+both), its flag in each front end (under pytest always ``--conformance-<name>``; a few differ further: pytest has
+its own ``--strict``, so ours is ``--conformance-baseline-strict``, and its own ``-k``), its type,
 default and help, and how its raw value becomes a checked one. A bad value is one :class:`OptionError` line
 naming the flag; each front end turns it into its own usage error (exit 2 for ``run``, 4 for pytest).
 """
