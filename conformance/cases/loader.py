@@ -593,6 +593,18 @@ def _repeat_until(raw: Any) -> RepeatUntil | None:
                        float(raw.get("interval_s", 0.5)))
 
 
+def _check_disabled_names(names: Any, base: tuple[Any, ...], ctx: _Context) -> None:
+    """A check named in ``checks.disable`` must exist: a typo would disable nothing and say nothing. Checks a
+    user registers (``conformance.api.check``) count when registered before the cases load."""
+    if not names:
+        return
+    from ..judge.checks import REGISTRY
+
+    for i, name in enumerate(names):
+        if name not in REGISTRY:
+            raise ctx.error(base + (i,), f"unknown check {name!r} (`responses-conformance list-checks` names them)")
+
+
 def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
     out: list[Case] = []
     for ci, raw in enumerate(data["cases"]):
@@ -631,6 +643,7 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                 )
             )
         checks = raw.get("checks", {})
+        _check_disabled_names(checks.get("disable", ()), ("cases", ci, "checks", "disable"), ctx)
         out.append(
             Case(
                 id=raw["id"],
