@@ -14,6 +14,7 @@ step runs or an SDK outcome is diagnosed.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 __all__ = ["CALLS", "record_sdk_step", "sdk_version"]
@@ -32,8 +33,12 @@ CALLS: tuple[str, ...] = (
 STREAMING_CALLS = frozenset({"responses.stream"})
 
 
+@lru_cache(maxsize=1)
 def sdk_version() -> str | None:
-    """The installed ``openai`` package version (None when it is not installed)."""
+    """The installed ``openai`` package version (None when it is not installed).
+
+    Cached: every SDK step's outcome carries it, and reading the package metadata costs about a millisecond of
+    CPU each time; what a running process has installed (and imports) does not change under it."""
     from importlib import metadata  # lazy: importing it costs more CPU than most commands need
 
     try:
