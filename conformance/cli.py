@@ -409,7 +409,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     from .record.har import RecordingError
     from .report.outputs import report_rejudged, run_reporters
     from .run.rejudge import notices, rejudge
-    from .run.session import report_stem
+    from .run.session import recorded_stem
 
     if args.files or args.request is not None:
         raise UsageError("--recording: judges a recorded run; drop FILE|DIR and --request")
@@ -425,7 +425,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         raise UsageError(f"--profile {args.profile}: the recording was made under profile "
                          f"{done.meta.get('profile')!r}, and is judged under it")
     _check_reports_dir(args.reports)
-    stem = report_stem(str(done.meta.get("provider")), str(done.meta.get("model")), _recorded_shard(done.meta))
+    stem = recorded_stem(done.meta)
     json_path = args.json or args.reports / f"{stem}.json"  # the live run's names: the same matrix column
     if json_path.exists() and not json_path.is_file():
         raise UsageError(f"--json {json_path}: not a regular file")
@@ -442,16 +442,6 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     if finished.failed:
         return EXIT_FAIL
     return EXIT_INCONCLUSIVE if finished.inconclusive else EXIT_OK
-
-
-def _recorded_shard(meta: dict[str, Any]) -> Any:
-    """The shard a recorded run held (its results file name carries it), or None."""
-    from .run.shard import parse_shard
-
-    try:
-        return parse_shard(str(meta["shard"])) if meta.get("shard") else None
-    except ValueError:
-        return None
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:

@@ -19,10 +19,10 @@ from conformance.cases import Case, evaluate, load_all
 from conformance.judge import schemas
 from conformance.judge.checks import CheckContext, run_checks
 from conformance.record.exchange import Exchange, RecordedRequest
-from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import DEVIATIONS, MODEL_NAME, ReferenceServer
+from conformance.reference import DEVIATIONS, ReferenceServer
 from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-profile-test-key-0001"
@@ -39,9 +39,7 @@ OR_PROOFS: dict[str, tuple[str, str]] = {
 
 def run_cases(cases: list[Case], profile: str, server_profile: str | None = None,
               deviations: tuple[str, ...] = ()) -> list[CaseResult]:
-    server = ReferenceServer(api_key=KEY, deviations=deviations, profile=server_profile or profile)
-    limits = Limits(idle_timeout_s=10, deadline_s=30)
-    with server, Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), limits) as rec:
+    with reference_recorder(KEY, deviations=deviations, profile=server_profile or profile) as rec:
         return [judge(record_case(case, rec), profile) for case in cases]
 
 
