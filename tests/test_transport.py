@@ -16,7 +16,7 @@ import pytest
 from conformance.cases import load_cases
 from conformance.record import transport as transport_module
 from conformance.record.exchange import TRANSPORTS, Exchange, RecordedRequest
-from conformance.record.http import Recorder
+from conformance.record.http import Recorder, Target
 from conformance.record.transport import Recorded, StepRequest, Transport, open_transport
 from conformance.report.results import exchange_evidence
 from conformance.run.engine import record_case
