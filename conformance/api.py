@@ -21,7 +21,7 @@ Run the suite from Python, with the options of ``responses-conformance run`` as 
 ``token_budget``...; none given: the embedded reference server)::
 
     from conformance.api import run
-    finished = run(keyword="basic", reports="out")   # out/<provider>__<model>.json, .html, .junit.xml
+    finished = run(keyword="basic", reports="out")   # out/<provider>__<model>.json, .html, .junit.xml, .har.gz
     assert not finished.failed
 
 Subscribe to the engine's events (:class:`RunStarted`, :class:`RunNotice`, :class:`CaseFinished`, :class:`RunFinished`) with any
@@ -91,7 +91,8 @@ def run(*, cases: Iterable[Case] | None = None, keyword: str | None = None, repo
     """One run, as ``responses-conformance run`` does it, without the console.
 
     ``cases``: the cases to choose from (default: the built-in suite); ``keyword``: a ``-k`` expression;
-    ``reports``: a folder for the results JSON, HTML page and JUnit XML (default: nothing written);
+    ``reports``: a folder for the results JSON, HTML page, JUnit XML and the recording (``.har.gz``) (default:
+    nothing written);
     ``subscribers``: more event subscribers; ``options``: the ``run`` options by their long names with
     underscores (``base_url="https://api.openai.com/v1"``, ``model=...``, ``api_key_env="OPENAI_API_KEY"``).
     A bad option raises :class:`OptionError` (one line naming the flag), a target that cannot be tested at all
@@ -142,8 +143,8 @@ def rejudge(recording: str | Path, *, reports: str | Path | None = None, cases_d
 
     ``recording``: the ``<results>.har.gz`` a run wrote; ``reports``: a folder for the results JSON, HTML page
     and JUnit XML under the live run's names (so the matrix column is the same; default: nothing written);
-    ``cases_dir``: a folder of cases to judge by besides the built-in ones (the recording names the folders it
-    was run with); ``subscribers``: more event subscribers, handed the :class:`RunFinished`. An unreadable
+    ``cases_dir``: the one folder of cases to judge by (default: the folders the recording names, the built-in
+    cases and each ``--cases`` of the run, that still exist; else the built-in cases); ``subscribers``: more event subscribers, handed the :class:`RunFinished`. An unreadable
     recording raises :class:`RecordingError` (one line naming the file and field)."""
     from .report.outputs import report_rejudged, run_reporters
     from .run.rejudge import notices

@@ -1,8 +1,8 @@
-"""The ``responses-conformance`` command: run, serve, judge, list-checks, matrix, diff.
+"""The ``responses-conformance`` command: run, serve, judge, list-checks, coverage, matrix, diff.
 
 Exit codes: 0 no failures; 1 conformance failures; 2 usage/configuration error (one
 line naming what is wrong, never a traceback); 3 inconclusive (errors such as timeouts
-or 5xx, but no failures).
+or 5xx, but no failures); 130/143 stopped by Ctrl-C/SIGTERM (the reports of what ran are written).
 """
 
 from __future__ import annotations
@@ -403,7 +403,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 def cmd_rejudge(args: argparse.Namespace) -> int:
     """``judge --recording FILE``: re-judge a recorded run with the current checks and write the reports a live run
-    writes (conformance/rejudge.py, conformance/report/outputs.py); an unreadable recording is one line naming the
+    writes (conformance/run/rejudge.py, conformance/report/outputs.py); an unreadable recording is one line naming the
     file and field, exit 2."""
     from .record._redact import inert
     from .record.har import RecordingError

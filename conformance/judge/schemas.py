@@ -1,4 +1,4 @@
-"""Run-time access to the committed, generated JSON Schemas in ``schemas/<profile>/``.
+"""Run-time access to the committed, generated JSON Schemas in ``suite/schemas/<profile>/``.
 
 Only the committed files are read (never ``../shared``). Validators are built once per
 (name, profile) and share one ``referencing.Registry`` per profile.

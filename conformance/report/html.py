@@ -2,8 +2,8 @@
 
 It leads with the distinct deviations (severity, basis, how many cases, the first one), then one row per case
 with its verdict, area, group and baseline status, and under it the evidence: the checks that failed or
-warned with their basis and spec reference, the curl line and the bounded exchange (conformance/report/
-_matrix_evidence.py). Everything a server sent is escaped; the page runs no script at all, so nothing it
+warned with their basis and spec reference, the curl line and the bounded exchange
+(conformance/report/_matrix_evidence.py). Everything a server sent is escaped; the page runs no script at all, so nothing it
 quotes can execute.
 """
 

@@ -4,8 +4,8 @@ A live run hands every finished case to :func:`case_record` + :class:`~conforman
 (``ConformanceSession.record``); :func:`rejudge` reads the recording back case by case (:class:`~conformance.record.har.RecordingReader`, memory
 bounded by the largest case, not the file), rebuilds each
 :class:`~conformance.run.engine.CaseRecording` and judges it with :func:`~conformance.run.engine.judge_safely`, exactly as
-the live run judged it. What it returns goes through the same report writer as a live run
-(:func:`conformance.report.write_reports`), so the results file, and the matrix column built from it, have the
+the live run judged it. What it returns goes through the same reporters as a live run
+(:func:`conformance.report.outputs.report_rejudged` over :func:`~conformance.report.outputs.run_reporters`), so the results file, and the matrix column built from it, have the
 same shape.
 
 Not recorded, on purpose: the process environment (``!env`` values in expectations are read from the

@@ -1,8 +1,8 @@
 """One conformance run's shared state: target, embedded server, recorder, scheduler, results.
 
-Both entry points (the ``responses-conformance`` command and plain ``pytest cases/``)
-build a :class:`RunOptions` and hand it to :class:`ConformanceSession`, so they behave
-identically.
+Every entry point (the ``responses-conformance`` command, plain ``pytest --pyargs conformance.suite.cases``
+and ``conformance.api.run``) builds a :class:`RunOptions` (conformance/run/options.py) and hands it to
+:class:`ConformanceSession`, so they behave identically.
 """
 
 from __future__ import annotations
