@@ -248,10 +248,15 @@ def _run_config(args: argparse.Namespace, template: Any) -> int:
     import dataclasses
 
     from .run.config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
+    from .run.options import per_target_given
 
     if args.base_url or args.json or args.deviations or args.variants or args.api_key_env or args.headers:
         raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "
                          "(put those in the providers file)")
+    given = per_target_given(vars(args))
+    if given:  # the file sets them per provider (or under defaults:); a flag beside it would be silently ignored
+        raise UsageError(f"--config: {'/'.join(given)} cannot be combined with it (set "
+                         f"{'them' if len(given) > 1 else 'it'} in the providers file, per provider or under defaults:)")
     cases = _load_cases(args, template)
     known_caps = {c for case in cases for c in case.needs}
     try:

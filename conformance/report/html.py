@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_text_atomically
 from ..record._redact import safe_url
 from ..run.events import Event, RunFinished
 from ._matrix_areas import area_of, area_title
 from ._matrix_evidence import evidence_html
-from .files import write_text_atomically
 from .findings import describe
 
 __all__ = ["HTMLReporter", "render_page"]
