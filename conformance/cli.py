@@ -550,6 +550,31 @@ class _Stop:
             signal.signal(sig, handler)
 
 
+def entry() -> None:
+    """``responses-conformance`` and ``python -m conformance``: :func:`main`, then exit without tearing the heap down.
+
+    Why: once the reports are written, the interpreter's orderly shutdown only frees memory the kernel takes back
+    anyway, and that costs CPU: about 0.1 s after a one-case run, over half a second after a run whose ``sdk``
+    group imported the official SDK (freeing its thousands of pydantic classes and schemas); issue 12 bounds
+    both (bench/bench_cpu.py). What the command leaves is the same: every file it writes is closed before
+    :func:`main` returns, the console is flushed, the ``atexit`` handlers run (logging's, a coverage tool's), and
+    with a non-daemon thread still alive the interpreter exits as always, waiting for it. An exception raised out
+    of :func:`main` (a bug) ends the command the usual way, traceback and all."""
+    import atexit
+    import threading
+
+    code = main()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone, a stream closed: nothing more can be said there
+            pass
+    os._exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line; a reader that goes away (``| head``) only ends the printing (``_closed_pipe``): the
     command runs to its end, writes every report and exits as it would have."""

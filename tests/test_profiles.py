@@ -76,6 +76,18 @@ def test_open_responses_only_parameters_leave_the_openai_profile(tmp_path: Path)
     assert profile_skip_reason(case, OR) is None
 
 
+def test_a_case_keeps_its_own_profile_verdict_when_asked_again() -> None:
+    """The claims behind the verdict are derived once per case object (a run asks three or four times): asked
+    again, and for a different case object, even an equal one with other steps, each case gets its own."""
+    from dataclasses import replace
+
+    leaving = CASES["endpoints.input_tokens"]
+    staying = replace(leaving, steps=CASES["basic.text"].steps)
+    for _ in range(2):
+        assert "endpoints: input_tokens" in (profile_skip_reason(leaving, OR) or "")
+        assert profile_skip_reason(staying, OR) is None
+
+
 # ---------------------------------------------------------------- the reference server under each profile
 
 

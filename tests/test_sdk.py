@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 import threading
 import time
@@ -70,6 +71,29 @@ def test_run_metadata_records_the_sdk_version(tmp_path: Path) -> None:
     sdk = [ex["sdk"] for case in doc["cases"] for ex in case["exchanges"] if "sdk" in ex]
     assert sdk and all(s["sdk_version"] == sdk_version() for s in sdk)
     assert {s["call"] for s in sdk} >= {"responses.create", "responses.delete", "responses.retrieve"}
+
+
+def test_the_sdk_version_is_read_as_importlib_metadata_reads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dist-info fast path (it spares every run importing importlib.metadata) gives the same versions, and
+    leaves whatever it cannot read unambiguously to importlib.metadata (None)."""
+    from importlib import metadata
+
+    from conformance.record.sdk import _dist_info_version
+
+    for name in ("openai", "httpx", "typing_extensions", "PyYAML", "jsonschema-rs"):
+        assert _dist_info_version(name) == metadata.version(name), name
+    assert _dist_info_version("no-such-package-anywhere") is None
+    for folders in (["openai-1.0.0.dist-info", "openai-2.0.0.dist-info"], ["openai-1.0.0.egg-info"]):
+        here = tmp_path / str(len(folders)) / folders[0].rpartition(".")[2]
+        for folder in folders:
+            (here / folder).mkdir(parents=True)
+            (here / folder / "METADATA").write_text("Metadata-Version: 2.1\nName: openai\nVersion: 9\n\n")
+        monkeypatch.setattr(sys, "path", [str(here)])
+        assert _dist_info_version("openai") is None, folders
+    (tmp_path / "one" / "OpenAI-9.9.dist-info").mkdir(parents=True)
+    (tmp_path / "one" / "OpenAI-9.9.dist-info" / "METADATA").write_text("Name: OpenAI\nVersion: 9.9\n\nbody\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(tmp_path / "one")])
+    assert _dist_info_version("openai") == "9.9"
 
 
 # ------------------------------------------------------------------ recording through the recorder

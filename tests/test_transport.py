@@ -16,7 +16,7 @@ import pytest
 from conformance.cases import load_cases
 from conformance.record import transport as transport_module
 from conformance.record.exchange import TRANSPORTS, Exchange, RecordedRequest
-from conformance.record.http import Recorder
+from conformance.record.http import Recorder, Target
 from conformance.record.transport import Recorded, StepRequest, Transport, open_transport
 from conformance.report.results import exchange_evidence
 from conformance.run.engine import record_case
@@ -122,3 +122,18 @@ def test_the_engine_records_every_step_through_its_transport(tmp_path: Path, mon
     assert [ex.step for ex in recording.exchanges] == ["create", "poll"]
     assert [(p.name, p.message, p.step) for p in recording.problems] == [
         ("engine.http", "a note from the transport", "create")]
+
+
+def test_an_https_target_is_verified_and_a_plain_http_one_loads_no_ca_bundle() -> None:
+    """A plain-http target never negotiates TLS (every request goes to the base URL; redirects are not followed),
+    so its recorder skips loading the CA bundle (start-up CPU); an https target keeps certificate and host checks."""
+    import ssl
+
+    def context(base_url: str) -> ssl.SSLContext:
+        return Recorder(Target(base_url, "m"))._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+    for url in ("https://api.test/v1", "HTTPS://api.test/v1?api-version=1"):
+        assert context(url).verify_mode is ssl.CERT_REQUIRED and context(url).check_hostname, url
+        assert context(url).cert_store_stats()["x509_ca"] > 0, url
+    for url in ("http://api.test/v1", "HTTP://127.0.0.1:8080/v1"):
+        assert context(url).cert_store_stats()["x509_ca"] == 0, url
