@@ -1,7 +1,5 @@
 """``python -m conformance`` is the same as ``responses-conformance``."""
 
-import sys
+from .cli import entry
 
-from .cli import main
-
-sys.exit(main())
+entry()

@@ -17,9 +17,10 @@ from typing import Any
 #: Deeper than any Responses API document (a Response nests a dozen levels; tool arguments a few more).
 MAX_DEPTH = 200
 
-# Strings (skipped: brackets inside them do not nest) or one bracket. Only run on text json.loads accepted,
-# so every string is terminated and the scan stays linear.
-_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*+"|[\[\]{}]')
+# Strings (dropped: brackets inside them do not nest), then everything but brackets. Only run on text json.loads
+# accepted, so every string is terminated and both scans stay linear (runs of plain characters are taken whole).
+_STRINGS = re.compile(r'"(?:[^"\\]++|\\.)*+"')
+_NOT_BRACKETS = re.compile(r"[^\[\]{}]++")
 
 
 class JSONDepthError(ValueError):
@@ -34,14 +35,16 @@ def too_deep(text: str, max_depth: int = MAX_DEPTH) -> bool:
     """Whether valid JSON ``text`` nests deeper than ``max_depth`` (linear; C-speed when few brackets)."""
     if text.count("[") + text.count("{") <= max_depth:
         return False
+    brackets = _NOT_BRACKETS.sub("", _STRINGS.sub("", text))  # C-speed; the loop below sees brackets only
+    if brackets.count("[") + brackets.count("{") <= max_depth:
+        return False
     depth = 0
-    for match in _TOKENS.finditer(text):
-        char = match.group()
+    for char in brackets:
         if char == "[" or char == "{":
             depth += 1
             if depth > max_depth:
                 return True
-        elif char == "]" or char == "}":
+        else:
             depth -= 1
     return False
 
@@ -58,13 +61,14 @@ def loads(data: str | bytes | bytearray, max_depth: int = MAX_DEPTH) -> Any:
     return value
 
 
-def raw_decode(text: str, start: int, max_depth: int = MAX_DEPTH) -> tuple[Any, int]:
-    """``JSONDecoder().raw_decode`` from ``start`` with the same bound: ``(value, end)``."""
+def raw_decode(text: str, start: int, max_depth: int = MAX_DEPTH, *, measure: bool = True) -> tuple[Any, int]:
+    """``JSONDecoder().raw_decode`` from ``start`` with the same bound: ``(value, end)``. ``measure=False``: for a
+    value only stepped over, not kept or walked - nesting past what ``json`` itself decodes is still refused."""
     try:
         value, end = _DECODER.raw_decode(text, start)
     except RecursionError:
         raise JSONDepthError(max_depth) from None
-    if too_deep(text[start:end], max_depth):
+    if measure and too_deep(text[start:end], max_depth):
         raise JSONDepthError(max_depth)
     return value, end
 

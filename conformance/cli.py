@@ -1,8 +1,8 @@
-"""The ``responses-conformance`` command: run, serve, judge, list-checks, matrix, diff.
+"""The ``responses-conformance`` command: run, serve, judge, list-checks, coverage, matrix, diff.
 
 Exit codes: 0 no failures; 1 conformance failures; 2 usage/configuration error (one
 line naming what is wrong, never a traceback); 3 inconclusive (errors such as timeouts
-or 5xx, but no failures).
+or 5xx, but no failures); 130/143 stopped by Ctrl-C/SIGTERM (the reports of what ran are written).
 """
 
 from __future__ import annotations
@@ -255,10 +255,15 @@ def _run_config(args: argparse.Namespace, template: Any) -> int:
     import dataclasses
 
     from .run.config import ProvidersFileError, check_auth_env, load_providers, resolve_headers, unknown_capabilities
+    from .run.options import per_target_given
 
     if args.base_url or args.json or args.deviations or args.variants or args.api_key_env or args.headers:
         raise UsageError("--config: cannot be combined with --base-url/--api-key-env/--header/--deviate/--variant/--json "
                          "(put those in the providers file)")
+    given = per_target_given(vars(args))
+    if given:  # the file sets them per provider (or under defaults:); a flag beside it would be silently ignored
+        raise UsageError(f"--config: {'/'.join(given)} cannot be combined with it (set "
+                         f"{'them' if len(given) > 1 else 'it'} in the providers file, per provider or under defaults:)")
     cases = _load_cases(args, template)
     known_caps = {c for case in cases for c in case.needs}
     try:
@@ -410,13 +415,13 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 def cmd_rejudge(args: argparse.Namespace) -> int:
     """``judge --recording FILE``: re-judge a recorded run with the current checks and write the reports a live run
-    writes (conformance/rejudge.py, conformance/report/outputs.py); an unreadable recording is one line naming the
+    writes (conformance/run/rejudge.py, conformance/report/outputs.py); an unreadable recording is one line naming the
     file and field, exit 2."""
     from .record._redact import inert
     from .record.har import RecordingError
     from .report.outputs import report_rejudged, run_reporters
     from .run.rejudge import notices, rejudge
-    from .run.session import report_stem
+    from .run.session import recorded_stem
 
     if args.files or args.request is not None:
         raise UsageError("--recording: judges a recorded run; drop FILE|DIR and --request")
@@ -432,7 +437,7 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
         raise UsageError(f"--profile {args.profile}: the recording was made under profile "
                          f"{done.meta.get('profile')!r}, and is judged under it")
     _check_reports_dir(args.reports)
-    stem = report_stem(str(done.meta.get("provider")), str(done.meta.get("model")), _recorded_shard(done.meta))
+    stem = recorded_stem(done.meta)
     json_path = args.json or args.reports / f"{stem}.json"  # the live run's names: the same matrix column
     if json_path.exists() and not json_path.is_file():
         raise UsageError(f"--json {json_path}: not a regular file")
@@ -449,16 +454,6 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     if finished.failed:
         return EXIT_FAIL
     return EXIT_INCONCLUSIVE if finished.inconclusive else EXIT_OK
-
-
-def _recorded_shard(meta: dict[str, Any]) -> Any:
-    """The shard a recorded run held (its results file name carries it), or None."""
-    from .run.shard import parse_shard
-
-    try:
-        return parse_shard(str(meta["shard"])) if meta.get("shard") else None
-    except ValueError:
-        return None
 
 
 def cmd_list_checks(_: argparse.Namespace) -> int:
@@ -560,6 +555,31 @@ class _Stop:
 
         for sig, handler in self._saved:
             signal.signal(sig, handler)
+
+
+def entry() -> None:
+    """``responses-conformance`` and ``python -m conformance``: :func:`main`, then exit without tearing the heap down.
+
+    Why: once the reports are written, the interpreter's orderly shutdown only frees memory the kernel takes back
+    anyway, and that costs CPU: about 0.1 s after a one-case run, over half a second after a run whose ``sdk``
+    group imported the official SDK (freeing its thousands of pydantic classes and schemas); issue 12 bounds
+    both (bench/bench_cpu.py). What the command leaves is the same: every file it writes is closed before
+    :func:`main` returns, the console is flushed, the ``atexit`` handlers run (logging's, a coverage tool's), and
+    with a non-daemon thread still alive the interpreter exits as always, waiting for it. An exception raised out
+    of :func:`main` (a bug) ends the command the usual way, traceback and all."""
+    import atexit
+    import threading
+
+    code = main()
+    if any(t.is_alive() and not t.daemon for t in threading.enumerate() if t is not threading.main_thread()):
+        sys.exit(code)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader gone, a stream closed: nothing more can be said there
+            pass
+    os._exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

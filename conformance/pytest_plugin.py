@@ -24,7 +24,7 @@ from .record._redact import inert
 from .record.http import ConfigError
 from .report.console import TITLE, summary_lines
 from .report.failure import format_failure
-from .report.files import ResultsReporter
+from .report.outputs import run_reporters
 from .run.engine import CaseResult
 from .run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunNotice, RunStarted
 from .run.options import OptionError, add_to_pytest, run_options, spelled_for_pytest, values_from_pytest
@@ -172,12 +172,10 @@ def _engine(config: pytest.Config) -> Engine:
             session = ConformanceSession(config.stash[OPTIONS_KEY])
         except ConfigError as exc:
             raise pytest.UsageError(str(exc)) from None
-        engine = Engine(session, [ResultsReporter(), _TerminalLines(config)])
-        html = config.getoption("conformance_html")
-        if html:  # the page `run` writes, for a plain pytest run that asks for it
-            from .report.html import HTMLReporter
-
-            engine.subscribe(HTMLReporter(Path(html)))
+        html = config.getoption("conformance_html")  # the page `run` writes, for a plain pytest run that asks
+        # pytest's own --junitxml writes the JUnit file and its terminal the summary (pytest_terminal_summary)
+        reporters = run_reporters(Path(html) if html else None, None, console=False)
+        engine = Engine(session, [*reporters, _TerminalLines(config)])
         config.stash[ENGINE_KEY] = engine
     return config.stash[ENGINE_KEY]
 

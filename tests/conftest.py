@@ -70,9 +70,10 @@ def _heavy_objects() -> list[Any]:
     return [subprocess, socket, ReferenceServer, ConformanceSession, Engine]
 
 
-#: Names that are heavy wherever they come from (helpers imported from tests/_hostile.py, tests/_dying.py).
-_HEAVY_NAMES = {"hostile_server", "subprocess", "Popen", "ReferenceServer", "ConformanceSession", "Engine",
-                "run_preflight", "record_case"}
+#: Names that are heavy wherever they come from (helpers imported from tests/_hostile.py, tests/_dying.py,
+#: tests/_helpers.py).
+_HEAVY_NAMES = {"hostile_server", "serve_handler", "subprocess", "Popen", "ReferenceServer", "ConformanceSession",
+                "Engine", "run_preflight", "record_case"}
 
 
 def _codes(code: types.CodeType) -> Iterable[types.CodeType]:
@@ -103,6 +104,10 @@ def _is_heavy(func: Any, heavy: list[Any], seen: set[int]) -> bool:
                 return True
             if name == "main" and "run" in _string_consts(code) and getattr(obj, "__module__", "") == "conformance.cli":
                 return True  # `from conformance.cli import main` at the top, then main(["run", ...])
+            if isinstance(obj, type) and _is_local_helper(obj, func):  # a helper class: any of its methods
+                if any(_is_heavy(m, heavy, seen) for m in vars(obj).values() if inspect.isfunction(m)):
+                    return True
+                continue
             if _is_local_helper(obj, func) and _is_heavy(obj, heavy, seen):
                 return True
     return False

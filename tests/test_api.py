@@ -16,8 +16,8 @@ import conformance.api as api
 #: The documented surface. A name added or removed here is a public API change: say so in the README.
 DOCUMENTED = {
     "CASES_DIR", "Case", "CaseFinished", "CaseFormatError", "CaseResult", "CheckContext", "CheckResult", "Exchange",
-    "Finding", "OptionError", "Outcome", "RecordedRequest", "RunFinished", "RunNotice", "RunStarted", "SSEEvent", "Subscriber",
-    "TargetError", "check", "judge_capture_dir", "load_all", "load_cases", "run",
+    "Finding", "OptionError", "Outcome", "RecordedRequest", "RecordingError", "RunFinished", "RunNotice", "RunStarted", "SSEEvent", "Subscriber",
+    "TargetError", "check", "judge_capture_dir", "load_all", "load_cases", "rejudge", "run",
 }
 
 
@@ -86,3 +86,40 @@ def test_bad_options_and_empty_selections_are_one_line_errors() -> None:
         api.run(keyword="basic.text", base_url=" ")
     with pytest.raises(ValueError, match="selects no case"):
         api.run(keyword="no_such_case_anywhere")
+
+
+def test_a_recorded_run_is_rejudged_from_python_with_the_live_verdicts_and_reports(tmp_path: Path) -> None:
+    live = api.run(keyword="basic.text or streaming.text", reports=tmp_path / "live", concurrency=1)
+    seen: list[str] = []
+
+    class Listener:
+        def handle(self, event: object) -> None:
+            seen.append(type(event).__name__)
+
+    again = api.rejudge(tmp_path / "live" / "reference__reference-1.har.gz", reports=tmp_path / "again",
+                        subscribers=[Listener()])
+    assert seen == ["RunFinished"]
+    assert {r.case.id: r.outcome for r in again.results} == {r.case.id: r.outcome for r in live.results}
+    assert len(again.results) == 2 and not again.failed
+    # the live run's report names, so the matrix column is the same; no recording of a recording
+    assert sorted(p.name for p in (tmp_path / "again").iterdir()) == [
+        "reference__reference-1.html", "reference__reference-1.json", "reference__reference-1.junit.xml"]
+    doc = json.loads((tmp_path / "again" / "reference__reference-1.json").read_text())
+    assert sorted(c["id"] for c in doc["cases"]) == ["basic.text", "streaming.text"]
+    assert doc["run"]["recording"] == "../live/reference__reference-1.har.gz"
+
+
+def test_rejudging_what_is_no_recording_is_a_one_line_error(tmp_path: Path) -> None:
+    bogus = tmp_path / "notes.har.gz"
+    bogus.write_text("not gzip at all")
+    with pytest.raises(api.RecordingError, match="notes.har.gz") as caught:
+        api.rejudge(bogus)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_results_path_alone_writes_the_results_and_nothing_else(tmp_path: Path) -> None:
+    finished = api.run(keyword="basic.text", json=tmp_path / "only.json", concurrency=1)
+    assert finished.json_path == tmp_path / "only.json"
+    doc = json.loads((tmp_path / "only.json").read_text())
+    assert [c["id"] for c in doc["cases"]] == ["basic.text"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["only.har.gz", "only.json"]

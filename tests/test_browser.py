@@ -8,19 +8,18 @@ the URL fragment, which makes "evidence opens" visible in the dumped DOM. Payloa
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from tests._helpers import send_json, serve_handler
 from tests.test_matrix import XSS_BREAKOUT, XSS_IMG, XSS_SCRIPT, four_runs, with_hostile_payloads, write_runs
 
 PWNED = re.compile(r"<html[^>]*data-pwned")
@@ -139,23 +138,15 @@ cases:
 
 
 class _Hostile(BaseHTTPRequestHandler):
-    def _send(self, status: int, body: dict[str, object]) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         text = XSS_SCRIPT + XSS_IMG + XSS_BREAKOUT
-        self._send(200, {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "m",
-                         "output": [{"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
-                                     "content": [{"type": "output_text", "text": text, "annotations": []}]}]})
+        send_json(self, 200, {"id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "m",
+                              "output": [{"id": "msg_1", "type": "message", "role": "assistant", "status": "completed",
+                                          "content": [{"type": "output_text", "text": text, "annotations": []}]}]})
 
     def do_GET(self) -> None:  # noqa: N802
-        self._send(404, {"error": {"message": XSS_IMG + XSS_SCRIPT, "type": "invalid_request_error", "param": None, "code": None}})
+        send_json(self, 404, {"error": {"message": XSS_IMG + XSS_SCRIPT, "type": "invalid_request_error", "param": None, "code": None}})
 
     def log_message(self, *args: object) -> None:
         pass
@@ -163,14 +154,8 @@ class _Hostile(BaseHTTPRequestHandler):
 
 @pytest.fixture()
 def hostile_base_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_handler(_Hostile) as url:
+        yield url
 
 
 def test_run_html_report_shows_verdicts_findings_and_evidence_with_server_text_as_text(

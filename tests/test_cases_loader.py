@@ -421,3 +421,24 @@ def test_a_misplaced_or_empty_uncapped_is_one_line_naming_the_step(tmp_path: Pat
                                                                    status: str, message: str) -> None:
     err = error_of(_uncapped(tmp_path, reason, request_, status))
     assert message in str(err) and "steps[0]" in str(err) and err.case_id == "parameters.default_length", str(err)
+
+
+DISABLING = GOOD.replace("    capabilities: [core]\n", "    capabilities: [core]\n    checks:\n      disable: [NAMES]\n      reason: known quirk\n")
+
+
+def test_checks_disable_names_registered_checks(tmp_path: Path) -> None:
+    from conformance.judge.checks import REGISTRY
+
+    real = sorted(REGISTRY)[:2]
+    case, = load_cases(write(tmp_path, DISABLING.replace("NAMES", ", ".join(real))))
+    assert case.disabled_checks == tuple(real) and case.disabled_reason == "known quirk"
+
+
+def test_a_mistyped_check_in_checks_disable_is_an_error_at_its_line(tmp_path: Path) -> None:
+    """A typo used to disable nothing and say nothing."""
+    from conformance.judge.checks import REGISTRY
+
+    real = sorted(REGISTRY)[0]
+    err = error_of(write(tmp_path, DISABLING.replace("NAMES", f"{real}, http.status_consistancy")))
+    assert err.line == 8 and err.case_id == "input.string"
+    assert "unknown check 'http.status_consistancy'" in str(err) and "list-checks" in str(err)

@@ -68,6 +68,36 @@ def test_run_with_deviation_fails_with_evidence(tmp_path: Path) -> None:
     assert "<failure" in (tmp_path / "reports" / "reference__reference-1.junit.xml").read_text()
 
 
+ENTRY = """
+import atexit, sys, threading, time
+atexit.register(lambda: print("atexit ran", flush=True))
+if sys.argv[1] == "thread":  # a non-daemon thread still working when the command is done: it is waited for
+    threading.Thread(target=lambda: (time.sleep(0.3), print("thread done", flush=True))).start()
+sys.argv = ["responses-conformance", *sys.argv[2:]]
+from conformance.cli import entry
+entry()
+"""
+
+
+@pytest.mark.parametrize(("mode", "args", "code"), [
+    ("plain", ["list-checks"], 0),
+    ("plain", ["run", "-q", "-k", "no_such_case_anywhere"], 2),
+    ("thread", ["list-checks"], 0),
+])
+def test_the_command_leaves_without_teardown_but_as_it_always_left(tmp_path: Path, mode: str, args: list[str],
+                                                                     code: int) -> None:
+    """The installed command skips the interpreter's teardown (CPU: bench/bench_cpu.py), not what it leaves: the
+    exit code, everything printed, the atexit handlers, a non-daemon thread finishing its work."""
+    proc = subprocess.run([sys.executable, "-c", ENTRY, mode, *args], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == code, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout.rstrip().endswith("atexit ran")
+    assert ("response.schema" in proc.stdout) == (args[0] == "list-checks")
+    assert ("selects no case" in proc.stderr) == (code == 2)
+    assert ("thread done" in proc.stdout) == (mode == "thread")
+
+
 def test_broken_yaml_case_is_one_line_exit_2(tmp_path: Path) -> None:
     cases = tmp_path / "cases"
     cases.mkdir()

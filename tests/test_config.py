@@ -154,3 +154,15 @@ def test_run_config_errors_are_one_line_exit_2(tmp_path: Path) -> None:
     assert len(lines) == 1 and "providers.yaml:2:" in lines[0] and "NO_SUCH_KEY_VAR_X" in lines[0], proc.stderr
     proc = cli("run", "--config", str(path), "--base-url", "http://x/v1", cwd=tmp_path)
     assert proc.returncode == 2 and "--config: cannot be combined" in proc.stderr
+
+
+@pytest.mark.parametrize("flag", [["--profile", "openresponses"], ["--concurrency", "2"], ["--idle-timeout", "5"],
+                                  ["--deadline", "30"]])
+def test_a_per_target_flag_beside_config_is_refused_not_ignored(tmp_path: Path, flag: list[str]) -> None:
+    """The providers file sets these per provider; `run --config F --profile X` used to run under the file's value."""
+    path = write(tmp_path, "providers:\n  - name: reference\n    base_url: embedded\n    models: [reference-1]\n")
+    proc = cli("run", "--config", str(path), *flag, cwd=tmp_path)
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and f"--config: {flag[0]} cannot be combined" in lines[0], proc.stderr
+    assert not (tmp_path / "reports").exists()  # refused before anything ran

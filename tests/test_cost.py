@@ -10,7 +10,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.cost import case_bound, charged_output, parse_token_budget, selection_bound
 from conformance.run.engine import Scheduler
 from conformance.suite import CASES_DIR
+from tests._helpers import send_json, serve_handler
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -244,24 +245,13 @@ class _GreedyModel:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                data = json.dumps(model.answer(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, 200, model.answer(body))
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-        finally:
-            server.shutdown()
-            server.server_close()
+        with serve_handler(Handler) as url:
+            yield url
 
 
 def _budget_cases(tmp_path: Path, caps: list[int | None]) -> list[Case]:

@@ -17,11 +17,11 @@ from conformance.cases import Case, load_all
 from conformance.judge.catalog import RULES
 from conformance.judge.checks import REGISTRY
 from conformance.judge.output_cap import CUT_REASON
-from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import DEVIATIONS, MODEL_NAME, VARIANTS, ReferenceServer
+from conformance.reference import DEVIATIONS, VARIANTS
 from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.run.probes import SKIP_REASON, run_preflight
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-deviation-test-key-0001"
@@ -146,10 +146,9 @@ def run_cases(cases: list[Case], deviations: tuple[str, ...] = (), variants: tup
               preflight: bool = False) -> list[CaseResult]:
     """Record and judge ``cases`` on a fresh reference server; ``preflight``: first ask whether the model follows
     the probes (conformance/run/probes.py), as a run does, and judge accordingly."""
-    with ReferenceServer(api_key=KEY, deviations=deviations, variants=variants) as server:
-        with Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-            follows = run_preflight(rec).follows if preflight else True
-            return [judge(record_case(case, rec), follows_probes=follows) for case in cases]
+    with reference_recorder(KEY, deviations=deviations, variants=variants) as rec:
+        follows = run_preflight(rec).follows if preflight else True
+        return [judge(record_case(case, rec), follows_probes=follows) for case in cases]
 
 
 def _flagged(result: CaseResult, name: str) -> bool:

@@ -14,10 +14,10 @@ from conformance.cases import load_all
 from conformance.judge import offline
 from conformance.judge.basis import JudgePolicy, classify_result
 from conformance.judge.basis.divergences import Divergence, divergences, match
-from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.record.http import Limits
 from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 REAL = ROOT.parent / "shared" / "real-openai"
@@ -83,9 +83,8 @@ def test_entry_matches_its_evidence(div: Divergence, index: int) -> None:
 
 def _run_case(case_id: str, deviation: str, policy: JudgePolicy) -> object:
     case = {c.id: c for c in load_all(CASES_DIR)}[case_id]
-    with ReferenceServer(api_key="sk-divergence", deviations=(deviation,)) as server:
-        with Recorder(Target(server.base_url, MODEL_NAME, api_key="sk-divergence"), Limits(10, 30)) as rec:
-            return judge(record_case(case, rec), policy=policy)
+    with reference_recorder("sk-divergence", Limits(10, 30), deviations=(deviation,)) as rec:
+        return judge(record_case(case, rec), policy=policy)
 
 
 def test_a_server_that_copies_openai_warns_by_default_and_fails_with_spec_strict() -> None:

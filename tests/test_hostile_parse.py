@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance import _json
 from conformance.judge.checks import CheckContext, run_checks
@@ -35,6 +37,28 @@ def test_brackets_inside_strings_and_shallow_documents_parse() -> None:
     assert _json.loads(text)["s"] == "[" * 5000
     assert _json.loads("[" * 200 + "]" * 200) is not None
     assert _json.loads(b'{"a": 1}') == {"a": 1}
+
+
+def _depth(value: object) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_TRICKY = st.text(alphabet='[]{}"\\ab\n', max_size=6)  # brackets, quotes and backslashes inside strings
+_NESTED = st.recursive(st.none() | st.integers() | _TRICKY,
+                       lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_TRICKY, inner, max_size=3),
+                       max_leaves=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NESTED, st.integers(0, 12))
+def test_the_depth_measure_is_the_nesting_of_the_value(value: object, bound: int) -> None:
+    """too_deep (strings dropped, brackets counted) agrees with a walk of the parsed value, at every bound."""
+    text = json.dumps(value)
+    assert _json.too_deep(text, bound) == (_depth(value) > bound)
 
 
 def test_a_deep_body_is_a_finding_not_a_crash() -> None:

@@ -331,6 +331,17 @@ def _echo_headers(secret: str, extra: dict[str, str]) -> dict[str, str]:
     return {**extra, **echoed, "WWW-Authenticate": f'Bearer realm="{secret}"', "Connection": "close"}
 
 
+def _echoing_stream(joined: str) -> str:
+    """An SSE body carrying ``joined`` (the secret's spellings) in a Response id, a delta and an error event."""
+    events = [
+        {"type": "response.created", "sequence_number": 0, "response": {"id": joined, "object": "response"}},
+        {"type": "response.output_text.delta", "sequence_number": 1, "delta": joined, "item_id": joined},
+        {"type": "error", "sequence_number": 2, "message": f"bad key {joined}", "code": joined},
+    ]
+    payload = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+    return payload.replace(json.dumps(joined)[1:-1], joined)  # keep the \u escapes live in the JSON
+
+
 def echo_script(received: list[str]) -> Any:
     """Every answer echoes the key it was sent, in every spelling, in body, error message, SSE data, headers."""
 
@@ -339,13 +350,7 @@ def echo_script(received: list[str]) -> Any:
         received.append(secret)
         joined = " | ".join(spellings(secret))
         if b'"stream": true' in request or b'"stream":true' in request:
-            events = [
-                {"type": "response.created", "sequence_number": 0, "response": {"id": joined, "object": "response"}},
-                {"type": "response.output_text.delta", "sequence_number": 1, "delta": joined, "item_id": joined},
-                {"type": "error", "sequence_number": 2, "message": f"bad key {joined}", "code": joined},
-            ]
-            payload = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
-            payload = payload.replace(json.dumps(joined)[1:-1], joined)  # keep the \u escapes live in the JSON
+            payload = _echoing_stream(joined)
             conn.sendall(head("200 OK", _echo_headers(secret, {"Content-Type": "text/event-stream"}))
                          + payload.encode())
             return
@@ -401,13 +406,7 @@ def audit_script(received: list[str], places: dict[str, Any]) -> Any:
             return
         if method == "POST" and b'"stream": true' in body.replace(b'"stream":true', b'"stream": true'):
             places["sse"] = places.get("sse", 0) + 1
-            events = [
-                {"type": "response.created", "sequence_number": 0, "response": {"id": joined, "object": "response"}},
-                {"type": "response.output_text.delta", "sequence_number": 1, "delta": joined, "item_id": joined},
-                {"type": "error", "sequence_number": 2, "message": f"bad key {joined}", "code": joined},
-            ]
-            payload = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
-            payload = payload.replace(json.dumps(joined)[1:-1], joined)  # keep the \u escapes live in the JSON
+            payload = _echoing_stream(joined)
             conn.sendall(head("200 OK", {**headers, "Content-Type": "text/event-stream"}) + payload.encode())
             return
         if method == "POST" and b'"model"' in body:

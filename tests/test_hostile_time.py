@@ -13,8 +13,10 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -207,29 +209,45 @@ def _answer_preflight_then_stall(posts: list[bytes]) -> Callable[[socket.socket,
     return script
 
 
+@contextmanager
+def _spawned(args: list[str], **popen: Any) -> Iterator[subprocess.Popen[str]]:
+    """``args`` started with its output piped as text, and killed at exit if still running (a failed wait or
+    assertion must not leave it behind)."""
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def _wait_for(ready: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
+    """Poll until ``ready()``: at most 60 s, and no longer than ``proc`` runs."""
+    waited = time.monotonic()
+    while not ready() and time.monotonic() - waited < 60 and proc.poll() is None:
+        time.sleep(0.05)
+
+
+def _stop(proc: subprocess.Popen[str], sig: int, timeout: float) -> tuple[str, str, float]:
+    """Send ``sig``; ``proc``'s stdout and stderr, and the seconds it took to end after the signal."""
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    out, err = proc.communicate(timeout=timeout)
+    return out, err, time.monotonic() - t0
+
+
 @pytest.mark.parametrize("sig, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_stops_the_run_quickly_with_partial_reports(tmp_path: Path, sig: signal.Signals, code: int) -> None:
     posts: list[bytes] = []
-    with hostile_server(_answer_preflight_then_stall(posts)) as url:
-        proc = subprocess.Popen(
+    with hostile_server(_answer_preflight_then_stall(posts)) as url, _spawned(
             [sys.executable, "-m", "conformance", "run", "--base-url", url, "--model", "m", "--provider", "slow",
              "--assume-probes", "--concurrency", "2", "--idle-timeout", "100",
              "--deadline", "200", "-k", "basic or input"],
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-        try:
-            waited = time.monotonic()
-            while len(posts) < 2 and time.monotonic() - waited < 60 and proc.poll() is None:
-                time.sleep(0.05)
-            assert len(posts) >= 2, "the run never sent a case request"
-            time.sleep(0.3)
-            t0 = time.monotonic()
-            proc.send_signal(sig)
-            out, err = proc.communicate(timeout=10)
-            took = time.monotonic() - t0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
+        _wait_for(lambda: len(posts) >= 2, proc)
+        assert len(posts) >= 2, "the run never sent a case request"
+        time.sleep(0.3)
+        out, err, took = _stop(proc, sig, timeout=10)
     assert proc.returncode == code, out[-2000:] + err[-2000:]
     assert took < 2.0, took
     assert "Traceback" not in err
@@ -281,24 +299,13 @@ def test_ctrl_c_during_the_preflight_still_writes_the_results_file(tmp_path: Pat
         seen.append(request)
         time.sleep(60)
 
-    with hostile_server(script) as url:
-        proc = subprocess.Popen(
+    with hostile_server(script) as url, _spawned(
             [sys.executable, "-m", "conformance", "run", "--base-url", url, "--model", "m", "--provider", "slow",
              "--idle-timeout", "100", "--deadline", "200"],
-            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, "PYTHONPATH": str(ROOT)})
-        try:
-            waited = time.monotonic()
-            while not seen and time.monotonic() - waited < 60 and proc.poll() is None:
-                time.sleep(0.05)
-            assert seen and seen[0].startswith(b"GET "), "no preflight request arrived"
-            t0 = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            out, err = proc.communicate(timeout=10)
-            took = time.monotonic() - t0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+            cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(ROOT)}) as proc:
+        _wait_for(lambda: bool(seen), proc)
+        assert seen and seen[0].startswith(b"GET "), "no preflight request arrived"
+        out, err, took = _stop(proc, signal.SIGINT, timeout=10)
     assert proc.returncode == 130, out[-2000:] + err[-2000:]
     assert took < 2.0 and "Traceback" not in err
     doc = json.loads((tmp_path / "reports" / "slow__m.json").read_text())
@@ -309,25 +316,15 @@ def test_ctrl_c_stops_plain_pytest_quickly_too(tmp_path: Path) -> None:
     """``pytest cases/`` has no os._exit behind it: the recorder's abort must end the cases in flight."""
     posts: list[bytes] = []
     out = tmp_path / "plain.json"
-    with hostile_server(_answer_preflight_then_stall(posts)) as url:
-        proc = subprocess.Popen(
+    with hostile_server(_answer_preflight_then_stall(posts)) as url, _spawned(
             [sys.executable, "-m", "pytest", "conformance/suite/cases", "-q", "-p", "no:cacheprovider", "-p", "no:hypothesispytest", "--conformance-base-url", url, "--conformance-model", "m",
              "--conformance-assume-probes", "--conformance-concurrency", "2", "--conformance-idle-timeout", "100",
              "--conformance-deadline", "200", "-k",
              "basic or input", "--conformance-json", str(out)],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        try:
-            waited = time.monotonic()
-            while len(posts) < 2 and time.monotonic() - waited < 60 and proc.poll() is None:
-                time.sleep(0.05)
-            assert len(posts) >= 2, "the run never sent a case request"
-            t0 = time.monotonic()
-            proc.send_signal(signal.SIGINT)
-            stdout, stderr = proc.communicate(timeout=20)
-            took = time.monotonic() - t0
-        finally:
-            if proc.poll() is None:
-                proc.kill()
+            cwd=ROOT) as proc:
+        _wait_for(lambda: len(posts) >= 2, proc)
+        assert len(posts) >= 2, "the run never sent a case request"
+        stdout, stderr, took = _stop(proc, signal.SIGINT, timeout=20)
     assert proc.returncode == 2, stdout[-2000:] + stderr[-2000:]  # pytest's "interrupted"
     assert took < 8.0, took  # no watchdog here: the bound is "not an idle timeout (100s)", on a loaded machine
     doc = json.loads(out.read_text())

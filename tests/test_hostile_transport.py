@@ -9,18 +9,23 @@ import socket
 import time
 import tracemalloc
 import zlib
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import brotli
 import pytest
 
 from conformance.record._decode import ACCEPT_ENCODING
+from conformance.record.exchange import Exchange
 from conformance.record.http import Limits, Recorder, Target
 from conformance.suite import CASES_DIR
+from tests._helpers import SDK_CREATE_RESPONSE, mock_recorder, serve_handler
 from tests._hostile import head, hostile_server
 
 ROOT = Path(__file__).resolve().parent.parent
 RESPONSE = {"id": "resp_1", "object": "response", "status": "completed", "output": []}
+T = TypeVar("T")
 
 
 def _event(payload: dict) -> bytes:
@@ -44,6 +49,23 @@ def _serving(payload: bytes, seen: list[bytes] | None = None, pause: float = 0.0
                 time.sleep(pause)
 
     return script
+
+
+def _get(payload: bytes, encoding: str, limits: Limits | None = None) -> Exchange:
+    """``GET /responses/resp_1`` of a server answering ``payload`` labelled ``Content-Encoding: encoding``."""
+    with hostile_server(_serving(_answer(payload, encoding))) as url:
+        return Recorder(Target(url, "m"), limits).record("s", "GET", "/responses/resp_1")
+
+
+def _traced(call: Callable[[], T]) -> tuple[T, int, int]:
+    """``call()`` with the memory Python held (tracemalloc) once it returned, and at its peak."""
+    tracemalloc.start()
+    try:
+        value = call()
+        held, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    return value, held, peak
 
 
 def _request_headers(raw: bytes) -> dict[str, str]:
@@ -72,21 +94,21 @@ def test_deflate_zlib_wrapped_and_raw_are_decoded() -> None:
     body = json.dumps(RESPONSE).encode()
     raw = zlib.compressobj(wbits=-zlib.MAX_WBITS)
     for payload in (zlib.compress(body), raw.compress(body) + raw.flush()):
-        with hostile_server(_serving(_answer(payload, "deflate"))) as url:
-            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        ex = _get(payload, "deflate")
         assert ex.error_kind is None, ex.error
         assert ex.json() == RESPONSE
 
 
-def test_gzipped_stream_is_parsed_on_decoded_bytes_and_ends_at_the_terminal_event() -> None:
-    events = [{"type": "response.created", "sequence_number": 0},
-              {"type": "response.output_text.delta", "sequence_number": 1, "delta": "hi"},
-              {"type": "response.completed", "sequence_number": 2}]
-    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
-    pieces = [compressor.compress(_event(e)) + compressor.flush(zlib.Z_SYNC_FLUSH) for e in events]
+STREAM = [{"type": "response.created", "sequence_number": 0},
+          {"type": "response.output_text.delta", "sequence_number": 1, "delta": "hi"},
+          {"type": "response.completed", "sequence_number": 2}]
+
+
+def _stream_never_closed(encoding: str, pieces: list[bytes]) -> Exchange:
+    """A streamed create answered with ``pieces`` (an event each, compressed) by a server that never closes."""
 
     def script(conn: socket.socket, _: bytes) -> None:
-        conn.sendall(head("200 OK", {"Content-Type": "text/event-stream", "Content-Encoding": "gzip"}))
+        conn.sendall(head("200 OK", {"Content-Type": "text/event-stream", "Content-Encoding": encoding}))
         for piece in pieces:
             conn.sendall(piece)
             time.sleep(0.05)
@@ -94,41 +116,32 @@ def test_gzipped_stream_is_parsed_on_decoded_bytes_and_ends_at_the_terminal_even
 
     with hostile_server(script) as url:
         rec = Recorder(Target(url, "m"), Limits(after_terminal_grace_s=0.3, idle_timeout_s=10))
-        ex = rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
+        return rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
+
+
+def test_gzipped_stream_is_parsed_on_decoded_bytes_and_ends_at_the_terminal_event() -> None:
+    compressor = zlib.compressobj(wbits=zlib.MAX_WBITS | 16)
+    ex = _stream_never_closed("gzip", [compressor.compress(_event(e)) + compressor.flush(zlib.Z_SYNC_FLUSH)
+                                       for e in STREAM])
     assert ex.error_kind is None, ex.error
-    assert ex.events is not None and [e.json()["type"] for e in ex.events] == [e["type"] for e in events]
+    assert ex.events is not None and [e.json()["type"] for e in ex.events] == [e["type"] for e in STREAM]
     assert ex.elapsed_s < 3
     assert "--compressed" in ex.curl and " -N " in ex.curl
 
 
 def test_br_json_is_decoded_step_by_step() -> None:
     body = json.dumps({**RESPONSE, "pad": "x" * 50_000, "noise": list(range(5000))}).encode()
-    with hostile_server(_serving(_answer(brotli.compress(body), "br"))) as url:  # 700-byte pieces
-        ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    ex = _get(brotli.compress(body), "br")  # 700-byte pieces
     assert ex.error_kind is None, ex.error
     assert ex.body == body and ex.json()["id"] == "resp_1"
     assert ex.header("content-encoding") == "br" and "--compressed" in ex.curl
 
 
 def test_a_br_stream_is_parsed_on_decoded_bytes_and_ends_at_the_terminal_event() -> None:
-    events = [{"type": "response.created", "sequence_number": 0},
-              {"type": "response.output_text.delta", "sequence_number": 1, "delta": "hi"},
-              {"type": "response.completed", "sequence_number": 2}]
-    compressor = brotli.Compressor()
-    pieces = [compressor.process(_event(e)) + compressor.flush() for e in events]
-
-    def script(conn: socket.socket, _: bytes) -> None:
-        conn.sendall(head("200 OK", {"Content-Type": "text/event-stream", "Content-Encoding": "br"}))
-        for piece in pieces:
-            conn.sendall(piece)
-            time.sleep(0.05)
-        time.sleep(5)  # the stream is never finished: the terminal event, decoded, must end the reading
-
-    with hostile_server(script) as url:
-        rec = Recorder(Target(url, "m"), Limits(after_terminal_grace_s=0.3, idle_timeout_s=10))
-        ex = rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
+    compressor = brotli.Compressor()  # the stream is never finished: the terminal event, decoded, must end it
+    ex = _stream_never_closed("br", [compressor.process(_event(e)) + compressor.flush() for e in STREAM])
     assert ex.error_kind is None, ex.error
-    assert ex.events is not None and [e.json()["type"] for e in ex.events] == [e["type"] for e in events]
+    assert ex.events is not None and [e.json()["type"] for e in ex.events] == [e["type"] for e in STREAM]
     assert ex.elapsed_s < 3
 
 
@@ -136,14 +149,7 @@ def test_br_bomb_is_error_in_bounded_memory() -> None:
     bomb = brotli.compress(b"\0" * (1 << 30), quality=5)  # ~800 bytes on the wire, 1 GiB inflated
     assert len(bomb) < 64 << 10
     limit = 1 << 20
-    with hostile_server(_serving(_answer(bomb, "br"))) as url:
-        rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit))
-        tracemalloc.start()
-        try:
-            ex = rec.record("s", "GET", "/responses/resp_1")
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+    ex, _, peak = _traced(lambda: _get(bomb, "br", Limits(max_body_bytes=limit)))
     assert ex.error_kind == "too_large" and "br body decompressed past" in (ex.error or ""), ex.error
     assert ex.inconclusive and ex.body_truncated
     assert ex.body_size == limit and ex.body.startswith(b"\0" * 1000)
@@ -152,11 +158,10 @@ def test_br_bomb_is_error_in_bounded_memory() -> None:
 
 def test_a_broken_br_body_is_error_not_a_verdict() -> None:
     body = brotli.compress(json.dumps({**RESPONSE, "pad": "z" * 3000}).encode(), quality=11)
-    for payload, needle in ((_answer(body[: len(body) // 2], "br"), "ended before"),
-                            (_answer(b"not br at all, not br at all", "br"), "invalid br"),
-                            (_answer(body + b"trailing", "br"), "invalid br")):
-        with hostile_server(_serving(payload)) as url:
-            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    for payload, needle in (((body[: len(body) // 2], "br"), "ended before"),
+                            ((b"not br at all, not br at all", "br"), "invalid br"),
+                            ((body + b"trailing", "br"), "invalid br")):
+        ex = _get(*payload)
         assert ex.error_kind == "protocol" and needle in (ex.error or ""), ex.error
 
 
@@ -169,8 +174,7 @@ def test_stacked_encodings_are_undone_in_reverse_order() -> None:
                "deflate, gzip": gzip.compress(zlib.compress(body)),
                "br, identity, deflate": zlib.compress(brotli.compress(body))}
     for encoding, payload in stacked.items():
-        with hostile_server(_serving(_answer(payload, encoding))) as url:
-            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        ex = _get(payload, encoding)
         assert ex.error_kind is None, (encoding, ex.error)
         assert ex.body == body, encoding
 
@@ -191,14 +195,7 @@ def test_a_nested_bomb_is_bounded_on_every_layer() -> None:
     for encoding, payload in (("gzip, gzip", gzip.compress(middle * 16, compresslevel=9)),  # middle layer 16 MiB
                               ("gzip, br", brotli.compress(middle, quality=5))):
         assert len(payload) < 256 << 10, (encoding, len(payload))
-        with hostile_server(_serving(_answer(payload, encoding))) as url:
-            rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit))
-            tracemalloc.start()
-            try:
-                ex = rec.record("s", "GET", "/responses/resp_1")
-                _, peak = tracemalloc.get_traced_memory()
-            finally:
-                tracemalloc.stop()
+        ex, _, peak = _traced(lambda: _get(payload, encoding, Limits(max_body_bytes=limit)))  # noqa: B023 - called at once
         assert ex.error_kind == "too_large" and f"{encoding} body decompressed past" in (ex.error or ""), ex.error
         assert ex.inconclusive and ex.body_size <= limit and ex.body.startswith(b"\0" * 1000), encoding
         assert peak < 16 * limit, f"{encoding}: peak {peak} bytes for a {limit}-byte bound"
@@ -207,8 +204,7 @@ def test_a_nested_bomb_is_bounded_on_every_layer() -> None:
 def test_an_unknown_coding_in_the_list_is_error_with_the_reason() -> None:
     body = gzip.compress(json.dumps(RESPONSE).encode())
     for encoding in ("gzip, zstd", "zstd, gzip", "gzip, compress"):
-        with hostile_server(_serving(_answer(body, encoding))) as url:
-            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+        ex = _get(body, encoding)
         unknown = next(c for c in encoding.split(", ") if c != "gzip")
         assert ex.error_kind == "protocol" and ex.inconclusive, (encoding, ex.error)
         assert f"Content-Encoding {unknown!r} in {encoding!r} was not asked for" in (ex.error or ""), ex.error
@@ -223,14 +219,7 @@ def test_gzip_bomb_is_error_in_bounded_memory() -> None:
     bomb = _bomb(1024)  # ~1 MiB on the wire, 1 GiB inflated
     assert len(bomb) < 2 << 20
     limit = 1 << 20
-    with hostile_server(_serving(_answer(bomb, "gzip"))) as url:
-        rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit))
-        tracemalloc.start()
-        try:
-            ex = rec.record("s", "GET", "/responses/resp_1")
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+    ex, _, peak = _traced(lambda: _get(bomb, "gzip", Limits(max_body_bytes=limit)))
     assert ex.error_kind == "too_large" and "decompressed past" in (ex.error or "")
     assert ex.inconclusive and ex.body_truncated
     assert ex.body_size == limit and ex.body.startswith(b"\0" * 1000)  # decoded up to the bound, head kept
@@ -239,15 +228,13 @@ def test_gzip_bomb_is_error_in_bounded_memory() -> None:
 
 def test_single_member_bomb_is_error() -> None:
     bomb = gzip.compress(b"\0" * (64 << 20), compresslevel=9)  # ~64 KiB on the wire, 64 MiB inflated
-    with hostile_server(_serving(_answer(bomb, "gzip"))) as url:
-        ex = Recorder(Target(url, "m"), Limits(max_body_bytes=1 << 20)).record("s", "GET", "/responses/resp_1")
+    ex = _get(bomb, "gzip", Limits(max_body_bytes=1 << 20))
     assert ex.error_kind == "too_large" and ex.inconclusive
 
 
 def test_padding_after_a_gzip_stream_is_ignored_as_httpx_does() -> None:
     body = json.dumps(RESPONSE).encode()
-    with hostile_server(_serving(_answer(gzip.compress(body) + b"\0" * 5000, "gzip"))) as url:
-        ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    ex = _get(gzip.compress(body) + b"\0" * 5000, "gzip")
     assert ex.error_kind is None, ex.error
     assert ex.json() == RESPONSE
 
@@ -264,22 +251,14 @@ def test_an_empty_body_labelled_gzip_is_no_error() -> None:
 
 def test_an_encoding_not_asked_for_or_a_broken_stream_is_error_not_a_verdict() -> None:
     body = gzip.compress(json.dumps(RESPONSE).encode())
-    for payload, needle in ((_answer(body, "zstd"), "not asked for"),
-                            (_answer(body[: len(body) // 2], "gzip"), "ended before"),
-                            (_answer(b"not gzip at all", "gzip"), "invalid gzip")):
-        with hostile_server(_serving(payload)) as url:
-            ex = Recorder(Target(url, "m")).record("s", "GET", "/responses/resp_1")
+    for payload, needle in (((body, "zstd"), "not asked for"),
+                            ((body[: len(body) // 2], "gzip"), "ended before"),
+                            ((b"not gzip at all", "gzip"), "invalid gzip")):
+        ex = _get(*payload)
         assert ex.error_kind == "protocol" and needle in (ex.error or ""), ex.error
 
 
 # ------------------------------------------------------------------ the SDK path (openai through the recorder)
-
-SDK_RESPONSE = {
-    "id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "m", "output": [
-        {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
-         "content": [{"type": "output_text", "text": "SDK-CREATE-1", "annotations": []}]}],
-}
-
 
 def _sdk_result(payload: bytes, limits: Limits, encoding: str = "gzip"):  # type: ignore[no-untyped-def]
     import httpx
@@ -293,15 +272,14 @@ def _sdk_result(payload: bytes, limits: Limits, encoding: str = "gzip"):  # type
         return httpx.Response(200, headers={"content-type": "application/json", "content-encoding": encoding},
                               stream=httpx.ByteStream(payload))
 
-    rec = Recorder(Target("http://gz.invalid/v1", "m", api_key="sk-x"), limits, transport=httpx.MockTransport(handler))
-    with rec:
+    with mock_recorder(handler, Target("http://gz.invalid/v1", "m", api_key="sk-x"), limits) as rec:
         return judge(record_case(case, rec))
 
 
 def test_sdk_reads_a_gzipped_answer_decoded_once() -> None:
     from conformance._verdict import Outcome
 
-    result = _sdk_result(gzip.compress(json.dumps(SDK_RESPONSE).encode()), Limits(idle_timeout_s=5, deadline_s=10))
+    result = _sdk_result(gzip.compress(json.dumps(SDK_CREATE_RESPONSE).encode()), Limits(idle_timeout_s=5, deadline_s=10))
     assert result.outcome is Outcome.PASS, result.message
     (ex,) = result.exchanges
     assert ex.sdk is not None and ex.sdk["ok"], ex.sdk
@@ -310,7 +288,7 @@ def test_sdk_reads_a_gzipped_answer_decoded_once() -> None:
 def test_sdk_reads_a_br_answer_decoded_once() -> None:
     from conformance._verdict import Outcome
 
-    result = _sdk_result(brotli.compress(json.dumps(SDK_RESPONSE).encode()), Limits(idle_timeout_s=5, deadline_s=10),
+    result = _sdk_result(brotli.compress(json.dumps(SDK_CREATE_RESPONSE).encode()), Limits(idle_timeout_s=5, deadline_s=10),
                          encoding="br")
     assert result.outcome is Outcome.PASS, result.message
     (ex,) = result.exchanges
@@ -321,14 +299,10 @@ def test_sdk_never_inflates_a_bomb() -> None:
     from conformance._verdict import Outcome
 
     limit = 1 << 20
-    _sdk_result(gzip.compress(json.dumps(SDK_RESPONSE).encode()), Limits())  # imports openai: not what is measured
+    _sdk_result(gzip.compress(json.dumps(SDK_CREATE_RESPONSE).encode()), Limits())  # imports openai: not what is measured
     for bomb, encoding in ((_bomb(512), "gzip"), (brotli.compress(b"\0" * (512 << 20), quality=5), "br")):
-        tracemalloc.start()
-        try:
-            result = _sdk_result(bomb, Limits(idle_timeout_s=5, deadline_s=10, max_body_bytes=limit), encoding)
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        bounded = Limits(idle_timeout_s=5, deadline_s=10, max_body_bytes=limit)
+        result, _, peak = _traced(lambda: _sdk_result(bomb, bounded, encoding))  # noqa: B023 - called at once
         assert result.outcome is Outcome.ERROR, (encoding, result.outcome, result.message)
         (ex,) = result.exchanges
         assert ex.error_kind == "too_large", (encoding, ex.error)
@@ -339,11 +313,11 @@ def test_sdk_never_inflates_a_bomb() -> None:
 
 
 class _GzipProxy:
-    """A reverse proxy gzipping every answer as nginx's ``gzip on`` does: chunked, flushed as the upstream sends."""
+    """A reverse proxy gzipping every answer as nginx's ``gzip on`` does: chunked, flushed as the upstream sends
+    (its ``handler``, served with :func:`tests._helpers.serve_handler`; ``encoded`` counts the answers gzipped)."""
 
     def __init__(self, upstream: str) -> None:
         import http.server
-        import threading
 
         import httpx
 
@@ -386,15 +360,7 @@ class _GzipProxy:
 
             do_GET = do_POST = do_DELETE = _proxy
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.handler = Handler
 
 
 def test_conforming_gzipped_answers_pass_end_to_end() -> None:
@@ -408,11 +374,9 @@ def test_conforming_gzipped_answers_pass_end_to_end() -> None:
               "errors.retrieve_unknown_id"]
     with ReferenceServer() as server:
         proxy = _GzipProxy(server.base_url)
-        try:
-            with Recorder(Target(proxy.base_url, MODEL_NAME), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-                results = [judge(record_case(cases[cid], rec)) for cid in chosen]
-        finally:
-            proxy.close()
+        with serve_handler(proxy.handler) as proxy_url, \
+                Recorder(Target(proxy_url, MODEL_NAME), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
+            results = [judge(record_case(cases[cid], rec)) for cid in chosen]
     assert proxy.encoded >= len(chosen)  # every answer really was gzipped on the wire
     bad = [(r.case.id, r.outcome.value, r.message) for r in results if r.outcome is not Outcome.PASS]
     assert not bad
@@ -499,16 +463,9 @@ def test_a_body_cut_short_keeps_head_and_tail_not_the_body() -> None:
         conn.sendall(head("200 OK", {"Content-Type": "application/json", "Connection": "close"}))
         conn.sendall(body)  # no copy: what is measured is the recorder's memory, not this server's
 
-    kept = []
     with hostile_server(script) as url:
         rec = Recorder(Target(url, "m", api_key=key), Limits(max_body_bytes=limit))
-        tracemalloc.start()
-        try:
-            for _ in range(8):
-                kept.append(rec.record("s", "GET", "/responses/x"))
-            held, _peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        kept, held, _ = _traced(lambda: [rec.record("s", "GET", "/responses/x") for _ in range(8)])
     ex = kept[0]
     assert ex.error_kind == "too_large" and ex.body_truncated
     assert len(ex.body) == len(ex.body_tail) == EVIDENCE_KEEP_BYTES
@@ -602,12 +559,7 @@ def test_a_server_faster_than_the_parser_cannot_park_its_body_in_memory() -> Non
 
     with hostile_server(script) as url:
         rec = Recorder(Target(url, "m"), Limits(max_body_bytes=limit, max_events=10**9))
-        tracemalloc.start()
-        try:
-            ex = rec.record("s", "POST", "/responses", {"model": "m", "stream": True})
-            _, peak = tracemalloc.get_traced_memory()
-        finally:
-            tracemalloc.stop()
+        ex, _, peak = _traced(lambda: rec.record("s", "POST", "/responses", {"model": "m", "stream": True}))
     assert ex.error_kind == "too_large" and ex.body_size == limit
     assert peak < 10 * limit, f"peak {peak >> 20} MiB for a {limit >> 20} MiB bound"
 

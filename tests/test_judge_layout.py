@@ -17,7 +17,7 @@ from conformance.judge.expect import ExpectContext, evaluate
 from conformance.judge.registry import AUTOMATIC, EXPECT, Rule, register
 from conformance.record.exchange import Exchange, RecordedRequest
 from conformance.reference import DEVIATIONS
-from conformance.report._matrix_areas import GROUP_AREAS
+from conformance.report._matrix_areas import AREAS, GROUP_AREAS
 from conformance.suite import CASES_DIR
 
 PACKAGE = Path(__file__).resolve().parent.parent / "conformance"
@@ -131,3 +131,5 @@ def test_each_case_group_has_an_area_and_no_area_key_is_dead() -> None:
     from conformance.fuzz.runner import GROUP as FUZZ_GROUP
 
     assert set(GROUP_AREAS) == set(GROUPS) | {FUZZ_GROUP}
+    # and every area of the matrix is reached by some group (an unreachable area is a dead column)
+    assert {area for area, _ in AREAS} == set(GROUP_AREAS.values())

@@ -24,7 +24,6 @@ from conformance.cases import Case, load_all
 from conformance.judge.output_cap import CUT_REASON, about_answer, cap_under_test
 from conformance.record.exchange import Exchange
 from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.cost import (
     case_bound,
@@ -37,6 +36,7 @@ from conformance.run.engine import CaseResult, judge, profile_skip_reason, recor
 from conformance.run.events import Event, RunNotice
 from conformance.run.probes import ProbePreflight, run_preflight
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder
 from tests._hostile import Script, head, hostile_server
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,9 +47,8 @@ REASONS = ("reasoning_by_default",)
 
 def record(case: Case, variants: tuple[str, ...] = REASONS,
            deviations: tuple[str, ...] = ()) -> tuple[list[Exchange], CaseResult]:
-    with ReferenceServer(api_key=KEY, variants=variants, deviations=deviations) as server:
-        with Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-            recording = record_case(case, rec)
+    with reference_recorder(KEY, variants=variants, deviations=deviations) as rec:
+        recording = record_case(case, rec)
     return recording.exchanges, judge(recording)
 
 
@@ -194,10 +193,9 @@ def test_with_the_floor_the_reasoning_model_passes_every_case() -> None:
     """The remedy works: floored to 1024, every case of the suite gets its answer from a model that spends 200
     tokens reasoning first, and passes (a case that assumed the first output item is the answer would fail here)."""
     cases = [with_output_floor(c, 1024) for c in CASES.values() if profile_skip_reason(c, "openai") is None]
-    with ReferenceServer(api_key=KEY, variants=REASONS) as server:
-        with Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-            follows = run_preflight(rec, 1024).follows
-            results = [judge(record_case(case, rec), follows_probes=follows) for case in cases]
+    with reference_recorder(KEY, variants=REASONS) as rec:
+        follows = run_preflight(rec, 1024).follows
+        results = [judge(record_case(case, rec), follows_probes=follows) for case in cases]
     bad = [(r.case.id, r.outcome.value, r.message[:200]) for r in results if r.outcome is not Outcome.PASS]
     assert not bad
 
@@ -212,9 +210,8 @@ def test_a_floor_is_a_whole_number_of_at_least_16(raw: str) -> None:
 # ------------------------------------------------------------------ the probe preflight
 
 def preflight(variants: tuple[str, ...], cap: int = 32) -> ProbePreflight:
-    with ReferenceServer(api_key=KEY, variants=variants) as server:
-        with Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-            return run_preflight(rec, cap)
+    with reference_recorder(KEY, variants=variants) as rec:
+        return run_preflight(rec, cap)
 
 
 def test_the_preflight_probe_is_capped_and_says_when_the_model_reasons_by_default() -> None:

@@ -17,11 +17,11 @@ import pytest
 from conformance._verdict import Outcome
 from conformance.cases import ASSERTIONS
 from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report import RESULTS_SCHEMA_PATH
 from conformance.run.engine import judge, record_case
 from conformance.run.probes import SKIP_REASON, run_preflight
 from tests._exchanges import json_exchange, make_response
+from tests._helpers import reference_recorder
 from tests._hostile import head, hostile_server
 from tests.test_cli import cli
 from tests.test_deviations import CASES, KEY, run_cases
@@ -30,7 +30,7 @@ LIMITS = Limits(idle_timeout_s=10, deadline_s=30)
 
 
 def _preflight(**server: Any) -> Any:
-    with ReferenceServer(api_key=KEY, **server) as srv, Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), LIMITS) as rec:
+    with reference_recorder(KEY, LIMITS, **server) as rec:
         return run_preflight(rec)
 
 
@@ -133,8 +133,7 @@ def test_protocol_checks_still_judge_when_probes_are_ignored() -> None:
 def test_protocol_only_case_passes_and_capture_gap_is_skipped() -> None:
     """A case with no behavioural expectation passes as usual; a case whose later steps need a call id the model
     never produced stops with a skipped capture, not a failure."""
-    with ReferenceServer(api_key=KEY, variants=["mock_model"]) as srv, \
-            Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), LIMITS) as rec:
+    with reference_recorder(KEY, LIMITS, variants=["mock_model"]) as rec:
         protocol = judge(record_case(CASES["errors.missing_model"], rec), follows_probes=False)
         roundtrip = judge(record_case(CASES["tools.function_call_roundtrip"], rec), follows_probes=False)
         judged_anyway = judge(record_case(CASES["tools.function_call_roundtrip"], rec), follows_probes=True)

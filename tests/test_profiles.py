@@ -19,10 +19,10 @@ from conformance.cases import Case, evaluate, load_all
 from conformance.judge import schemas
 from conformance.judge.checks import CheckContext, run_checks
 from conformance.record.exchange import Exchange, RecordedRequest
-from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import DEVIATIONS, MODEL_NAME, ReferenceServer
+from conformance.reference import DEVIATIONS, ReferenceServer
 from conformance.run.engine import CaseResult, judge, profile_skip_reason, record_case
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-profile-test-key-0001"
@@ -39,9 +39,7 @@ OR_PROOFS: dict[str, tuple[str, str]] = {
 
 def run_cases(cases: list[Case], profile: str, server_profile: str | None = None,
               deviations: tuple[str, ...] = ()) -> list[CaseResult]:
-    server = ReferenceServer(api_key=KEY, deviations=deviations, profile=server_profile or profile)
-    limits = Limits(idle_timeout_s=10, deadline_s=30)
-    with server, Recorder(Target(server.base_url, MODEL_NAME, api_key=KEY), limits) as rec:
+    with reference_recorder(KEY, deviations=deviations, profile=server_profile or profile) as rec:
         return [judge(record_case(case, rec), profile) for case in cases]
 
 
@@ -76,6 +74,18 @@ def test_open_responses_only_parameters_leave_the_openai_profile(tmp_path: Path)
     reason = profile_skip_reason(case, "openai")
     assert reason == "not in the openai spec: request_parameters: presence_penalty, frequency_penalty"
     assert profile_skip_reason(case, OR) is None
+
+
+def test_a_case_keeps_its_own_profile_verdict_when_asked_again() -> None:
+    """The claims behind the verdict are derived once per case object (a run asks three or four times): asked
+    again, and for a different case object, even an equal one with other steps, each case gets its own."""
+    from dataclasses import replace
+
+    leaving = CASES["endpoints.input_tokens"]
+    staying = replace(leaving, steps=CASES["basic.text"].steps)
+    for _ in range(2):
+        assert "endpoints: input_tokens" in (profile_skip_reason(leaving, OR) or "")
+        assert profile_skip_reason(staying, OR) is None
 
 
 # ---------------------------------------------------------------- the reference server under each profile

@@ -442,14 +442,19 @@ def test_a_value_too_deep_to_write_leaves_the_case_an_error_not_a_crash(tmp_path
     assert got.cases[0].record["internal_error"] is True and "RecursionError" in got.cases[0].record["not_recorded"]
 
 
-def test_a_recording_over_the_size_bound_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_value_over_the_size_bound_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reader holds one JSON value at a time (an entry, the log-level object), each bounded; the file is not."""
     from conformance.record import har
 
     path = tmp_path / "x.har.gz"
-    _write(path, [("c", _odd_exchanges())])
-    monkeypatch.setattr(har, "MAX_RECORDING_BYTES", 1000)
-    with pytest.raises(RecordingError, match="more than 1000 bytes decompressed"):
+    _write(path, [(f"c{i}", _odd_exchanges()) for i in range(20)])
+    monkeypatch.setattr(har, "_CHUNK_BYTES", 64)
+    monkeypatch.setattr(har, "MAX_VALUE_CHARS", 1000)  # the first entry is longer
+    with pytest.raises(RecordingError, match=r"x\.har\.gz: one JSON value longer than 1000 characters \(from char \d+\)"):
         read_recording(path)
+    monkeypatch.setattr(har, "MAX_VALUE_CHARS", 4000)  # every value fits; the file (100+ kB) would not
+    assert len(gzip.decompress(path.read_bytes())) > 25 * 4000
+    assert [ex for c in read_recording(path).cases for ex in c.exchanges] == _odd_exchanges() * 20
 
 
 def test_judge_recording_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

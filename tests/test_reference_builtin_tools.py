@@ -15,6 +15,7 @@ from _exchanges import Json, failures, findings, index_of, json_exchange, messag
 
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder
 
 WEB = {"input": "Use the web search tool to find the Python website.", "tools": [{"type": "web_search_preview"}],
        "tool_choice": {"type": "web_search_preview"}}
@@ -374,14 +375,11 @@ def test_every_builtin_tool_case_needs_the_tool() -> None:
 
     from conformance._verdict import Outcome
     from conformance.cases import load_all
-    from conformance.record.http import Limits, Recorder, Target
     from conformance.run.engine import judge, record_case
 
     root = CASES_DIR
     cases = [c for c in load_all(root) if Path(c.file).name in ("builtin_tools.yaml", "streaming_tools.yaml")]
     assert len(cases) >= 20
-    key = "sk-builtin-test"
-    with ReferenceServer(api_key=key, deviations=("builtin_tools_ignored",)) as srv, \
-            Recorder(Target(srv.base_url, MODEL_NAME, api_key=key), Limits(idle_timeout_s=10, deadline_s=30)) as rec:
+    with reference_recorder("sk-builtin-test", deviations=("builtin_tools_ignored",)) as rec:
         outcomes = {c.id: judge(record_case(c, rec)).outcome for c in cases}
     assert all(o is Outcome.FAIL for o in outcomes.values()), outcomes

@@ -10,29 +10,17 @@ from __future__ import annotations
 import json
 import socket
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from conformance.reference import DEVIATIONS, MODEL_NAME, VARIANTS, ReferenceServer
+from tests._reference import reference_client, reference_server  # noqa: F401 - the fixtures server, client
 
 RESPONSE_REQUIRED = {"id", "object", "created_at", "error", "incomplete_details", "instructions", "model",
                      "output", "parallel_tool_calls", "metadata", "temperature", "top_p", "tools", "tool_choice"}
 TERMINAL = {"response.completed", "response.incomplete", "response.failed"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ReferenceServer]:
-    with ReferenceServer() as srv:
-        yield srv
-
-
-@pytest.fixture()
-def client(server: ReferenceServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=10) as c:
-        yield c
 
 
 def create(c: httpx.Client, **body: Any) -> dict[str, Any]:

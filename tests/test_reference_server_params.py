@@ -4,26 +4,14 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
-from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.reference import MODEL_NAME
 from conformance.reference._responses import file_text
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ReferenceServer]:
-    with ReferenceServer() as srv:
-        yield srv
-
-
-@pytest.fixture()
-def client(server: ReferenceServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.base_url, timeout=10) as c:
-        yield c
+from tests._reference import reference_client, reference_server  # noqa: F401 - the fixtures server, client
 
 
 def post(c: httpx.Client, path: str = "/responses", **body: Any) -> httpx.Response:

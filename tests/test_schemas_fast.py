@@ -188,3 +188,59 @@ def test_a_case_schema_gets_jsonschemas_verdict(schema: dict[str, Any]) -> None:
     except jsonschema.SchemaError as exc:
         expected = exc.message
     assert schema_problem(schema) == expected
+
+
+#: instances a model might answer with, against the case schemas above (valid or not, plain or odd)
+ANSWERS = [{"city": "Paris"}, {"city": 3}, {"city": "Paris", "extra": 1}, {}, ["a"], ["c"], [], 0, -1, None,
+           "Paris", 1.5, True, {"city": ("Paris",)}, [float("nan")], {"a": "b"}, {"a": 1}]
+
+
+@pytest.mark.parametrize("schema", SCHEMAS_IN_CASES + [{"multipleOf": 0.1}, {"type": "number", "maximum": 1}],
+                         ids=lambda s: json.dumps(s)[:40])
+def test_a_case_schema_match_is_left_to_jsonschema_unless_surely_valid(schema: dict[str, Any]) -> None:
+    """``arguments_schema``/``json_output`` matching: what the compiled pre-check accepts, ``jsonschema`` finds
+    nothing in (so skipping it changes no finding), and every plain schema's matching answer is accepted (so
+    the pre-check does spare ``jsonschema``); ``$``-, ``pattern*``- and ``multipleOf`` schemas are never
+    pre-checked."""
+    import jsonschema
+
+    from conformance.judge.expect.arguments import surely_matches
+
+    unshared = any(key.startswith(("$", "pattern", "multipleOf")) for key in json.dumps(schema).split('"'))
+    try:
+        jsonschema.Draft202012Validator.check_schema(schema)
+    except jsonschema.SchemaError:
+        unshared = True  # not a schema: jsonschema's verdict, always
+    if unshared:
+        assert not any(surely_matches(schema, answer) for answer in ANSWERS)
+        return
+    accepted = 0
+    for answer in ANSWERS:
+        errors = list(jsonschema.Draft202012Validator(schema).iter_errors(answer))
+        if surely_matches(schema, answer):
+            assert not errors, answer
+            accepted += 1
+        elif not errors and schemas.plain_json(answer) and answer == answer:
+            pytest.fail(f"the pre-check refused {answer!r}, which jsonschema accepts")
+    assert accepted
+
+
+def test_a_run_whose_answers_match_imports_no_jsonschema() -> None:
+    """function_call ``arguments_schema`` and ``json_output`` judged on matching answers: no ``jsonschema``
+    import (about 0.1 s of a run's CPU); a mismatch gets its findings, word for word (tests/test_assertions*)."""
+    import subprocess
+    import sys
+
+    probe = """
+import sys
+from conformance.judge.expect.output import _function_call_problems
+from conformance.judge.expect.arguments import surely_matches
+arg = {"name": "get_weather", "arguments_schema": {"type": "object", "required": ["location"]}}
+assert _function_call_problems(arg, {"call_id": "c1", "arguments": '{"location": "Paris"}'}) == []
+assert "jsonschema" not in sys.modules
+assert _function_call_problems(arg, {"call_id": "c1", "arguments": '{"place": "Paris"}'})
+assert "jsonschema" in sys.modules
+"""
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr

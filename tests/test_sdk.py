@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 import textwrap
 import threading
 import time
@@ -24,14 +25,14 @@ from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
 from conformance.judge.expect.sdk_decoder import TOLERANCE_PREFIX, diagnose
 from conformance.record.exchange import Exchange, RecordedRequest
-from conformance.record.http import Limits, Recorder, Target
+from conformance.record.http import Limits, Target
 from conformance.record.sdk import CALLS, sdk_version
 from conformance.record.sdk._runner import PLACEHOLDER_KEY
 from conformance.record.sse import SSEParser
-from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.report.results import RESULTS_SCHEMA_PATH, build_results
 from conformance.run.engine import CaseResult, judge, record_case
 from conformance.suite import CASES_DIR
+from tests._helpers import SDK_CREATE_RESPONSE, mock_recorder, reference_recorder
 
 ROOT = Path(__file__).resolve().parents[1]
 KEY = "sk-sdk-test-secret-0123456789"
@@ -41,10 +42,8 @@ ALL_CASES = {c.id: c for c in load_all(CASES_DIR)}
 
 def run(case_ids: list[str], deviations: tuple[str, ...] = (), variants: tuple[str, ...] = (),
         limits: Limits | None = None) -> list[CaseResult]:
-    with ReferenceServer(api_key=KEY, deviations=deviations, variants=variants) as server:
-        target = Target(server.base_url, MODEL_NAME, api_key=KEY)
-        with Recorder(target, limits or Limits(idle_timeout_s=10, deadline_s=30)) as rec:
-            return [judge(record_case(ALL_CASES[cid], rec)) for cid in case_ids]
+    with reference_recorder(KEY, limits, deviations=deviations, variants=variants) as rec:
+        return [judge(record_case(ALL_CASES[cid], rec)) for cid in case_ids]
 
 
 # ------------------------------------------------------------------ the pin and the metadata
@@ -72,6 +71,29 @@ def test_run_metadata_records_the_sdk_version(tmp_path: Path) -> None:
     sdk = [ex["sdk"] for case in doc["cases"] for ex in case["exchanges"] if "sdk" in ex]
     assert sdk and all(s["sdk_version"] == sdk_version() for s in sdk)
     assert {s["call"] for s in sdk} >= {"responses.create", "responses.delete", "responses.retrieve"}
+
+
+def test_the_sdk_version_is_read_as_importlib_metadata_reads_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dist-info fast path (it spares every run importing importlib.metadata) gives the same versions, and
+    leaves whatever it cannot read unambiguously to importlib.metadata (None)."""
+    from importlib import metadata
+
+    from conformance.record.sdk import _dist_info_version
+
+    for name in ("openai", "httpx", "typing_extensions", "PyYAML", "jsonschema-rs"):
+        assert _dist_info_version(name) == metadata.version(name), name
+    assert _dist_info_version("no-such-package-anywhere") is None
+    for folders in (["openai-1.0.0.dist-info", "openai-2.0.0.dist-info"], ["openai-1.0.0.egg-info"]):
+        here = tmp_path / str(len(folders)) / folders[0].rpartition(".")[2]
+        for folder in folders:
+            (here / folder).mkdir(parents=True)
+            (here / folder / "METADATA").write_text("Metadata-Version: 2.1\nName: openai\nVersion: 9\n\n")
+        monkeypatch.setattr(sys, "path", [str(here)])
+        assert _dist_info_version("openai") is None, folders
+    (tmp_path / "one" / "OpenAI-9.9.dist-info").mkdir(parents=True)
+    (tmp_path / "one" / "OpenAI-9.9.dist-info" / "METADATA").write_text("Name: OpenAI\nVersion: 9.9\n\nbody\n")
+    monkeypatch.setattr(sys, "path", [str(tmp_path / "missing"), str(tmp_path / "one")])
+    assert _dist_info_version("openai") == "9.9"
 
 
 # ------------------------------------------------------------------ recording through the recorder
@@ -103,28 +125,17 @@ def test_sdk_traffic_is_recorded_like_a_raw_step_and_the_key_never_reaches_the_s
     assert KEY not in text and PLACEHOLDER_KEY not in text
 
 
-def _mock_recorder(handler, target: Target, limits: Limits | None = None) -> Recorder:
-    return Recorder(target, limits or Limits(idle_timeout_s=5, deadline_s=10), transport=httpx.MockTransport(handler))
-
-
-RESPONSE = {
-    "id": "resp_1", "object": "response", "created_at": 1, "status": "completed", "model": "m", "output": [
-        {"type": "message", "id": "msg_1", "role": "assistant", "status": "completed",
-         "content": [{"type": "output_text", "text": "SDK-CREATE-1", "annotations": []}]}],
-}
-
-
 def test_the_targets_auth_header_and_scheme_are_what_goes_on_the_wire() -> None:
     seen: list[httpx.Request] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append(request)
         return httpx.Response(200, headers={"content-type": "application/json"},
-                              stream=httpx.ByteStream(json.dumps(RESPONSE).encode()))
+                              stream=httpx.ByteStream(json.dumps(SDK_CREATE_RESPONSE).encode()))
 
     target = Target("http://gw.invalid/v1", "m", api_key=KEY, auth_header="api-key", auth_scheme="",
                     headers={"X-Gateway": "g1"})
-    with _mock_recorder(handler, target) as rec:
+    with mock_recorder(handler, target) as rec:
         result = judge(record_case(SDK_CASES["sdk.create"], rec))
     assert result.outcome is Outcome.PASS, result.message
     (request,) = seen
@@ -148,7 +159,7 @@ def test_a_stalled_stream_is_an_error_not_a_failure_and_is_bounded() -> None:
     target = Target("http://stall.invalid/v1", "m", api_key=KEY)
     t0 = time.monotonic()
     try:
-        with _mock_recorder(handler, target, Limits(idle_timeout_s=0.5, deadline_s=5)) as rec:
+        with mock_recorder(handler, target, Limits(idle_timeout_s=0.5, deadline_s=5)) as rec:
             result = judge(record_case(SDK_CASES["sdk.stream_helper"], rec))
     finally:
         release.set()
@@ -179,7 +190,7 @@ def test_an_sdk_error_before_any_request_is_judged_without_automatic_checks(tmp_
                   - sdk_ok: true
         """), encoding="utf-8")
     (case,) = load_cases(path)
-    with _mock_recorder(lambda r: httpx.Response(500), Target("http://x.invalid/v1", "m")) as rec:
+    with mock_recorder(lambda r: httpx.Response(500), Target("http://x.invalid/v1", "m")) as rec:
         result = judge(record_case(case, rec))
     (ex,) = result.exchanges
     assert ex.transport == "sdk" and not ex.sent and ex.method_label == "SDK" and ex.status is None

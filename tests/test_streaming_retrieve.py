@@ -8,10 +8,10 @@ import pytest
 
 from conformance._verdict import Outcome
 from conformance.cases import load_all
-from conformance.record.http import Limits, Recorder, Target
-from conformance.reference import MODEL_NAME, ReferenceServer
+from conformance.record.http import Limits
 from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-retrieve-test-key-0001"
@@ -19,8 +19,7 @@ CASES = {c.id: c for c in load_all(CASES_DIR) if c.id.startswith("streaming.retr
 
 
 def _run(case_id: str, deviations: tuple[str, ...] = (), variants: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
-    with ReferenceServer(api_key=KEY, deviations=deviations, variants=variants) as srv, \
-            Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
+    with reference_recorder(KEY, Limits(idle_timeout_s=5, deadline_s=20), deviations=deviations, variants=variants) as rec:
         return judge(record_case(CASES[case_id], rec))
 
 

@@ -16,19 +16,15 @@ import pytest
 from conformance.cases import load_cases
 from conformance.record import transport as transport_module
 from conformance.record.exchange import TRANSPORTS, Exchange, RecordedRequest
-from conformance.record.http import Limits, Recorder, Target
+from conformance.record.http import Recorder, Target
 from conformance.record.transport import Recorded, StepRequest, Transport, open_transport
 from conformance.report.results import exchange_evidence
 from conformance.run.engine import record_case
-
-
-def _recorder(handler: Any) -> Recorder:
-    return Recorder(Target("http://api.test/v1", "m"), Limits(idle_timeout_s=5, deadline_s=10),
-                    transport=httpx.MockTransport(handler))
+from tests._helpers import mock_recorder
 
 
 def test_every_transport_name_opens_its_own_implementation() -> None:
-    with _recorder(lambda r: httpx.Response(200)) as rec:
+    with mock_recorder(lambda r: httpx.Response(200)) as rec:
         for name in TRANSPORTS:
             transport = open_transport(name, rec)
             assert transport.name == name
@@ -36,7 +32,7 @@ def test_every_transport_name_opens_its_own_implementation() -> None:
 
 
 def test_an_unknown_transport_is_one_clear_error() -> None:
-    with _recorder(lambda r: httpx.Response(200)) as rec, pytest.raises(ValueError, match="unknown transport 'grpc'"):
+    with mock_recorder(lambda r: httpx.Response(200)) as rec, pytest.raises(ValueError, match="unknown transport 'grpc'"):
         open_transport("grpc", rec)
 
 
@@ -47,7 +43,7 @@ def test_the_http_transport_sends_the_real_method_and_a_raw_body() -> None:
         seen.append(request)
         return httpx.Response(400, json={"error": {"message": "bad", "type": "invalid_request_error"}})
 
-    with _recorder(handler) as rec:
+    with mock_recorder(handler) as rec:
         sent = open_transport("http", rec).send(StepRequest("s", "PUT", "/responses", raw_body="{oops"))
     (ex,) = sent.exchanges
     assert sent.notes == []
@@ -117,7 +113,7 @@ def test_the_engine_records_every_step_through_its_transport(tmp_path: Path, mon
         return scripted
 
     monkeypatch.setitem(transport_module._FACTORIES, "http", factory)
-    with _recorder(lambda r: pytest.fail("the engine went around its transport")) as rec:
+    with mock_recorder(lambda r: pytest.fail("the engine went around its transport")) as rec:
         recording = record_case(case, rec)
     assert opened == [rec] and scripted.closed  # opened once for the case, closed at its end
     assert [(r.step, r.method, r.path) for r in scripted.sent] == [
@@ -126,3 +122,18 @@ def test_the_engine_records_every_step_through_its_transport(tmp_path: Path, mon
     assert [ex.step for ex in recording.exchanges] == ["create", "poll"]
     assert [(p.name, p.message, p.step) for p in recording.problems] == [
         ("engine.http", "a note from the transport", "create")]
+
+
+def test_an_https_target_is_verified_and_a_plain_http_one_loads_no_ca_bundle() -> None:
+    """A plain-http target never negotiates TLS (every request goes to the base URL; redirects are not followed),
+    so its recorder skips loading the CA bundle (start-up CPU); an https target keeps certificate and host checks."""
+    import ssl
+
+    def context(base_url: str) -> ssl.SSLContext:
+        return Recorder(Target(base_url, "m"))._client._transport._pool._ssl_context  # type: ignore[attr-defined]
+
+    for url in ("https://api.test/v1", "HTTPS://api.test/v1?api-version=1"):
+        assert context(url).verify_mode is ssl.CERT_REQUIRED and context(url).check_hostname, url
+        assert context(url).cert_store_stats()["x509_ca"] > 0, url
+    for url in ("http://api.test/v1", "HTTP://127.0.0.1:8080/v1"):
+        assert context(url).cert_store_stats()["x509_ca"] == 0, url

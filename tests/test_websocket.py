@@ -18,12 +18,14 @@ from _exchanges import context, make_response, run, stream_events_for, ws_exchan
 
 from conformance._verdict import Outcome
 from conformance.cases import CaseFormatError, load_all, load_cases
+from conformance.record.exchange import Exchange
 from conformance.record.http import Limits, Recorder, Target
 from conformance.record.websocket import WSRecorder
 from conformance.reference import MODEL_NAME, ReferenceServer
 from conformance.reference._websocket import accept_key
 from conformance.run.engine import judge, record_case
 from conformance.suite import CASES_DIR
+from tests._helpers import reference_recorder, send_json, serve_handler
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-websocket-test-key-0001"
@@ -31,9 +33,7 @@ CASES = {c.id: c for c in load_all(CASES_DIR) if c.id.startswith("streaming.webs
 
 
 def _run(case_ids: list[str], limits: Limits | None = None, **server: object) -> list:
-    limits = limits or Limits(idle_timeout_s=5, deadline_s=20)
-    with ReferenceServer(api_key=KEY, **server) as srv, \
-            Recorder(Target(srv.base_url, MODEL_NAME, api_key=KEY), limits) as rec:  # type: ignore[arg-type]
+    with reference_recorder(KEY, limits or Limits(idle_timeout_s=5, deadline_s=20), **server) as rec:
         return [judge(record_case(CASES[c], rec)) for c in case_ids]
 
 
@@ -188,6 +188,15 @@ def _recorder(srv: ReferenceServer, limits: Limits) -> WSRecorder:
     return WSRecorder(target, limits, Recorder(target, limits).redactor)
 
 
+def _turn_saying_hi(srv: ReferenceServer, limits: Limits) -> Exchange:
+    """One ``response.create`` turn on a fresh connection, closed after it."""
+    ws = _recorder(srv, limits)
+    conn, _ = ws.connect("s", "/responses")
+    ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
+    conn.close()
+    return ex
+
+
 def test_turn_records_raw_frames_and_redacts_the_key() -> None:
     with ReferenceServer(api_key=KEY, variants=("ws_fragmented", "ws_pings")) as srv:
         ws = _recorder(srv, Limits(idle_timeout_s=5, deadline_s=10))
@@ -205,24 +214,15 @@ def test_turn_records_raw_frames_and_redacts_the_key() -> None:
 
 def test_stalled_turn_is_an_idle_timeout_with_events_kept() -> None:
     with ReferenceServer(api_key=KEY, variants=("slow_stream",)) as srv:
-        ws = _recorder(srv, Limits(idle_timeout_s=0.005, deadline_s=10))
-        conn, _ = ws.connect("s", "/responses")
-        ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
-        conn.close()
+        ex = _turn_saying_hi(srv, Limits(idle_timeout_s=0.005, deadline_s=10))
     assert ex.error_kind == "idle_timeout" and ex.events
 
 
 def test_deadline_and_size_bound_apply_to_turns() -> None:
     with ReferenceServer(api_key=KEY, variants=("slow_stream",)) as srv:
-        ws = _recorder(srv, Limits(idle_timeout_s=5, deadline_s=0.05))
-        conn, _ = ws.connect("s", "/responses")
-        ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
-        conn.close()
+        ex = _turn_saying_hi(srv, Limits(idle_timeout_s=5, deadline_s=0.05))
         assert ex.error_kind == "deadline"
-        ws = _recorder(srv, Limits(max_body_bytes=300))
-        conn, _ = ws.connect("s", "/responses")
-        ex = ws.turn(conn, "s", "/responses", {"type": "response.create", "model": MODEL_NAME, "input": "hi"})
-        conn.close()
+        ex = _turn_saying_hi(srv, Limits(max_body_bytes=300))
         assert ex.error_kind == "too_large" and ex.body_truncated
 
 
@@ -291,30 +291,18 @@ def test_a_provider_without_websocket_is_unsupported_never_failed() -> None:
 def test_a_provider_ignoring_the_upgrade_is_unsupported_never_failed() -> None:
     """A server without WebSocket mode may ignore ``Upgrade`` (RFC 9110 7.8) and answer the GET over HTTP
     (llama-stack lists its stored responses with 200 JSON): a decline, not a failed stream."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from http.server import BaseHTTPRequestHandler
 
     class Plain(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802
-            body = json.dumps({"object": "list", "data": [{"id": "resp_x" * 20000}]}).encode()  # > 64 KiB
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+            send_json(self, 200, {"object": "list", "data": [{"id": "resp_x" * 20000}]})  # > 64 KiB
 
         def log_message(self, *args: object) -> None:
             pass
 
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Plain)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    try:
-        base = f"http://127.0.0.1:{httpd.server_address[1]}/v1"
-        with Recorder(Target(base, "m", api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
-            results = [judge(record_case(CASES[c], rec)) for c in sorted(CASES)
-                       if "compaction" not in CASES[c].capabilities]
-    finally:
-        httpd.shutdown()
+    with serve_handler(Plain) as base, \
+            Recorder(Target(base, "m", api_key=KEY), Limits(idle_timeout_s=5, deadline_s=20)) as rec:
+        results = [judge(record_case(CASES[c], rec)) for c in sorted(CASES) if "compaction" not in CASES[c].capabilities]
     assert results and [(r.case.id, r.outcome.value, r.message) for r in results
                         if r.outcome is not Outcome.UNSUPPORTED] == []
     assert all("HTTP 200: the WebSocket upgrade was ignored" in r.message for r in results)

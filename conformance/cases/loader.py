@@ -74,7 +74,7 @@ class CaseFormatError(ValueError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        text = f"{self.file}:{self.line}: "
+        text = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "  # line 0: the file (folder) as a whole
         if self.case_id:
             text += f"case {self.case_id!r}: "
         if self.where:
@@ -593,6 +593,18 @@ def _repeat_until(raw: Any) -> RepeatUntil | None:
                        float(raw.get("interval_s", 0.5)))
 
 
+def _check_disabled_names(names: Any, base: tuple[Any, ...], ctx: _Context) -> None:
+    """A check named in ``checks.disable`` must exist: a typo would disable nothing and say nothing. Checks a
+    user registers (``conformance.api.check``) count when registered before the cases load."""
+    if not names:
+        return
+    from ..judge.checks import REGISTRY
+
+    for i, name in enumerate(names):
+        if name not in REGISTRY:
+            raise ctx.error(base + (i,), f"unknown check {name!r} (`responses-conformance list-checks` names them)")
+
+
 def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
     out: list[Case] = []
     for ci, raw in enumerate(data["cases"]):
@@ -631,6 +643,7 @@ def _build_cases(data: dict[str, Any], ctx: _Context) -> list[Case]:
                 )
             )
         checks = raw.get("checks", {})
+        _check_disabled_names(checks.get("disable", ()), ("cases", ci, "checks", "disable"), ctx)
         out.append(
             Case(
                 id=raw["id"],
@@ -679,11 +692,14 @@ def load_cases(path: Path) -> list[Case]:
 
 def load_all(directory: Path, *more: Path) -> list[Case]:
     """Load every ``*.yaml``/``*.yml`` below ``directory`` (sorted), then below each of ``more`` (a user's
-    folders beside the built-in cases); case ids must be unique across all the files (a duplicate names both)."""
+    folders beside the built-in cases); case ids must be unique across all the files (a duplicate names both). A folder that is not there is a
+    :class:`CaseFormatError`."""
     seen: dict[str, str] = {}
     out: list[Case] = []
     done: set[Path] = set()
     for root in (Path(directory), *map(Path, more)):
+        if not root.is_dir():  # a mistyped folder would otherwise load nothing and test nothing, silently
+            raise CaseFormatError(str(root), 0, "not a directory of case files")
         for file in sorted({*root.rglob("*.yaml"), *root.rglob("*.yml")}):
             if file.resolve() not in done:
                 done.add(file.resolve())

@@ -1,6 +1,6 @@
 """Spec coverage: which elements of the Responses API surface the cases exercise, and how many.
 
-* :mod:`.elements` - the denominator, per category, from ``schemas/<profile>/`` (never a hand list);
+* :mod:`.elements` - the denominator, per category, from ``suite/schemas/<profile>/`` (never a hand list);
 * :mod:`.claims` - what each case exercises, derived statically from its YAML, validated against the spec;
 * :mod:`.observed` - what a recorded run (results JSON) actually showed;
 * :mod:`.unreachable` - committed list of elements no request can exercise, with reasons;

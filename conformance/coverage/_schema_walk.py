@@ -1,4 +1,4 @@
-"""Walk the generated JSON Schemas (``schemas/<profile>/components.json``) to list request options.
+"""Walk the generated JSON Schemas (``suite/schemas/<profile>/components.json``) to list request options.
 
 Why a walker rather than a list: the coverage denominator must be recomputable from the committed
 schemas alone. The rules are few and mechanical (documented in docs/coverage.md):

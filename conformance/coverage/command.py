@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from .._atomic import write_text_atomically
 from ..cases import CaseFormatError, load_all
 from .claims import UnknownElementError
 from .observed import ResultsError, observed_elements
@@ -19,15 +18,6 @@ __all__ = ["CoverageUsageError", "run_coverage"]
 
 class CoverageUsageError(Exception):
     """Bad input (cases, results file, paths): one line for the CLI's exit code 2."""
-
-
-def _write(path: Path, text: str) -> None:
-    """Atomic write, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.replace(tmp, path)
 
 
 def run_coverage(
@@ -52,7 +42,7 @@ def run_coverage(
     except (CaseFormatError, UnknownElementError, ResultsError, OSError) as exc:
         raise CoverageUsageError(str(exc)) from None
     if json_path is not None:
-        _write(json_path, json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
+        write_text_atomically(json_path, json.dumps(report.to_json(), indent=1, ensure_ascii=False) + "\n")
     if html_path is not None:
-        _write(html_path, render_html(report) + "\n")
+        write_text_atomically(html_path, render_html(report) + "\n")
     return render_text(report, details=details)

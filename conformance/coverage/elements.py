@@ -1,6 +1,6 @@
 """The coverage denominator: every element of the API surface, per category, from the generated schemas.
 
-Everything here is read from ``schemas/<profile>/index.json`` (lists the schema generator derived from
+Everything here is read from ``suite/schemas/<profile>/index.json`` (lists the schema generator derived from
 the spec) and, for nested request options, item statuses and message roles, from
 ``components.json`` via :class:`SchemaWalker`. Nothing is typed by hand, so a new spec version moves
 the denominator by itself.

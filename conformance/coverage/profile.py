@@ -32,6 +32,24 @@ _REQUEST_WHERE = re.compile(r"^steps\[\d+\]\.request\b")
 _EXPECT_WHERE = re.compile(r"^steps\[(\d+)\]\.expect\[(\d+)\]")
 
 
+#: each case's claims (``sdk=True``), by ``id`` with the case kept beside them (checked by identity, so a reused
+#: id is never a stale hit): a run asks three or four times per case (is it runnable, is it sent, which of its
+#: expectations count) and deriving them is most of what asking costs; a case is frozen, so they never change
+_CLAIMS: dict[int, tuple[Case, tuple[Claim, ...]]] = {}
+_CLAIMS_KEPT = 4096
+
+
+def _claims(case: Case) -> tuple[Claim, ...]:
+    hit = _CLAIMS.get(id(case))
+    if hit is not None and hit[0] is case:
+        return hit[1]
+    claims = tuple(case_claims(case, sdk=True))
+    if len(_CLAIMS) >= _CLAIMS_KEPT:  # a long-lived process (a pytest session) does not keep every case ever seen
+        _CLAIMS.clear()
+    _CLAIMS[id(case)] = (case, claims)
+    return claims
+
+
 def _elements(profile: str) -> dict[str, dict[str, str]]:
     return {cat.key: cat.elements for cat in catalogue(profile)}
 
@@ -54,7 +72,7 @@ def format_elements(claims: Iterable[Claim]) -> str:
 def outside_profile(case: Case, profile: str, claims: list[Claim] | None = None) -> list[Claim]:
     """The request claims of ``case`` naming elements another profile's spec defines but ``profile``'s lacks."""
     elements = _elements(profile)
-    return [c for c in (case_claims(case, sdk=True) if claims is None else claims)
+    return [c for c in (_claims(case) if claims is None else claims)
             if c.category in REQUEST_CATEGORIES and _REQUEST_WHERE.match(c.where) and _foreign(c, elements)]
 
 
@@ -72,7 +90,7 @@ def expectations_outside(case: Case, profile: str, claims: list[Claim] | None = 
     """
     elements = _elements(profile)
     found: dict[tuple[int, int], list[Claim]] = {}
-    for claim in case_claims(case, sdk=True) if claims is None else claims:
+    for claim in _claims(case) if claims is None else claims:
         m = _EXPECT_WHERE.match(claim.where)
         if m is None or claim.kind != EXERCISED or not elements.get(claim.category) or not _foreign(claim, elements):
             continue

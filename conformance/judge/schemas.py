@@ -1,4 +1,4 @@
-"""Run-time access to the committed, generated JSON Schemas in ``schemas/<profile>/``.
+"""Run-time access to the committed, generated JSON Schemas in ``suite/schemas/<profile>/``.
 
 Only the committed files are read (never ``../shared``). Validators are built once per
 (name, profile) and share one ``referencing.Registry`` per profile.
@@ -34,7 +34,7 @@ except ImportError:  # pragma: no cover - a declared dependency; without it ever
 
 __all__ = [
     "MAX_FINDINGS", "PROFILES", "equivalent", "event_schema_name", "fast_validator", "finding_kind", "has_schema",
-    "index", "rule_of", "schema_root", "spec_info", "surely_valid", "validate", "validator",
+    "index", "plain_json", "rule_of", "schema_root", "spec_info", "surely_valid", "validate", "validator",
 ]
 
 PROFILES = ("openai", "openresponses")
@@ -153,7 +153,7 @@ def fast_validator(name: str, profile: str = "openai") -> Any | None:
         return None
 
 
-def _plain_json(value: Any, depth: int = 0) -> bool:
+def plain_json(value: Any, depth: int = 0) -> bool:
     """Whether ``value`` is data both validators read alike: dicts with string keys, lists, str, int, float,
     bool, None (jsonschema-rs would read a tuple as an array; ``jsonschema`` does not)."""
     if value is None or isinstance(value, (str, int, float)):
@@ -161,16 +161,16 @@ def _plain_json(value: Any, depth: int = 0) -> bool:
     if depth > 200:
         return False
     if isinstance(value, dict):
-        return all(isinstance(k, str) and _plain_json(v, depth + 1) for k, v in value.items())
+        return all(isinstance(k, str) and plain_json(v, depth + 1) for k, v in value.items())
     if isinstance(value, list):
-        return all(_plain_json(v, depth + 1) for v in value)
+        return all(plain_json(v, depth + 1) for v in value)
     return False
 
 
 def surely_valid(name: str, instance: Any, profile: str = "openai") -> bool:
     """True when the compiled pre-check accepts ``instance``; False means "ask ``jsonschema``", not invalid."""
     fast = fast_validator(name, profile)
-    if fast is None or not _plain_json(instance):
+    if fast is None or not plain_json(instance):
         return False
     try:
         return bool(fast.is_valid(instance))

@@ -15,7 +15,9 @@ Secrets: everything written here comes from exchanges the recorder already scrub
 
 Memory: :class:`HarWriter` streams each case's entries to the file as the case is handed over (only a small
 per-case record is kept until the end); the log-level object is written last, which JSON readers do not mind.
-The reader loads the file whole, bounded (:data:`MAX_RECORDING_BYTES` decompressed, nesting :data:`MAX_DEPTH`).
+:class:`RecordingReader` streams too: one JSON value at a time (conformance/record/_jsonstream.py), so reading
+costs memory for the largest case, not for the file; what it holds at once is bounded (one JSON value at most
+:data:`MAX_VALUE_CHARS` characters, nesting :data:`MAX_DEPTH`), a file's size is not.
 """
 
 from __future__ import annotations
@@ -28,19 +30,24 @@ import json
 import os
 import threading
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import parse_qsl, urlsplit
 
 from .. import __version__, _json
+from ._jsonstream import JSONStream, NotUTF8Error, Readable, ValueTooLargeError
 from .exchange import Exchange, RecordedRequest, SSEEvent, TransportName, WSMessage
 
 #: ``log._conformance.format``: bump on an incompatible change of what this module writes
 FORMAT = 1
-#: the decompressed size the reader accepts (a recording is bodies up to the recorder's bound, per exchange)
-MAX_RECORDING_BYTES = 1 << 30
+#: the longest single JSON value the reader holds at once (one entry, or the log-level object): an entry is one
+#: exchange, its body at most the recorder's bound (16 MiB) plus its events, a few times that once JSON-escaped
+MAX_VALUE_CHARS = 1 << 30
+#: how much the reader decompresses at a time
+_CHUNK_BYTES = 1 << 20
 #: the nesting the reader accepts: above what a recording can hold (values parsed from a server - the SDK's outcome -
 #: nest at most as deep as Python's json parses, about 1000 levels), so a hostile server cannot make its own
 #: recording unreadable, while a hostile file is still refused before anything recurses over it
@@ -399,74 +406,202 @@ class Recording:
     cases: list[RecordedCase]
 
 
-def _read_bounded(path: Path) -> bytes:
-    try:
-        with open(path, "rb") as fh:
-            magic = fh.read(2)
-            fh.seek(0)
-            source: Any = gzip.GzipFile(fileobj=fh) if magic == _GZIP_MAGIC else fh
-            data = bytes(source.read(MAX_RECORDING_BYTES + 1))
-    except FileNotFoundError:
-        raise RecordingError(path, "no such file") from None
-    except IsADirectoryError:
-        raise RecordingError(path, "is a directory, not a recording") from None
-    except (OSError, EOFError, zlib.error) as exc:
-        raise RecordingError(path, f"unreadable gzip ({exc}); a run cut short leaves no recording") from None
-    if len(data) > MAX_RECORDING_BYTES:
-        raise RecordingError(path, f"more than {MAX_RECORDING_BYTES} bytes decompressed; not read")
-    return data
+class RecordingReader:
+    """A recording read case by case, in memory bounded by its largest case rather than by its size.
+
+    Two passes over the file, each a :class:`~conformance.record._jsonstream.JSONStream`: opening it reads the
+    log-level ``_conformance`` object (:attr:`meta`, the case records), which :class:`HarWriter` writes last,
+    decoding each entry only to step over it; :meth:`cases` then reads the entries again and yields each case
+    as soon as its last exchange is read, in the recorded order. Any JSON layout reads (a hand-edited or
+    pretty-printed file, keys in any order, a case's entries apart): entries that arrive before the cases
+    recorded ahead of them wait in memory until those are complete. Every problem is a :class:`RecordingError`
+    naming the file (and the field); one found by :meth:`cases` is raised when the reading reaches it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._reading = False
+        with self._errors():
+            self._file = open(path, "rb")  # noqa: SIM115  # closed by close(): the second pass reads it again
+        try:
+            with self._errors():
+                self.meta, self._records = _scan(self._stream())
+        except BaseException:
+            self._file.close()
+            raise
+
+    def __enter__(self) -> RecordingReader:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._file.close()
+
+    def cases(self) -> Iterator[RecordedCase]:
+        """Each recorded case with its exchanges, in the recorded order (a new pass over the file per call; one
+        pass at a time, as they share the open file)."""
+        if self._reading:
+            raise RuntimeError(f"{self.path}: a pass over the recording is already under way")
+        self._reading = True
+        try:
+            with self._errors():
+                yield from _cases(self._stream(), self._records)
+        finally:
+            self._reading = False
+
+    def _stream(self) -> JSONStream:
+        self._file.seek(0)
+        magic = self._file.read(2)
+        self._file.seek(0)
+        self._gzip = magic == _GZIP_MAGIC
+        source: Readable = gzip.GzipFile(fileobj=self._file, mode="rb") if self._gzip else self._file
+        return JSONStream(source, max_value_chars=MAX_VALUE_CHARS, max_depth=MAX_DEPTH, chunk_bytes=_CHUNK_BYTES)
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Every way a recording cannot be read, as one :class:`RecordingError` naming the file."""
+        path = self.path
+        try:
+            yield
+        except FieldError as exc:
+            raise RecordingError(path, str(exc)) from None
+        except FileNotFoundError:
+            raise RecordingError(path, "no such file") from None
+        except IsADirectoryError:
+            raise RecordingError(path, "is a directory, not a recording") from None
+        except NotUTF8Error as exc:
+            raise RecordingError(path, f"{exc}; not a HAR file") from None
+        except ValueTooLargeError as exc:
+            raise RecordingError(path, str(exc)) from None
+        except ValueError as exc:  # JSONStreamError, JSONDepthError
+            raise RecordingError(path, f"not JSON: {exc}") from None
+        except (OSError, EOFError, zlib.error) as exc:
+            what = "gzip" if getattr(self, "_gzip", True) else "file"
+            raise RecordingError(path, f"unreadable {what} ({exc}); a run cut short leaves no recording") from None
 
 
 def read_recording(path: Path) -> Recording:
-    """Read a recording written by :class:`HarWriter` (gzip or plain HAR); :class:`RecordingError` when it cannot."""
-    data = _read_bounded(path)
-    try:
-        doc = _json.loads(data.decode("utf-8"), max_depth=MAX_DEPTH)
-    except UnicodeDecodeError as exc:
-        raise RecordingError(path, f"not UTF-8 text (byte {exc.start}); not a HAR file") from None
-    except ValueError as exc:
-        raise RecordingError(path, f"not JSON: {exc}") from None
-    try:
-        return _recording(path, doc)
-    except FieldError as exc:
-        raise RecordingError(path, str(exc)) from None
+    """Read a whole recording into memory (gzip or plain HAR); :class:`RecordingError` when it cannot.
+
+    For small recordings and tests; re-judging reads case by case (:class:`RecordingReader`)."""
+    with RecordingReader(path) as reader:
+        return Recording(path, reader.meta, list(reader.cases()))
 
 
-def _recording(path: Path, doc: Any) -> Recording:
-    if not isinstance(doc, Mapping):
+@dataclass
+class _CaseRecord:
+    id: str
+    record: dict[str, Any]
+    exchanges: int  # as recorded: how many entries the case has
+
+
+def _once(seen: set[str], key: str, where: str) -> None:
+    if key in seen:
+        raise FieldError(f"{where}.{key}: given twice")
+    seen.add(key)
+
+
+def _scan(stream: JSONStream) -> tuple[dict[str, Any], list[_CaseRecord]]:
+    """The first pass: the log-level ``_conformance`` object (without ``cases``) and the case records."""
+    if stream.peek() != "{":
+        stream.skip()  # not JSON: json's own message; JSON but no object: the line below
+        stream.end()
         raise FieldError("expected a HAR object {\"log\": ...}")
-    log = typed_field(doc, "log", dict, "$")
-    entries = typed_field(log, "entries", list, "log")
-    meta = dict(typed_field(log, "_conformance", dict, "log"))
+    top: set[str] = set()
+    log: set[str] = set()
+    found: dict[str, Any] = {}
+    for key in stream.members():
+        if key != "log":
+            stream.skip()
+            continue
+        _once(top, key, "$")
+        if stream.peek() != "{":
+            typed_field({"log": stream.value()}, "log", dict, "$")  # raises: log is not an object
+        for name in stream.members():
+            if name == "entries":
+                _once(log, name, "log")
+                if stream.peek() != "[":
+                    typed_field({"entries": stream.value()}, "entries", list, "log")  # raises: not an array
+                for _ in stream.items():
+                    stream.skip()  # stepped over: read again, one by one, by _cases
+                found["entries"] = []
+            elif name == "_conformance":
+                _once(log, name, "log")
+                found[name] = stream.value()
+            else:
+                stream.skip()
+    stream.end()
+    if "log" not in top:
+        raise FieldError("$.log: missing")
+    typed_field(found, "entries", list, "log")
+    meta = dict(typed_field(found, "_conformance", dict, "log"))
     fmt = meta.get("format")
     if fmt != FORMAT:
         raise FieldError(f"log._conformance.format: {fmt!r}; this suite reads recordings of format {FORMAT} "
-                   "(a HAR file not written by responses-conformance cannot be re-judged)")
-    records = typed_field(meta, "cases", list, "log._conformance")
-    del meta["cases"]
-    cases: list[RecordedCase] = []
-    by_id: dict[str, RecordedCase] = {}
-    for i, record in enumerate(records):
+                         "(a HAR file not written by responses-conformance cannot be re-judged)")
+    records: list[_CaseRecord] = []
+    ids: set[str] = set()
+    for i, record in enumerate(typed_field(meta, "cases", list, "log._conformance")):
         where = f"log._conformance.cases[{i}]"
         case_id = typed_field(record, "id", str, where)
-        typed_field(record, "exchanges", int, where)
-        if case_id in by_id:
+        count = typed_field(record, "exchanges", int, where)
+        if case_id in ids:
             raise FieldError(f"{where}.id: {case_id!r} recorded twice")
-        by_id[case_id] = RecordedCase(case_id, dict(record))
-        cases.append(by_id[case_id])
-    for i, entry in enumerate(entries):
+        ids.add(case_id)
+        records.append(_CaseRecord(case_id, dict(record), count))
+    del meta["cases"]
+    return meta, records
+
+
+def _to_entries(stream: JSONStream) -> None:
+    """Move the cursor onto ``log.entries`` (the first pass found it there)."""
+    for key in stream.members():
+        if key != "log":
+            stream.skip()
+            continue
+        for name in stream.members():
+            if name == "entries":
+                return
+            stream.skip()
+    raise FieldError("log.entries: missing (the file changed while it was read)")
+
+
+def _cases(stream: JSONStream, records: Sequence[_CaseRecord]) -> Iterator[RecordedCase]:
+    """The second pass: each case once all its entries are read, in the recorded order."""
+    by_id = {r.id: k for k, r in enumerate(records)}
+    seen = [0] * len(records)
+    waiting: dict[int, list[Exchange]] = {}  # read, not yet handed out: the case being read (and any ahead of order)
+    done = 0  # the cases handed out so far
+
+    def ready() -> Iterator[RecordedCase]:
+        nonlocal done
+        while done < len(records) and seen[done] == records[done].exchanges:
+            yield RecordedCase(records[done].id, records[done].record, waiting.pop(done, []))
+            done += 1
+
+    yield from ready()
+    _to_entries(stream)
+    for i in stream.items():
         where = f"log.entries[{i}]"
-        case_id = typed_field(typed_field(entry, "_conformance", dict, where), "case", str, f"{where}._conformance")
-        owner = by_id.get(case_id)
-        if owner is None:
+        entry = stream.value()
+        conformance = typed_field(entry, "_conformance", dict, where)
+        case_id = typed_field(conformance, "case", str, f"{where}._conformance")
+        k = by_id.get(case_id)
+        if k is None:
             raise FieldError(f"{where}._conformance.case: {case_id!r} is not among log._conformance.cases")
-        index = typed_field(entry["_conformance"], "index", int, f"{where}._conformance")
-        if index != len(owner.exchanges):
-            raise FieldError(f"{where}._conformance.index: {index}, expected {len(owner.exchanges)} (entries of a case "
-                       "are written in order)")
-        owner.exchanges.append(exchange_of(entry, where))
-    for i, case in enumerate(cases):
-        if len(case.exchanges) != case.record["exchanges"]:
-            raise FieldError(f"log._conformance.cases[{i}].exchanges: {case.record['exchanges']} recorded, "
-                       f"{len(case.exchanges)} entries found for {case.id!r}")
-    return Recording(path, meta, cases)
+        index = typed_field(conformance, "index", int, f"{where}._conformance")
+        if index != seen[k]:
+            raise FieldError(f"{where}._conformance.index: {index}, expected {seen[k]} (entries of a case "
+                             "are written in order)")
+        if seen[k] == records[k].exchanges:
+            raise FieldError(f"log._conformance.cases[{k}].exchanges: {records[k].exchanges} recorded, more "
+                             f"entries found for {case_id!r} ({where})")
+        waiting.setdefault(k, []).append(exchange_of(entry, where))
+        seen[k] += 1
+        del entry, conformance
+        yield from ready()
+    for k in range(done, len(records)):
+        if seen[k] != records[k].exchanges:
+            raise FieldError(f"log._conformance.cases[{k}].exchanges: {records[k].exchanges} recorded, "
+                             f"{seen[k]} entries found for {records[k].id!r}")

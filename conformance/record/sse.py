@@ -1,7 +1,7 @@
 """Spec-exact, incremental Server-Sent Events parser (WHATWG HTML, "event stream interpretation").
 
 Why our own parser: the usual Python SSE readers are wrong in ways that matter for a conformance
-suite (see ``/work/shared/design-notes.md``, "SSE in Python: the traps"). httpx's ``iter_lines`` and
+suite (see ``../shared/design-notes.md``, "SSE in Python: the traps"). httpx's ``iter_lines`` and
 anything built on ``str.splitlines`` break lines at U+2028, U+0085, form feed and friends, which truncates
 JSON data; httpx-sse and the official SDK decoder dispatch phantom events (an ``event:`` block without
 ``data:``, or a blank line / keep-alive after an ``id:`` line); a leading BOM can eat the first event;
@@ -26,7 +26,7 @@ What the parser does, per the spec:
 * At end of stream an unterminated final block is *not* dispatched; its bytes are kept in
   :attr:`SSEParser.trailing` as evidence of "stream ended mid-event".
 
-Choices where the spec leaves our representation open (``SSEEvent`` is defined in ``_exchange.py``):
+Choices where the spec leaves our representation open (``SSEEvent`` is defined in ``exchange.py``):
 
 * ``SSEEvent.event`` is ``None`` when the block had no ``event:`` field (the default type ``message`` is
   not substituted) and ``""`` when it had an empty one.

@@ -115,6 +115,17 @@ def _type_error(param: str, expected: str, value: Any) -> ApiError:
                    param, "invalid_type")
 
 
+def _object_of(raw: Any, param: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """``raw`` must be an object with no key outside ``keys``: else the type error, or the unknown parameter named
+    as ``param.key`` (the spec's nested request objects forbid additional properties)."""
+    if not isinstance(raw, dict):
+        raise _type_error(param, "an object", raw)
+    for key in raw:
+        if key not in keys:
+            raise invalid(f"Unknown parameter: '{param}.{key}'.", f"{param}.{key}", "unknown_parameter")
+    return raw
+
+
 def _opt(body: dict[str, Any], name: str, check: Any, expected: str) -> Any:
     value = body.get(name)
     if value is not None and not check(value):
@@ -136,11 +147,7 @@ def normalize_reasoning(raw: Any, behaviour: Behaviour) -> dict[str, Any] | None
     """Validate ``reasoning`` (``Reasoning``); echo the given keys with ``effort``/``summary`` defaults."""
     if raw is None:
         return None
-    if not isinstance(raw, dict):
-        raise _type_error("reasoning", "an object", raw)
-    for key in raw:
-        if key not in ("effort", "summary", "generate_summary", "context", "mode"):
-            raise invalid(f"Unknown parameter: 'reasoning.{key}'.", f"reasoning.{key}", "unknown_parameter")
+    _object_of(raw, "reasoning", ("effort", "summary", "generate_summary", "context", "mode"))
     _enum(raw.get("effort"), REASONING_EFFORTS, "reasoning.effort", behaviour)
     _enum(raw.get("summary"), REASONING_SUMMARIES, "reasoning.summary", behaviour)
     _enum(raw.get("generate_summary"), REASONING_SUMMARIES, "reasoning.generate_summary", behaviour)
@@ -156,12 +163,7 @@ def normalize_reasoning(raw: Any, behaviour: Behaviour) -> dict[str, Any] | None
 def _prompt_cache_options(raw: Any, behaviour: Behaviour) -> dict[str, Any] | None:
     if raw is None:
         return None
-    if not isinstance(raw, dict):
-        raise _type_error("prompt_cache_options", "an object", raw)
-    for key in raw:
-        if key not in ("ttl", "mode"):
-            raise invalid(f"Unknown parameter: 'prompt_cache_options.{key}'.", f"prompt_cache_options.{key}",
-                          "unknown_parameter")
+    _object_of(raw, "prompt_cache_options", ("ttl", "mode"))
     _enum(raw.get("ttl"), frozenset({"30m"}), "prompt_cache_options.ttl", behaviour)
     _enum(raw.get("mode"), frozenset({"implicit", "explicit"}), "prompt_cache_options.mode", behaviour)
     return {"ttl": raw.get("ttl") or "30m", "mode": raw.get("mode") or "implicit"}
@@ -352,11 +354,7 @@ def normalize_text(raw: Any) -> dict[str, Any]:
     """Validate ``text`` (``ResponseTextParam``); default format ``{"type": "text"}``."""
     if raw is None:
         return {"format": {"type": "text"}, "verbosity": "medium"}
-    if not isinstance(raw, dict):
-        raise _type_error("text", "an object", raw)
-    for key in raw:
-        if key not in ("format", "verbosity"):
-            raise invalid(f"Unknown parameter: 'text.{key}'.", f"text.{key}", "unknown_parameter")
+    _object_of(raw, "text", ("format", "verbosity"))
     verbosity = raw.get("verbosity")
     if verbosity is not None and verbosity not in ("low", "medium", "high"):
         raise invalid(f"Invalid value: '{verbosity}'. Supported values are: 'low', 'medium' and 'high'.",

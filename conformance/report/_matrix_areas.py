@@ -14,7 +14,6 @@ AREAS: tuple[tuple[str, str], ...] = (
     ("parameters", "Parameters"),
     ("input", "Input items"),
     ("output", "Output items"),
-    ("statuses", "Statuses"),
     ("streaming", "Streaming events"),
     ("endpoints", "Endpoints"),
     ("errors", "Errors"),

@@ -8,21 +8,20 @@ keys as its properties, as pytest's ``--junitxml`` (xunit2) wrote them before th
 from __future__ import annotations
 
 import datetime as _dt
-import os
 import socket
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_text_atomically
 from ..record._redact import inert
 from ..run.events import ERROR, FAILED, SKIPPED, Event, RunFinished, RunStarted
 from .failure import format_failure
 from .findings import describe, deviation_counts
 from .results import write_results
 
-__all__ = ["JUnitReporter", "MatrixInput", "ResultsReporter", "junit_document", "write_text_atomically"]
+__all__ = ["JUnitReporter", "MatrixInput", "ResultsReporter", "junit_document"]
 
 
 class ResultsReporter:
@@ -32,26 +31,6 @@ class ResultsReporter:
         if isinstance(event, RunFinished):
             write_results(event.json_path, event.document)
             event.written.append(event.json_path)
-
-
-def write_text_atomically(path: Path, text: str) -> None:
-    """Written beside, then renamed: an interrupted run never leaves half a report. The file gets the mode any
-    new file would (mkstemp's 0600 would hide the report from a CI artifact server running as another user)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def _xml_text(text: str) -> str:

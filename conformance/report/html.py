@@ -2,8 +2,8 @@
 
 It leads with the distinct deviations (severity, basis, how many cases, the first one), then one row per case
 with its verdict, area, group and baseline status, and under it the evidence: the checks that failed or
-warned with their basis and spec reference, the curl line and the bounded exchange (conformance/report/
-_matrix_evidence.py). Everything a server sent is escaped; the page runs no script at all, so nothing it
+warned with their basis and spec reference, the curl line and the bounded exchange
+(conformance/report/_matrix_evidence.py). Everything a server sent is escaped; the page runs no script at all, so nothing it
 quotes can execute.
 """
 
@@ -14,11 +14,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_text_atomically
 from ..record._redact import safe_url
 from ..run.events import Event, RunFinished
 from ._matrix_areas import area_of, area_title
 from ._matrix_evidence import evidence_html
-from .files import write_text_atomically
 from .findings import describe
 
 __all__ = ["HTMLReporter", "render_page"]

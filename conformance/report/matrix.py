@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._atomic import write_text_atomically
 from ._matrix_areas import EXCLUDED_FROM_SCORE, area_of, area_order, area_title
 from ._matrix_evidence import slim_case
 from .findings import deviation_counts, distinct_findings
@@ -194,7 +195,7 @@ def write_matrix(paths: Iterable[Path], out: Path, title: str = "Responses API c
     """Build the page from results files and write it atomically-enough (one write)."""
     matrix = load(paths)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(matrix, title), encoding="utf-8")
+    write_text_atomically(out, render(matrix, title))
     return matrix
 
 

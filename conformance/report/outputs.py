@@ -17,13 +17,24 @@ if TYPE_CHECKING:
 __all__ = ["report_rejudged", "run_reporters"]
 
 
-def run_reporters(html_path: Path, junit_path: Path, quiet: bool = False) -> list[Subscriber]:
-    """The reporters of ``run`` (results JSON at the event's ``json_path``, JUnit, HTML page, console)."""
+def run_reporters(html_path: Path | None, junit_path: Path | None, *, console: bool = True,
+                  quiet: bool = False) -> list[Subscriber]:
+    """The reporters of a run: the results JSON (at the event's ``json_path``), then the JUnit XML, the HTML page
+    and the console summary. Every front end takes its list from here so that a report added once is written by
+    all of them; each leaves out what it has of its own: ``None`` paths for files not asked for (pytest writes
+    its own JUnit), ``console=False`` where there is no console (the Python API, pytest's terminal)."""
     from .console import ConsoleReporter
     from .files import JUnitReporter, ResultsReporter
     from .html import HTMLReporter
 
-    return [ResultsReporter(), JUnitReporter(junit_path), HTMLReporter(html_path), ConsoleReporter(quiet=quiet)]
+    reporters: list[Subscriber] = [ResultsReporter()]
+    if junit_path is not None:
+        reporters.append(JUnitReporter(junit_path))
+    if html_path is not None:
+        reporters.append(HTMLReporter(html_path))
+    if console:
+        reporters.append(ConsoleReporter(quiet=quiet))
+    return reporters
 
 
 def report_rejudged(results: Sequence[CaseResult], meta: Mapping[str, Any], json_path: Path,

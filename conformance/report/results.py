@@ -8,12 +8,11 @@ Its shape is published as ``results.schema.json`` beside this module; bump
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TextIO
 
+from .._atomic import write_atomically
 from ..record.exchange import Exchange
 from .findings import deviation_counts, distinct_findings
 
@@ -138,16 +137,9 @@ def write_results(path: Path, document: Mapping[str, Any]) -> None:
     """
     if path.exists() and not path.is_file():
         raise ValueError(f"{path}: not a regular file; refusing to replace it with the results")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(document, fh, indent=1, ensure_ascii=False, default=str)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:  # a full disk, Ctrl-C mid-write: no half-written .tmp is left beside the results
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    def dump(fh: TextIO) -> None:
+        json.dump(document, fh, indent=1, ensure_ascii=False, default=str)
+        fh.write("\n")
+
+    write_atomically(path, dump)

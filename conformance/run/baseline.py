@@ -18,6 +18,7 @@ from typing import Any
 
 import yaml
 
+from .._atomic import write_text_atomically
 from .._yamlfile import YamlFileError, line_of, load_yaml
 
 NON_PASS = ("fail", "unsupported", "error", "skipped")
@@ -230,7 +231,7 @@ def write_baseline(baseline: Baseline) -> None:
               "# Edit the reasons; regenerate with --update-baseline. See docs/baselines.md.\n")
     header += "".join(line + "\n" for line in _own_comments(baseline.path, header))
     baseline.path.parent.mkdir(parents=True, exist_ok=True)
-    baseline.path.write_text(header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120), encoding="utf-8")
+    write_text_atomically(baseline.path, header + yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, width=120))
 
 
 def baseline_path_for(spec: Path, provider: str, model: str) -> Path:

@@ -179,7 +179,7 @@ def parse_token_budget(raw: str) -> int:
 
 
 def default_suite_bound(cases_dir: Path | None = None, profile: str = "openai", floor: int | None = None) -> Bound:
-    """The bound a plain ``run`` prints (``floor``: with ``--output-cap-floor``): every case of ``cases/`` the
+    """The bound a plain ``run`` prints (``floor``: with ``--output-cap-floor``): every built-in case (``suite/cases/``) the
     profile's spec does not skip (the README states both; tests keep them equal)."""
     from ..cases import load_all
     from ..coverage.profile import skip_reason

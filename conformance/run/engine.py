@@ -462,7 +462,7 @@ class Scheduler:
         #: ``--max-time``: the monotonic instant after which no case is started (its recording is skipped)
         self.stop_at = stop_at
         self.time_limited: list[str] = []
-        #: ``--token-budget``: output tokens the run may be charged (:func:`conformance.cost.charged_output`)
+        #: ``--token-budget``: output tokens the run may be charged (:func:`conformance.run.cost.charged_output`)
         self.token_budget = token_budget
         self.tokens_billed = 0  # usage total_tokens of the recorded responses (reported)
         self.output_charged = 0  # output tokens charged against the budget by the finished cases

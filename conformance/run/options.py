@@ -3,7 +3,8 @@
 
 Why one table: the command and the pytest plugin used to declare the same seventeen options twice, with help
 texts and validation that drifted apart. Each :class:`Option` says where it exists (``run``, ``pytest`` or
-both), its flag in each front end (a few differ: pytest has its own ``--strict`` and no ``--json``), its type,
+both), its flag in each front end (under pytest always ``--conformance-<name>``; a few differ further: pytest has
+its own ``--strict``, so ours is ``--conformance-baseline-strict``, and its own ``-k``), its type,
 default and help, and how its raw value becomes a checked one. A bad value is one :class:`OptionError` line
 naming the flag; each front end turns it into its own usage error (exit 2 for ``run``, 4 for pytest).
 """
@@ -43,6 +44,9 @@ class Option:
     pytest_flag: str | None = None
     #: more flags of the ``run`` parser (``-q`` beside ``--quiet``)
     aliases: tuple[str, ...] = ()
+    #: a providers file sets it for each target (``run --config`` refuses the flag rather than ignore it); its
+    #: parsers default to None, so that a value given is told from none, and :func:`run_options` fills ``default``
+    per_target: bool = False
 
     @property
     def pytest_name(self) -> str:
@@ -65,7 +69,7 @@ class Option:
         if self.kind == "append":
             kwargs.update(action="append", default=[])
         else:
-            kwargs["default"] = self.default
+            kwargs["default"] = None if self.per_target else self.default
             kind = {"int": int, "float": float, "path": Path}.get(self.kind)
             if kind is not None:
                 kwargs["type"] = kind
@@ -97,8 +101,9 @@ OPTIONS: tuple[Option, ...] = (
            pytest_flag="--conformance-json"),
     Option("html", "--conformance-html", "also write the run's HTML report here (what `run` writes as "
            "reports/<provider>__<model>.html)", kind="path", metavar="PATH", scope="pytest"),
-    Option("profile", "--profile", "spec the cases are judged against", default="openai", choices=PROFILES),
-    Option("concurrency", "--concurrency", "cases recorded at once", kind="int", default=4),
+    Option("profile", "--profile", "spec the cases are judged against (default openai)", default="openai", choices=PROFILES,
+           per_target=True),
+    Option("concurrency", "--concurrency", "cases recorded at once (default 4)", kind="int", default=4, per_target=True),
     Option("deviations", "--deviate", "embedded server: named deviation", kind="append", metavar="NAME"),
     Option("variants", "--variant", "embedded server: benign variant", kind="append", metavar="NAME"),
     Option("skip_capabilities", "--skip-capability", "capability the target declares unavailable (its cases become "
@@ -107,8 +112,9 @@ OPTIONS: tuple[Option, ...] = (
     Option("shard", "--shard", "run only shard I of N of the selected cases (round-robin over the sorted case ids; "
            "merge the shards' results with `matrix`)", metavar="I/N"),
     Option("idle_timeout", "--idle-timeout", "seconds without a byte before an exchange counts as stalled (waiting "
-           "for the headers included)", kind="float", default=60.0),
-    Option("deadline", "--deadline", "overall seconds allowed per exchange", kind="float", default=180.0),
+           "for the headers included; default 60)", kind="float", default=60.0, per_target=True),
+    Option("deadline", "--deadline", "overall seconds allowed per exchange (default 180)", kind="float",
+           default=180.0, per_target=True),
     Option("max_time", "--max-time", "for the whole run: cases not started by then are skipped (time limit); "
            "reports are written", kind="float", metavar="SECONDS"),
     Option("token_budget", "--token-budget", "spend at most N output tokens: a case starts only if its worst-case "
@@ -138,7 +144,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("fuzz", "--fuzz", "after the cases, fuzz POST /responses with generated requests (docs/fuzz.md; never "
            "scored)", kind="flag"),
     Option("fuzz_seed", "--fuzz-seed", "reproduce a fuzz run (the seed its results name)", kind="int", metavar="S"),
-    Option("fuzz_examples", "--fuzz-examples", "fuzz examples per kind (valid, invalid)", kind="int", default=100,
+    Option("fuzz_examples", "--fuzz-examples", "fuzz examples per kind (valid, invalid; default 100)", kind="int", default=100,
            metavar="N"),
     Option("fuzz_only", "--fuzz-only", "fuzz and send no case (implies --fuzz; the results hold only the fuzz "
            "group)", kind="flag", scope="run"),
@@ -197,6 +203,11 @@ def _checked(parse: Callable[[str], Any], raw: str | None) -> Any:
         raise OptionError(str(exc)) from None
 
 
+def per_target_given(values: Mapping[str, Any]) -> list[str]:
+    """The flags among ``values`` that a providers file sets for each target (``run --config`` refuses them)."""
+    return [opt.flag for opt in OPTIONS if opt.per_target and values.get(opt.dest) is not None]
+
+
 def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -> Any:
     """The engine's :class:`RunOptions` from a front end's raw values (``run`` namespace or pytest config).
 
@@ -207,6 +218,7 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
     from .session import RunOptions
     from .shard import parse_shard
 
+    values = {**values, **{opt.dest: opt.default for opt in OPTIONS if opt.per_target and values.get(opt.dest) is None}}
     base_url = values.get("base_url")
     if base_url is not None and not str(base_url).strip():
         raise OptionError("--base-url: empty (an unset variable?); omit the option to test the embedded reference "

@@ -1,10 +1,11 @@
 """Re-judge a recorded run with the current checks and cases, sending nothing.
 
 A live run hands every finished case to :func:`case_record` + :class:`~conformance.record.har.HarWriter`
-(``ConformanceSession.record``); :func:`rejudge` reads the recording back, rebuilds each
+(``ConformanceSession.record``); :func:`rejudge` reads the recording back case by case (:class:`~conformance.record.har.RecordingReader`, memory
+bounded by the largest case, not the file), rebuilds each
 :class:`~conformance.run.engine.CaseRecording` and judges it with :func:`~conformance.run.engine.judge_safely`, exactly as
-the live run judged it. What it returns goes through the same report writer as a live run
-(:func:`conformance.report.write_reports`), so the results file, and the matrix column built from it, have the
+the live run judged it. What it returns goes through the same reporters as a live run
+(:func:`conformance.report.outputs.report_rejudged` over :func:`~conformance.report.outputs.run_reporters`), so the results file, and the matrix column built from it, have the
 same shape.
 
 Not recorded, on purpose: the process environment (``!env`` values in expectations are read from the
@@ -22,7 +23,7 @@ from typing import Any
 from .._verdict import CheckResult, Finding, Outcome
 from ..cases import Case, CaseFormatError, load_all
 from ..judge.basis import JudgePolicy
-from ..record.har import FieldError, RecordingError, read_recording, typed_field
+from ..record.har import FieldError, RecordingError, RecordingReader, typed_field
 from ..suite import CASES_DIR
 from .engine import CaseRecording, CaseResult, judge_safely, not_sent_reason
 
@@ -110,6 +111,14 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     """Re-judge every case of a recording with the current checks (and ``policy``); nothing is sent.
 
     Raises :class:`RecordingError` (one line naming the file and field) when the recording cannot be read."""
+    with RecordingReader(recording_path) as recording:
+        return _rejudge(recording, cases_dir, policy or JudgePolicy(), os.environ if env is None else env)
+
+
+def _rejudge(recording: RecordingReader, cases_dir: Path | None, policy: JudgePolicy,
+             env: Mapping[str, str]) -> Rejudged:
+    """Judge the cases one by one as the reader hands them over: only the case being judged is held unbounded
+    (each result keeps the bounded evidence a live run keeps)."""
     from .. import __version__
     from ..judge.output_cap import cap_cut_skips
     from ..judge.schemas import spec_info
@@ -117,9 +126,7 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
     from .probes import behavioural_skips
     from .session import utc_now
 
-    recording = read_recording(recording_path)
-    policy = policy or JudgePolicy()
-    env = os.environ if env is None else env
+    recording_path = recording.path
     meta = recording.meta
     try:
         judging = typed_field(meta, "judge", dict, "log._conformance")
@@ -138,16 +145,17 @@ def rejudge(recording_path: Path, *, cases_dir: Path | None = None, policy: Judg
         cases = {cid: with_output_floor(case, floor) for cid, case in cases.items()}
     results: list[CaseResult] = []
     missing: list[str] = []
-    for i, recorded in enumerate(recording.cases):
+    for i, recorded in enumerate(recording.cases()):
         case = cases.get(recorded.id)
         if case is None:
             missing.append(recorded.id)
-            continue
-        try:
-            results.append(_judge_one(case, recorded.record, recorded.exchanges, f"log._conformance.cases[{i}]",
-                                      profile, skip_caps, disabled, policy, follows, env))
-        except FieldError as exc:
-            raise RecordingError(recording_path, str(exc)) from None
+        else:
+            try:
+                results.append(_judge_one(case, recorded.record, recorded.exchanges, f"log._conformance.cases[{i}]",
+                                          profile, skip_caps, disabled, policy, follows, env))
+            except FieldError as exc:
+                raise RecordingError(recording_path, str(exc)) from None
+        del recorded  # its exchanges are not held while the next case is read
     run.update({
         "spec": spec_info(profile), "suite_version": __version__,
         "recorded_suite_version": meta.get("suite_version"), "policy": policy.to_dict(),

@@ -1,8 +1,8 @@
 """One conformance run's shared state: target, embedded server, recorder, scheduler, results.
 
-Both entry points (the ``responses-conformance`` command and plain ``pytest cases/``)
-build a :class:`RunOptions` and hand it to :class:`ConformanceSession`, so they behave
-identically.
+Every entry point (the ``responses-conformance`` command, plain ``pytest --pyargs conformance.suite.cases``
+and ``conformance.api.run``) builds a :class:`RunOptions` (conformance/run/options.py) and hands it to
+:class:`ConformanceSession`, so they behave identically.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -85,6 +85,18 @@ def report_stem(provider: str, model: str, shard: Shard | None = None) -> str:
     The default provider is the base URL's host (:func:`default_provider`), never its userinfo or query."""
     stem = f"{slug(provider)}__{slug(model)}"
     return f"{stem}__{shard.suffix}" if shard else stem
+
+
+def recorded_stem(meta: Mapping[str, Any]) -> str:
+    """The report stem of the live run a recording's ``run`` section describes, so that a re-judged run writes
+    under the live run's names (the same matrix column); a shard the section names oddly is left out."""
+    from .shard import parse_shard
+
+    try:
+        shard = parse_shard(str(meta["shard"])) if meta.get("shard") else None
+    except ValueError:
+        shard = None
+    return report_stem(str(meta.get("provider")), str(meta.get("model")), shard)
 
 
 def utc_now() -> str:

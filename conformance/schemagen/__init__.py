@@ -1,4 +1,4 @@
-"""Generate the committed JSON Schemas (`schemas/<profile>/`) from the OpenAPI documents.
+"""Generate the committed JSON Schemas (`conformance/suite/schemas/<profile>/`) from the OpenAPI documents.
 
 Run ``python -m conformance.schemagen [--spec-dir DIR] [--out DIR] [--check]``.
 """

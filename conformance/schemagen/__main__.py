@@ -1,3 +1,6 @@
+"""``python -m conformance.schemagen``: rebuild conformance/suite/schemas/ from the specs in ../shared/specs, or
+``--check`` that the committed files match a fresh build (exit 1 naming the stale ones)."""
+
 from __future__ import annotations
 
 import argparse

@@ -3,8 +3,10 @@ and the statuses a ``status:`` argument accepts."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from ...cases.paths import PathSyntaxError, parse_path
@@ -55,22 +57,63 @@ def schema_problem(schema: dict[str, Any]) -> str | None:
     return None
 
 
-def _meta_valid(schema: Any) -> bool:
-    def plain(node: Any) -> bool:
-        if isinstance(node, dict):
-            return all(isinstance(k, str) and not k.startswith(("$", "pattern")) and plain(v) for k, v in node.items())
-        if isinstance(node, list):
-            return all(plain(v) for v in node)
-        return node is None or isinstance(node, (str, int, float))
+#: keys whose meta-validation jsonschema-rs and ``jsonschema`` may answer differently: ``$``-keywords (URIs),
+#: ``pattern*`` (regexes, which ``jsonschema`` checks as Python's)
+_META_UNSHARED = ("$", "pattern")
+#: keys whose validation they may answer differently: those, and ``multipleOf`` (exact vs. float division)
+_UNSHARED = (*_META_UNSHARED, "multipleOf")
 
+
+def _plain_schema(node: Any, unshared: tuple[str, ...] = _UNSHARED) -> bool:
+    """A schema both libraries read alike: plain JSON, no key starting with one of ``unshared`` (at any depth)."""
+    if isinstance(node, dict):
+        return all(isinstance(k, str) and not k.startswith(unshared) and _plain_schema(v, unshared)
+                   for k, v in node.items())
+    if isinstance(node, list):
+        return all(_plain_schema(v, unshared) for v in node)
+    return node is None or isinstance(node, (str, int, float))
+
+
+def _meta_valid(schema: Any) -> bool:
     try:
         import jsonschema_rs
     except ImportError:  # pragma: no cover - a declared dependency
         return False
     try:
-        return plain(schema) and bool(jsonschema_rs.meta.is_valid(schema))
+        return _plain_schema(schema, _META_UNSHARED) and bool(jsonschema_rs.meta.is_valid(schema))
     except Exception:  # noqa: BLE001 - anything odd: jsonschema decides
         return False
+
+
+def surely_matches(schema: Any, instance: Any) -> bool:
+    """True when jsonschema-rs accepts ``instance`` against a case's own ``schema`` (``arguments_schema``,
+    ``json_output.schema``); False means "ask ``jsonschema``", not a mismatch.
+
+    Why: a matching answer then needs no ``jsonschema`` at all (its import alone is about 0.1 s of a run's CPU);
+    a mismatch still gets ``jsonschema``'s findings, word for word. Trusted on the terms of :func:`schema_problem`'s
+    pre-check (no ``$``-, ``pattern*``- or ``multipleOf`` keyword) and only with plain JSON data; formats are
+    annotations for both. Each schema is compiled once per run."""
+    from ..schemas import plain_json
+
+    if not isinstance(schema, dict) or not _plain_schema(schema) or not plain_json(instance):
+        return False
+    try:
+        validator = _compiled(json.dumps(schema, sort_keys=True, allow_nan=False))
+        return validator is not None and bool(validator.is_valid(instance))
+    except Exception:  # noqa: BLE001 - anything odd (a float it cannot read...): jsonschema decides
+        return False
+
+
+@lru_cache(maxsize=256)
+def _compiled(schema_text: str) -> Any | None:
+    try:
+        import jsonschema_rs
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    try:
+        return jsonschema_rs.Draft202012Validator(json.loads(schema_text), validate_formats=False)
+    except Exception:  # noqa: BLE001 - a schema it refuses: jsonschema decides
+        return None
 
 
 def expected_statuses(arg: Any) -> tuple[int, ...]:

@@ -11,7 +11,7 @@ from ..._json import loads as json_loads
 from ..._verdict import Finding
 from ...record.exchange import Exchange
 from .accessors import assistant_text, document
-from .arguments import check_matches_arg, check_regex, schema_problem
+from .arguments import check_matches_arg, check_regex, schema_problem, surely_matches
 from .compare import json_contains, json_equal, short
 from .registry import SPEC, ExpectContext, Problems, assertion
 
@@ -80,8 +80,6 @@ def _validate_function_call_arg(arg: Any) -> Iterator[tuple[str, str]]:
 
 
 def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[str]:
-    import jsonschema
-
     problems: list[str] = []
     if not isinstance(item.get("call_id"), str) or not item["call_id"]:
         problems.append(f"call_id must be a non-empty string, got {short(item.get('call_id'))}")
@@ -92,7 +90,9 @@ def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[s
         args = json_loads(raw)
     except ValueError as exc:
         return problems + [f"arguments are not valid JSON ({exc}): {raw[:120]!r}"]
-    if "arguments_schema" in arg:
+    if "arguments_schema" in arg and not surely_matches(arg["arguments_schema"], args):
+        import jsonschema  # only now: arguments that match need no jsonschema (arguments.surely_matches)
+
         validator = jsonschema.Draft202012Validator(arg["arguments_schema"])
         for err in list(validator.iter_errors(args))[:3]:
             problems.append(f"arguments {short(args)} do not match the schema: {err.json_path}: {err.message}")
@@ -161,8 +161,6 @@ def _validate_json_output_arg(arg: Any) -> Iterator[tuple[str, str]]:
 )
 def _json_output(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     """The output text parses as JSON (no code fences), validates against ``schema``, ``equals``/``contains``."""
-    import jsonschema
-
     text, found, types = assistant_text(document(ex))
     if not found:
         yield Finding(f"response has no assistant message with output_text (output item types: {types})", "$.output")
@@ -172,7 +170,9 @@ def _json_output(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     except ValueError as exc:
         yield Finding(f"output text is not JSON ({exc}): {short(text)}")
         return
-    if "schema" in arg:
+    if "schema" in arg and not surely_matches(arg["schema"], value):
+        import jsonschema  # only now: output that matches needs no jsonschema (arguments.surely_matches)
+
         for err in list(jsonschema.Draft202012Validator(arg["schema"]).iter_errors(value))[:5]:
             yield Finding(f"output JSON {short(value)} does not match the schema: {err.json_path}: {err.message}")
     if "equals" in arg and not json_equal(value, arg["equals"]):

@@ -3,7 +3,7 @@
 Why the Recorder rather than a tee around a real transport: the Recorder already is the suite's
 only network seam - it enforces the idle timeout, the overall deadline, the body-size bound and
 the grace period after the terminal event, retries 429/503 within bounds and a 500 once
-(recorder.Retries), never follows redirects, paces requests and scrubs the key - so an SDK step
+(``conformance.record.http.Retries``), never follows redirects, paces requests and scrubs the key - so an SDK step
 gets exactly the same evidence
 (exchange, curl line, SSE transcript) and the same limits as a raw step. The SDK then reads the
 recorded bytes: a stall or an oversized body reaches it as the read error a live connection
