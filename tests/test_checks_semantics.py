@@ -102,3 +102,17 @@ def test_tools_listing_is_observed_and_namespaces_count() -> None:
     gone = make_response([function_call_item()], request=request, tools=[])
     (finding,) = findings("response.echo", json_exchange(gone, request=request))
     assert finding.basis == "observed" and "get_weather" in finding.message
+
+
+def test_an_echo_mismatch_is_one_finding_key_per_field_whatever_the_values() -> None:
+    """The key blanked quoted values, but a long value is cut short in the message and its quote left open: fuzzing
+    LiteLLM-mock (which echoes metadata as {}) made a "distinct" finding of every generated metadata value."""
+    from conformance.judge.basis.keys import finding_key
+
+    keys = set()
+    for value in ("0" * 40, "dprIUn1kTWdPIhzr" * 3):
+        request = {**REQUEST, "metadata": {"a": value, "aaaaaaaa": value, "b": value}}
+        ex = json_exchange(make_response(request=request, metadata={}), request=request)
+        (finding,) = [f for f in findings("response.echo", ex) if f.path.endswith("metadata")]
+        keys.add(finding_key("response.echo", finding))
+    assert keys == {"response.echo|$.metadata|echo differs from the request"}
