@@ -442,3 +442,28 @@ def test_without_mistake_undoes_the_mistake_only() -> None:
     assert tools.without_mistake("m").body == {"model": "m", "input": "Reply with exactly the token OK.",  # type: ignore[union-attr]
                                                "tools": [{}], "tool_choice": "auto"}
     assert FuzzRequest("invalid", {}, raw_body="{", mistake="malformed_json").without_mistake("m") is None
+
+
+def test_minimising_files_no_new_finding() -> None:
+    """A smaller candidate of a finding may be answered otherwise (the 5xx gone, a served body breaking another rule):
+    it may become the finding's request, never a finding of its own (LiteLLM-mock's invalid kind listed the missing
+    cache_write_tokens of a served candidate)."""
+    from types import SimpleNamespace
+
+    from conformance._verdict import CheckResult, Finding
+    from conformance.fuzz.runner import _KindRun, example_case
+
+    fault, other = "engine.server_error||a 5xx", "rule:Usage:required:cache_write_tokens"
+
+    def judge(request: FuzzRequest) -> CaseResult:  # 500 when streamed; served otherwise, with a missing field
+        key, name = (fault, "engine.server_error") if request.body.get("stream") else (other, "response.schema")
+        check = CheckResult(name, Outcome.FAIL, "x", "", "create", findings=[Finding("x", "", severity="fail", key=key)])
+        return CaseResult(example_case("invalid", request), Outcome.FAIL, "", [check])
+
+    state = _KindRun("invalid", SimpleNamespace(stop_at=None), FuzzOptions(), _Budget(None))  # type: ignore[arg-type]
+    state.judge = judge  # type: ignore[method-assign]
+    control = FuzzRequest("valid", {"model": "m", "input": "x", "stream": True, "top_p": 0.5})
+    state.observe(control, judge(control))
+    state.minimise()
+    assert sorted(state.observations) == [fault]
+    assert state.observations[fault].request.body == {"model": "m", "input": "x", "stream": True}

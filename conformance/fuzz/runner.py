@@ -185,7 +185,7 @@ class _KindRun:
                     if self.stopped():
                         break
                     result = self.judge(candidate)
-                    self.observe(candidate, result)
+                    self.observe(candidate, result, new=False)
                     if obs.request is candidate:
                         improved = True
                         break
@@ -231,8 +231,12 @@ class _KindRun:
             ex.compact()
         return result
 
-    def observe(self, request: FuzzRequest, result: CaseResult) -> frozenset[str]:
-        """File the example under each of its keys; return the keys that fail (those hypothesis shrinks)."""
+    def observe(self, request: FuzzRequest, result: CaseResult, new: bool = True) -> frozenset[str]:
+        """File the example under each of its keys; return the keys that fail (those hypothesis shrinks).
+
+        ``new=False`` (a candidate of :meth:`minimise`): offered to the findings already observed only. A smaller
+        candidate of a 5xx filed under its valid control may be served, and what that answer breaks (a missing
+        required field) was never an invalid request's finding: LiteLLM-mock's invalid kind listed them."""
         if any(ex.error_kind == "time_limit" for ex in result.exchanges):  # cut by --max-time: not the server's doing
             self.stop_reason = "skipped (time limit): the run's --max-time passed"
             return frozenset()
@@ -241,6 +245,8 @@ class _KindRun:
             self.inconclusive += 1
         for key in keys:
             found = self.observations.get(key)
+            if found is None and not new:
+                continue
             if found is None:
                 self.observations[key] = Observation(key, key_outcome(key, failing), request, result)
             else:
