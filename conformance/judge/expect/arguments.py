@@ -7,6 +7,7 @@ import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from ...cases.paths import PathSyntaxError, parse_path
@@ -102,6 +103,16 @@ def surely_matches(schema: Any, instance: Any) -> bool:
         return validator is not None and bool(validator.is_valid(instance))
     except Exception:  # noqa: BLE001 - anything odd (a float it cannot read...): jsonschema decides
         return False
+
+
+def schema_errors(schema: Any, instance: Any, limit: int) -> list[Any]:
+    """The first ``limit`` of ``jsonschema``'s errors for ``instance`` against a case's own ``schema`` (none when
+    it matches). ``jsonschema`` is imported only when :func:`surely_matches` cannot vouch for the instance."""
+    if surely_matches(schema, instance):
+        return []
+    import jsonschema
+
+    return list(islice(jsonschema.Draft202012Validator(schema).iter_errors(instance), limit))
 
 
 @lru_cache(maxsize=256)

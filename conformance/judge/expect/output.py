@@ -11,7 +11,7 @@ from ..._json import loads as json_loads
 from ..._verdict import Finding
 from ...record.exchange import Exchange
 from .accessors import assistant_text, document
-from .arguments import check_matches_arg, check_regex, schema_problem, surely_matches
+from .arguments import check_matches_arg, check_regex, schema_errors, schema_problem
 from .compare import json_contains, json_equal, short
 from .registry import SPEC, ExpectContext, Problems, assertion
 
@@ -90,11 +90,8 @@ def _function_call_problems(arg: dict[str, Any], item: dict[str, Any]) -> list[s
         args = json_loads(raw)
     except ValueError as exc:
         return problems + [f"arguments are not valid JSON ({exc}): {raw[:120]!r}"]
-    if "arguments_schema" in arg and not surely_matches(arg["arguments_schema"], args):
-        import jsonschema  # only now: arguments that match need no jsonschema (arguments.surely_matches)
-
-        validator = jsonschema.Draft202012Validator(arg["arguments_schema"])
-        for err in list(validator.iter_errors(args))[:3]:
+    if "arguments_schema" in arg:
+        for err in schema_errors(arg["arguments_schema"], args, 3):
             problems.append(f"arguments {short(args)} do not match the schema: {err.json_path}: {err.message}")
     for key, wanted in (arg.get("arguments") or {}).items():
         if not isinstance(args, dict) or key not in args:
@@ -170,10 +167,8 @@ def _json_output(arg: Any, ex: Exchange, ctx: ExpectContext) -> Problems:
     except ValueError as exc:
         yield Finding(f"output text is not JSON ({exc}): {short(text)}")
         return
-    if "schema" in arg and not surely_matches(arg["schema"], value):
-        import jsonschema  # only now: output that matches needs no jsonschema (arguments.surely_matches)
-
-        for err in list(jsonschema.Draft202012Validator(arg["schema"]).iter_errors(value))[:5]:
+    if "schema" in arg:
+        for err in schema_errors(arg["schema"], value, 5):
             yield Finding(f"output JSON {short(value)} does not match the schema: {err.json_path}: {err.message}")
     if "equals" in arg and not json_equal(value, arg["equals"]):
         yield Finding(f"expected output JSON {short(arg['equals'])}, got {short(value)}")
