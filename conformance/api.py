@@ -37,7 +37,6 @@ the current checks, sending nothing, as ``responses-conformance judge --recordin
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -158,6 +157,5 @@ def rejudge(recording: str | Path, *, reports: str | Path | None = None, cases_d
         folder = Path(reports)
         stem = recorded_stem(done.meta)
         json_path = folder / f"{stem}.json"
-        done.meta["recording"] = os.path.relpath(done.meta["recording"], json_path.resolve().parent)  # as a live run's
         reporters = run_reporters(folder / f"{stem}.html", folder / f"{stem}.junit.xml", console=False)
     return report_rejudged(done.results, done.meta, json_path, [*reporters, *subscribers], notices(done.meta))

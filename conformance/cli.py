@@ -444,7 +444,6 @@ def cmd_rejudge(args: argparse.Namespace) -> int:
     if done.missing:
         print(inert(f"judge: {len(done.missing)} recorded case(s) not in the current cases, not judged: "
                     f"{', '.join(done.missing[:10])}{' ...' if len(done.missing) > 10 else ''}"), file=sys.stderr)
-    done.meta["recording"] = os.path.relpath(done.meta["recording"], json_path.resolve().parent)  # as a live run's
     print(inert(f"re-judged from {args.recording} (nothing sent)"), flush=True)
     reporters = run_reporters(args.reports / f"{stem}.html", args.reports / f"{stem}.junit.xml")
     try:

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,12 +41,15 @@ def run_reporters(html_path: Path | None, junit_path: Path | None, *, console: b
 def report_rejudged(results: Sequence[CaseResult], meta: Mapping[str, Any], json_path: Path,
                     subscribers: Sequence[Subscriber], notices: Sequence[str] = ()) -> RunFinished:
     """Hand a re-judged run to ``subscribers`` as the engine hands a live one: one :class:`RunFinished` with the
-    results document built from ``results`` under the ``run`` section ``meta`` (no baseline: plain verdicts)."""
+    results document built from ``results`` under the ``run`` section ``meta`` (no baseline: plain verdicts).
+    The recording is named relative to ``json_path``'s folder, as a live run names it beside its results."""
     from ..record.http import Target
     from ..run.events import RunFinished
     from ..run.runner import case_status
     from .results import build_results
 
+    if isinstance(meta.get("recording"), str):
+        meta = {**meta, "recording": os.path.relpath(meta["recording"], json_path.resolve().parent)}
     document = build_results(results, meta)
     target = Target(str(meta.get("base_url") or "http://recorded.invalid/"), str(meta.get("model")),
                     provider=str(meta.get("provider")))
