@@ -218,6 +218,7 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
     from .session import RunOptions
     from .shard import parse_shard
 
+    # the per-target options' defaults live in their Option only (their parsers give None when none is given)
     values = {**values, **{opt.dest: opt.default for opt in OPTIONS if opt.per_target and values.get(opt.dest) is None}}
     base_url = values.get("base_url")
     if base_url is not None and not str(base_url).strip():
@@ -225,11 +226,11 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
                           "server")
     if (values.get("baseline_strict") or values.get("update_baseline")) and not values.get("baseline"):
         raise OptionError(f"{baseline_flag}/--update-baseline: need --baseline PATH")
-    concurrency = values.get("concurrency", 4)
-    if concurrency is None or concurrency < 1:
+    concurrency = values["concurrency"]
+    if concurrency < 1:
         raise OptionError("--concurrency: must be at least 1")
-    limits = replace(Limits(), idle_timeout_s=seconds("--idle-timeout", values.get("idle_timeout", 60.0)),
-                     deadline_s=seconds("--deadline", values.get("deadline", 180.0)))
+    limits = replace(Limits(), idle_timeout_s=seconds("--idle-timeout", values["idle_timeout"]),
+                     deadline_s=seconds("--deadline", values["deadline"]))
     max_time = None if values.get("max_time") is None else seconds("--max-time", values.get("max_time"))
     try:
         policy = JudgePolicy.from_options(bool(values.get("spec_strict")), bool(values.get("strict_behaviour")),
@@ -244,7 +245,7 @@ def run_options(values: Mapping[str, Any], *, baseline_flag: str = "--strict") -
     return RunOptions(
         base_url=base_url, model=values.get("model"), api_key_env=values.get("api_key_env"),
         headers=list(values.get("headers") or []), provider=values.get("provider"),
-        profile=values.get("profile") or "openai", concurrency=int(concurrency),
+        profile=values["profile"], concurrency=int(concurrency),
         deviations=list(values.get("deviations") or []), variants=list(values.get("variants") or []),
         skip_capabilities=list(values.get("skip_capabilities") or []),
         json_path=Path(json_path) if json_path else None, limits=limits,
